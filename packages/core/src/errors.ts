@@ -1,0 +1,248 @@
+/**
+ * Every error mig throws is a {@link MigError}: a stable `code` to branch on, a message that says what
+ * happened and what to do, structured `context` for logs, and the original error as native `cause`.
+ * Messages never contain passwords, connection strings or bound SQL parameters.
+ */
+
+export const MigErrorCode = {
+  /** A migration's `up` or `down` threw; its changes were rolled back (unless it was non-transactional). */
+  MigrationFailed: 'MIGRATION_FAILED',
+  /** The migration source is unusable: missing or empty folder, duplicate names, a module without `up`. */
+  InvalidSource: 'INVALID_SOURCE',
+  /** Applied migrations disagree with the local ones: changed checksum, missing file, out of order. */
+  Drift: 'DRIFT',
+  /** A requested migration does not exist or cannot be reverted. */
+  InvalidTarget: 'INVALID_TARGET',
+  /** The migration lock was not granted within the timeout. */
+  LockTimeout: 'LOCK_TIMEOUT',
+  /** The lock was lost while held (lease expired, backend terminated). */
+  LockLost: 'LOCK_LOST',
+  /** Someone else changed the applied set while this process was applying. */
+  Conflict: 'CONFLICT',
+  /** The operation was aborted by its signal or deadline before it started work. */
+  Aborted: 'ABORTED',
+  /** Migrations are pending and the policy refuses to serve. */
+  Pending: 'PENDING',
+  /** The database could not be reached within the connect timeout and retries. */
+  ConnectFailed: 'CONNECT_FAILED',
+  /** The store could not read or write its own tables. */
+  Store: 'STORE',
+  /** A bad option was passed to a mig API. */
+  InvalidOption: 'INVALID_OPTION',
+} as const;
+
+export type MigErrorCode = (typeof MigErrorCode)[keyof typeof MigErrorCode];
+
+export interface MigErrorOptions {
+  readonly cause?: unknown;
+  /** Structured, secret-free values that explain the error (names, durations, counts). */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+export class MigError extends Error {
+  readonly code: MigErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: MigErrorCode, message: string, options: MigErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MigError';
+    this.code = code;
+    this.context = Object.freeze({ ...options.context });
+  }
+}
+
+/** True when `value` is a {@link MigError}, optionally with the given code. Works across package copies. */
+export function isMigError(value: unknown, code?: MigErrorCode): value is MigError {
+  if (!(value instanceof Error) || !('code' in value) || !('context' in value)) return false;
+  const valueCode = (value as { code: unknown }).code;
+  if (typeof valueCode !== 'string' || !Object.values(MigErrorCode).includes(valueCode as MigErrorCode)) {
+    return false;
+  }
+  return code === undefined || valueCode === code;
+}
+
+/** Describes a thrown value that may not be an Error (a string, an object, `undefined`). */
+export function describeThrown(value: unknown): string {
+  if (value instanceof Error) return value.message || value.name;
+  if (typeof value === 'string') return value;
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    // fall through: circular or otherwise unserialisable
+  }
+  return String(value);
+}
+
+export type MigrationDirection = 'up' | 'down';
+
+export class MigrationFailedError extends MigError {
+  readonly migration: string;
+  readonly direction: MigrationDirection;
+
+  constructor(migration: string, direction: MigrationDirection, cause: unknown, transactional: boolean) {
+    const verb = direction === 'up' ? 'apply' : 'revert';
+    const rolledBack = transactional
+      ? 'its changes and its record were rolled back'
+      : 'it ran outside a transaction, so statements that completed before the failure remain';
+    super(
+      MigErrorCode.MigrationFailed,
+      `Failed to ${verb} migration "${migration}": ${describeThrown(cause)}. ${rolledBack}; fix the migration and run again.`,
+      { cause, context: { migration, direction, transactional } },
+    );
+    this.name = 'MigrationFailedError';
+    this.migration = migration;
+    this.direction = direction;
+  }
+}
+
+export class MigrationSourceError extends MigError {
+  constructor(message: string, options: MigErrorOptions = {}) {
+    super(MigErrorCode.InvalidSource, message, options);
+    this.name = 'MigrationSourceError';
+  }
+}
+
+export type MigrationProblem =
+  | {
+      /** An applied migration's content changed since it was applied. */
+      readonly kind: 'changed';
+      readonly name: string;
+      readonly appliedChecksum: string;
+      readonly localChecksum: string;
+    }
+  | {
+      /** An applied migration has no local counterpart (file deleted or renamed). */
+      readonly kind: 'missing';
+      readonly name: string;
+    }
+  | {
+      /** A local migration that was never applied sorts before the latest applied one. */
+      readonly kind: 'out-of-order';
+      readonly name: string;
+      readonly latestApplied: string;
+    };
+
+export function describeProblem(problem: MigrationProblem): string {
+  switch (problem.kind) {
+    case 'changed':
+      return `"${problem.name}" was changed after it was applied (checksum ${problem.appliedChecksum.slice(0, 12)} applied, ${problem.localChecksum.slice(0, 12)} now); restore the original and put the change in a new migration`;
+    case 'missing':
+      return `"${problem.name}" was applied but is no longer among the local migrations; restore it (or revert it on the database first)`;
+    case 'out-of-order':
+      return `"${problem.name}" is not applied but sorts before the applied "${problem.latestApplied}"; rename it so it sorts after "${problem.latestApplied}"`;
+  }
+}
+
+export class MigrationDriftError extends MigError {
+  readonly problems: readonly MigrationProblem[];
+
+  constructor(problems: readonly MigrationProblem[]) {
+    const lines = problems.map((p) => `  - ${describeProblem(p)}`).join('\n');
+    super(MigErrorCode.Drift, `The applied migrations do not match the local ones; nothing was applied:\n${lines}`, {
+      context: { problems: problems.map((p) => `${p.kind}:${p.name}`) },
+    });
+    this.name = 'MigrationDriftError';
+    this.problems = problems;
+  }
+}
+
+export interface LockHolder {
+  /** Who holds the lock, as the lock strategy knows it (an owner id, or "pid 1234"). */
+  readonly owner?: string | undefined;
+  readonly pid?: number | undefined;
+  readonly applicationName?: string | undefined;
+  /** When the holder took the lock (or started its current statement, when that is all that is known). */
+  readonly since?: Date | undefined;
+  readonly expiresAt?: Date | undefined;
+}
+
+export function describeHolder(holder: LockHolder | null | undefined, now: Date = new Date()): string {
+  if (!holder) return 'an unknown holder';
+  const who: string[] = [];
+  if (holder.owner) who.push(holder.owner);
+  if (holder.pid !== undefined) who.push(`backend pid ${holder.pid}`);
+  if (holder.applicationName) who.push(`application "${holder.applicationName}"`);
+  let text = who.length > 0 ? who.join(', ') : 'an unknown holder';
+  if (holder.since) {
+    const seconds = Math.max(0, (now.getTime() - holder.since.getTime()) / 1000);
+    text += ` since ${holder.since.toISOString()} (${seconds.toFixed(1)} s)`;
+  }
+  if (holder.expiresAt) text += `, lease expires ${holder.expiresAt.toISOString()}`;
+  return text;
+}
+
+export class LockTimeoutError extends MigError {
+  readonly waitedMs: number;
+  readonly key: string;
+  readonly holder: LockHolder | null;
+
+  constructor(key: string, waitedMs: number, holder: LockHolder | null) {
+    super(
+      MigErrorCode.LockTimeout,
+      `Timed out after ${Math.round(waitedMs)} ms waiting for the migration lock ${key}, held by ${describeHolder(holder)}. ` +
+        'Another instance is probably migrating: wait for it, raise the lock timeout, or check that holder.',
+      { context: { key, waitedMs: Math.round(waitedMs), holder } },
+    );
+    this.name = 'LockTimeoutError';
+    this.waitedMs = waitedMs;
+    this.key = key;
+    this.holder = holder;
+  }
+}
+
+export class AbortedError extends MigError {
+  constructor(what: string, reason: unknown) {
+    super(MigErrorCode.Aborted, `${what} was aborted before it started: ${describeThrown(reason)}.`, {
+      cause: reason,
+      context: { what },
+    });
+    this.name = 'AbortedError';
+  }
+}
+
+export class PendingMigrationsError extends MigError {
+  readonly pending: readonly string[];
+
+  constructor(pending: readonly string[]) {
+    const shown = pending
+      .slice(0, 5)
+      .map((n) => `"${n}"`)
+      .join(', ');
+    const more = pending.length > 5 ? ` and ${pending.length - 5} more` : '';
+    super(
+      MigErrorCode.Pending,
+      `${pending.length} migration(s) pending (${shown}${more}) and automatic migration is off. ` +
+        'Apply them with `mig up` (or set AUTO_MIGRATE=true), then retry.',
+      { context: { pending: pending.length } },
+    );
+    this.name = 'PendingMigrationsError';
+    this.pending = pending;
+  }
+}
+
+export class LockLostError extends MigError {
+  readonly key: string;
+
+  constructor(key: string, why: string) {
+    super(
+      MigErrorCode.LockLost,
+      `The migration lock ${key} was lost: ${why}. Nothing more was applied or recorded under it; run again.`,
+      { context: { key } },
+    );
+    this.name = 'LockLostError';
+    this.key = key;
+  }
+}
+
+export class MigrationConflictError extends MigError {
+  constructor(migration: string, expected: { count: number }, found: { count: number }) {
+    super(
+      MigErrorCode.Conflict,
+      `The applied history changed while "${migration}" was being applied (expected ${expected.count} applied, found ${found.count}): ` +
+        'another process migrated the same database without sharing this lock. Nothing was recorded for it; run again.',
+      { context: { migration, expectedCount: expected.count, foundCount: found.count } },
+    );
+    this.name = 'MigrationConflictError';
+  }
+}

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { MigrationSourceError } from './errors.js';
+
+/** What a migration does when it runs: loaded lazily, so a status check never imports migration code. */
+export interface MigrationModule<Db = unknown> {
+  /** False runs `up`/`down` outside a transaction (e.g. `CREATE INDEX CONCURRENTLY`); recorded after success. */
+  readonly transactional: boolean;
+  readonly up: (db: Db) => Promise<void>;
+  readonly down?: ((db: Db) => Promise<void>) | undefined;
+}
+
+/**
+ * One migration as mig sees it. `name` orders migrations (plain string order) and identifies them in the
+ * store; `checksum` is a digest of the migration's content, so a change after it was applied is detected.
+ */
+export interface Migration<Db = unknown> {
+  readonly name: string;
+  /** Lowercase hex SHA-256 of the migration's content (see {@link computeChecksum}). */
+  readonly checksum: string;
+  /** Where it came from, for messages: a file path, or "inline". */
+  readonly origin: string;
+  /** The SQL text of a SQL migration (up part), shown by dry runs. */
+  readonly sql?: string | undefined;
+  /** Loads the code. Called before anything is applied, so a broken module fails the whole run up front. */
+  load(): Promise<MigrationModule<Db>>;
+}
+
+/** Where migrations come from: a folder, a bundled list. Returns them sorted by name, validated. */
+export interface MigrationSource<Db = unknown> {
+  /** Human-readable description ("folder ./migrations"), used in messages. */
+  readonly description: string;
+  load(): Promise<readonly Migration<Db>[]>;
+}
+
+/**
+ * SHA-256 (hex) of a migration's text. Line endings are normalised to `\n` and a leading byte-order mark is
+ * dropped, so a checkout on Windows computes the same checksum as one on Linux.
+ */
+export function computeChecksum(content: string): string {
+  const normalized = content.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  return createHash('sha256').update(normalized, 'utf8').digest('hex');
+}
+
+/** The head digest of an empty migration history. */
+export const EMPTY_DIGEST = '0'.repeat(64);
+
+/**
+ * The head digest after applying `name` with `checksum` on top of `previous`. The store keeps the digest of
+ * its applied history in one row, so a status check compares one value instead of reading every record.
+ */
+export function nextDigest(previous: string, name: string, checksum: string): string {
+  return createHash('sha256').update(`${previous}\n${name}\n${checksum}`, 'utf8').digest('hex');
+}
+
+/** `result[i]` is the head digest after the first `i` migrations; `result[0]` is {@link EMPTY_DIGEST}. */
+export function prefixDigests(migrations: readonly Pick<Migration, 'name' | 'checksum'>[]): string[] {
+  const digests = [EMPTY_DIGEST];
+  let digest = EMPTY_DIGEST;
+  for (const m of migrations) {
+    digest = nextDigest(digest, m.name, m.checksum);
+    digests.push(digest);
+  }
+  return digests;
+}
+
+const CHECKSUM = /^[0-9a-f]{64}$/;
+
+/**
+ * Sorts migrations by name and checks the set: non-empty names, valid checksums, no duplicates. Every source
+ * passes its result through this, so all sources fail the same way on the same mistakes.
+ */
+export function validateMigrations<Db>(
+  migrations: readonly Migration<Db>[],
+  sourceDescription: string,
+): readonly Migration<Db>[] {
+  const problems: string[] = [];
+  const byName = new Map<string, Migration<Db>>();
+  for (const m of migrations) {
+    if (typeof m.name !== 'string' || m.name.trim() === '') {
+      problems.push(`a migration from ${m.origin} has an empty name`);
+      continue;
+    }
+    if (!CHECKSUM.test(m.checksum)) {
+      problems.push(`"${m.name}" has an invalid checksum "${String(m.checksum)}" (expected 64 hex digits)`);
+    }
+    const seen = byName.get(m.name);
+    if (seen) {
+      problems.push(`"${m.name}" is defined twice: ${seen.origin} and ${m.origin}; keep one`);
+    } else {
+      byName.set(m.name, m);
+    }
+  }
+  if (problems.length > 0) {
+    throw new MigrationSourceError(
+      `Invalid migrations in ${sourceDescription}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { context: { source: sourceDescription, problems: problems.length } },
+    );
+  }
+  return [...migrations].sort((a, b) => compareNames(a.name, b.name));
+}
+
+/** Plain code-unit order, the same in every locale: `001_a` < `002_b` < `010_c`. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,482 @@
+import {
+  AbortedError,
+  describeHolder,
+  describeThrown,
+  isMigError,
+  MigError,
+  MigErrorCode,
+  type MigrationDirection,
+  MigrationDriftError,
+  MigrationFailedError,
+  type MigrationProblem,
+} from './errors.js';
+import { EMPTY_DIGEST, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
+import { LocalHistory, planMigrations } from './planner.js';
+import type { AppliedMigration, LockLease, Logger, MigrationLock, MigrationStore, StoreHead } from './ports.js';
+import { silentLogger } from './ports.js';
+import { Attr, createTelemetry, SpanName, type Telemetry, type TelemetryOptions, withSpan } from './telemetry.js';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+
+export type StatusState = 'up-to-date' | 'pending' | 'drifted';
+
+/** The answer of a status check. */
+export interface MigrationStatus {
+  readonly state: StatusState;
+  readonly appliedCount: number;
+  /** Names of pending migrations in the order they would be applied. */
+  readonly pending: readonly string[];
+  readonly problems: readonly MigrationProblem[];
+  /** The store's head; null when its tables do not exist yet. */
+  readonly head: StoreHead | null;
+  /** Digest of the local migration set; part of cache keys. */
+  readonly localDigest: string;
+  /** "head": one row compared; "records": every applied record read and compared. */
+  readonly via: 'head' | 'records';
+}
+
+/** Status plus the full lists, for `mig status` and `mig verify`. */
+export interface MigrationInspection<Db = unknown> {
+  readonly status: MigrationStatus;
+  readonly applied: readonly AppliedMigration[];
+  readonly local: readonly Migration<Db>[];
+}
+
+export type MigrationResultStatus = 'applied' | 'reverted' | 'failed' | 'not-run' | 'planned';
+
+export interface MigrationResult {
+  readonly name: string;
+  readonly direction: MigrationDirection;
+  readonly status: MigrationResultStatus;
+  readonly durationMs: number;
+  readonly transactional: boolean;
+  /** Dry runs: the SQL this migration would run, when it can be known. */
+  readonly sql?: readonly string[] | undefined;
+}
+
+/** The outcome of `up` or `down`: one result per migration considered; `error` when the run stopped. */
+export interface MigrationRunResult {
+  readonly direction: MigrationDirection;
+  readonly dryRun: boolean;
+  readonly results: readonly MigrationResult[];
+  readonly error?: MigError | undefined;
+  /** Time spent waiting for the lock (0 without contention, or when no lock was taken). */
+  readonly lockWaitMs: number;
+  /** The status after the run, when it is known. */
+  readonly status?: MigrationStatus | undefined;
+}
+
+export interface RunOptions {
+  /** `up`: apply up to and including this migration. `down`: revert every migration applied after it. */
+  readonly to?: string | undefined;
+  /** `down` only: revert every applied migration. */
+  readonly all?: boolean | undefined;
+  /** Plan and preview; write nothing at all (not even mig's own tables). */
+  readonly dryRun?: boolean | undefined;
+  /** Stops before the next migration starts; a running migration is never interrupted. */
+  readonly signal?: AbortSignal | undefined;
+  readonly lockTimeoutMs?: number | undefined;
+}
+
+export interface MigratorOptions<Db = unknown> extends TelemetryOptions {
+  readonly source: MigrationSource<Db>;
+  readonly store: MigrationStore<Db>;
+  /** Without a lock, concurrent runners are still kept from recording twice, but the losers fail. */
+  readonly lock?: MigrationLock | undefined;
+  readonly lockTimeoutMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+export interface Migrator<Db = unknown> {
+  /** Loads (once) and returns the local migrations. */
+  local(): Promise<readonly Migration<Db>[]>;
+  /** One round trip when the head matches the local history; reads every record only when it does not. */
+  status(): Promise<MigrationStatus>;
+  /** Reads every applied record and compares them with the local migrations. */
+  inspect(): Promise<MigrationInspection<Db>>;
+  up(options?: RunOptions): Promise<MigrationRunResult>;
+  down(options?: RunOptions): Promise<MigrationRunResult>;
+}
+
+/**
+ * Creates a migrator: plans from a source and a store and applies under a lock.
+ *
+ * @example
+ * const migrator = createMigrator({ source, store, lock });
+ * const { results, error } = await migrator.up();
+ * if (error) throw error;
+ */
+export function createMigrator<Db>(options: MigratorOptions<Db>): Migrator<Db> {
+  return new MigratorImpl(options);
+}
+
+function statusOf<Db>(
+  history: LocalHistory<Db>,
+  head: StoreHead | null,
+  appliedCount: number,
+  pending: readonly Migration<Db>[],
+  problems: readonly MigrationProblem[],
+  via: MigrationStatus['via'],
+): MigrationStatus {
+  return {
+    state: problems.length > 0 ? 'drifted' : pending.length > 0 ? 'pending' : 'up-to-date',
+    appliedCount,
+    pending: pending.map((m) => m.name),
+    problems,
+    head,
+    localDigest: history.digest,
+    via,
+  };
+}
+
+class MigratorImpl<Db> implements Migrator<Db> {
+  readonly #options: Readonly<MigratorOptions<Db>>;
+  readonly #logger: Logger;
+  readonly #telemetry: Telemetry;
+  #history: Promise<LocalHistory<Db>> | undefined;
+
+  constructor(options: MigratorOptions<Db>) {
+    this.#options = Object.freeze({ ...options });
+    this.#logger = options.logger ?? silentLogger;
+    this.#telemetry = createTelemetry(options);
+  }
+
+  async local(): Promise<readonly Migration<Db>[]> {
+    return (await this.#localHistory()).migrations;
+  }
+
+  #localHistory(): Promise<LocalHistory<Db>> {
+    if (!this.#history) {
+      const loading = this.#options.source.load().then((list) => new LocalHistory(list));
+      // A failed load is not kept: the next call reads the source again.
+      loading.catch(() => {
+        if (this.#history === loading) this.#history = undefined;
+      });
+      this.#history = loading;
+    }
+    return this.#history;
+  }
+
+  #storeAttributes() {
+    const { target } = this.#options.store;
+    return {
+      [Attr.DbSystem]: target.system,
+      [Attr.DbNamespace]: target.namespace,
+      [Attr.StoreTable]: target.table,
+    };
+  }
+
+  async status(): Promise<MigrationStatus> {
+    const history = await this.#localHistory();
+    return withSpan(this.#telemetry.tracer, SpanName.Check, this.#storeAttributes(), async (span) => {
+      const status = await this.#readStatus(history);
+      span.setAttributes({
+        [Attr.StatusState]: status.state,
+        [Attr.StatusVia]: status.via,
+        [Attr.StatusCached]: false,
+        [Attr.PendingCount]: status.pending.length,
+        [Attr.AppliedCount]: status.appliedCount,
+      });
+      return status;
+    });
+  }
+
+  async #readStatus(history: LocalHistory<Db>): Promise<MigrationStatus> {
+    const head = await this.#options.store.readHead();
+    const effective = head ?? { count: 0, digest: EMPTY_DIGEST };
+    const pending = history.pendingAfter(effective);
+    if (pending) return statusOf(history, head, effective.count, pending, [], 'head');
+    const applied = await this.#options.store.readApplied();
+    const plan = planMigrations(history.migrations, applied);
+    return statusOf(history, head, applied.length, plan.pending, plan.problems, 'records');
+  }
+
+  async inspect(): Promise<MigrationInspection<Db>> {
+    const history = await this.#localHistory();
+    const [head, applied] = await Promise.all([this.#options.store.readHead(), this.#options.store.readApplied()]);
+    const plan = planMigrations(history.migrations, applied);
+    const matches = head !== null && history.pendingAfter(head) !== undefined;
+    return {
+      status: statusOf(history, head, applied.length, plan.pending, plan.problems, matches ? 'head' : 'records'),
+      applied,
+      local: history.migrations,
+    };
+  }
+
+  up(options: RunOptions = {}): Promise<MigrationRunResult> {
+    return this.#run('up', options);
+  }
+
+  down(options: RunOptions = {}): Promise<MigrationRunResult> {
+    return this.#run('down', options);
+  }
+
+  async #run(direction: MigrationDirection, options: RunOptions): Promise<MigrationRunResult> {
+    const dryRun = options.dryRun === true;
+    let lockWaitMs = 0;
+    let lease: LockLease | undefined;
+    const results: MigrationResult[] = [];
+    const finish = (error?: unknown, status?: MigrationStatus): MigrationRunResult => ({
+      direction,
+      dryRun,
+      results,
+      error: error === undefined ? undefined : toMigError(error, this.#options.store.target.table),
+      lockWaitMs,
+      status,
+    });
+
+    try {
+      const history = await this.#localHistory();
+      let targets = await withSpan(
+        this.#telemetry.tracer,
+        SpanName.Plan,
+        { ...this.#storeAttributes(), [Attr.MigrationDirection]: direction, [Attr.DryRun]: dryRun },
+        async (span) => {
+          const found = await this.#targets(direction, history, options);
+          span.setAttribute(Attr.PendingCount, found.length);
+          return found;
+        },
+      );
+      if (targets.length === 0) return finish(undefined, await this.#statusAfter(history));
+
+      // Load every module before touching the database: a broken one fails the run with nothing applied.
+      const modules = await loadAll(targets);
+      if (direction === 'down') {
+        const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
+        if (irreversible.length > 0) {
+          throw new MigError(
+            MigErrorCode.InvalidTarget,
+            `Cannot revert ${irreversible.map((m) => `"${m.name}"`).join(', ')}: no down migration defined. ` +
+              'Add a down (a `down` export, or a `-- mig:down` section in a SQL file) or write a new forward migration.',
+            { context: { migrations: irreversible.map((m) => m.name) } },
+          );
+        }
+      }
+
+      if (dryRun) {
+        for (const m of targets) {
+          const sql =
+            (await this.#options.store.preview?.(m, direction)) ?? (direction === 'up' && m.sql ? [m.sql] : undefined);
+          results.push({
+            name: m.name,
+            direction,
+            status: 'planned',
+            durationMs: 0,
+            transactional: modules.get(m.name)?.transactional ?? true,
+            sql,
+          });
+        }
+        this.#logger.info(
+          { dryRun: true, direction, migrations: targets.map((m) => m.name) },
+          `dry run: would ${direction === 'up' ? 'apply' : 'revert'} ${targets.length} migration(s); nothing was written`,
+        );
+        return finish();
+      }
+
+      throwIfAborted(options.signal, `Migrating ${this.#options.store.target.table}`);
+      await this.#options.store.prepare();
+      if (this.#options.lock) {
+        lease = await this.#acquire(this.#options.lock, options);
+        lockWaitMs = lease.waitedMs;
+        // Someone may have migrated while this process waited: plan again under the lock.
+        targets = await this.#targets(direction, history, options);
+      }
+      let head = (await this.#options.store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+
+      for (const [index, m] of targets.entries()) {
+        const module = modules.get(m.name) as MigrationModule<Db>;
+        const stop = options.signal?.aborted
+          ? new AbortedError(`Migration "${m.name}"`, options.signal.reason)
+          : lease?.lost.aborted
+            ? lease.lost.reason
+            : undefined;
+        if (stop !== undefined) {
+          for (const rest of targets.slice(index)) results.push(notRun(rest, direction, modules));
+          return finish(stop);
+        }
+        const started = performance.now();
+        try {
+          head = await withSpan(
+            this.#telemetry.tracer,
+            SpanName.Migration,
+            {
+              ...this.#storeAttributes(),
+              [Attr.MigrationName]: m.name,
+              [Attr.MigrationDirection]: direction,
+              [Attr.MigrationTransactional]: module.transactional,
+              [Attr.MigrationChecksum]: m.checksum,
+            },
+            async () => {
+              const applyOptions = { fence: lease?.fence, expectedHead: head };
+              try {
+                return direction === 'up'
+                  ? await this.#options.store.apply(m, applyOptions)
+                  : await this.#options.store.revert(m, applyOptions);
+              } catch (error) {
+                throw isMigError(error)
+                  ? error
+                  : new MigrationFailedError(m.name, direction, error, module.transactional);
+              }
+            },
+          );
+        } catch (error) {
+          const durationMs = performance.now() - started;
+          results.push({
+            name: m.name,
+            direction,
+            status: 'failed',
+            durationMs,
+            transactional: module.transactional,
+          });
+          for (const rest of targets.slice(index + 1)) results.push(notRun(rest, direction, modules));
+          this.#logger.error(
+            { migration: m.name, direction, durationMs: Math.round(durationMs), err: describeThrown(error) },
+            `migration ${m.name} failed`,
+          );
+          return finish(error);
+        }
+        const durationMs = performance.now() - started;
+        results.push({
+          name: m.name,
+          direction,
+          status: direction === 'up' ? 'applied' : 'reverted',
+          durationMs,
+          transactional: module.transactional,
+        });
+        this.#logger.info(
+          { migration: m.name, direction, durationMs: Math.round(durationMs) },
+          `${direction === 'up' ? 'applied' : 'reverted'} migration ${m.name}`,
+        );
+      }
+      return finish(undefined, await this.#statusAfter(history, head));
+    } catch (error) {
+      return finish(error);
+    } finally {
+      if (lease) await this.#release(lease);
+    }
+  }
+
+  /** The status after a run, from the head it produced, or one more check when the run did nothing. */
+  async #statusAfter(history: LocalHistory<Db>, head?: StoreHead): Promise<MigrationStatus> {
+    const pending = head ? history.pendingAfter(head) : undefined;
+    if (head && pending) return statusOf(history, head, head.count, pending, [], 'head');
+    return this.#readStatus(history);
+  }
+
+  /** The migrations a run would touch, in the order it would touch them. Throws on drift or a bad target. */
+  async #targets(
+    direction: MigrationDirection,
+    history: LocalHistory<Db>,
+    options: RunOptions,
+  ): Promise<readonly Migration<Db>[]> {
+    if (direction === 'up') {
+      const status = await this.#readStatus(history);
+      if (status.problems.length > 0) throw new MigrationDriftError(status.problems);
+      const pending = history.migrations.filter((m) => status.pending.includes(m.name));
+      if (options.to === undefined) return pending;
+      const index = pending.findIndex((m) => m.name === options.to);
+      if (index >= 0) return pending.slice(0, index + 1);
+      if (history.migrations.some((m) => m.name === options.to)) return []; // already applied
+      throw unknownTarget(options.to, history);
+    }
+
+    const applied = await this.#options.store.readApplied();
+    const plan = planMigrations(history.migrations, applied);
+    if (plan.problems.length > 0) throw new MigrationDriftError(plan.problems);
+    const byName = new Map(history.migrations.map((m) => [m.name, m]));
+    const reversed = [...applied].reverse().map((r) => byName.get(r.name) as Migration<Db>);
+    if (options.all) return reversed;
+    if (options.to === undefined) return reversed.slice(0, 1);
+    const index = reversed.findIndex((m) => m.name === options.to);
+    if (index >= 0) return reversed.slice(0, index);
+    if (byName.has(options.to)) return []; // not applied: nothing after it to revert
+    throw unknownTarget(options.to, history);
+  }
+
+  async #acquire(lock: MigrationLock, options: RunOptions): Promise<LockLease> {
+    const timeoutMs = options.lockTimeoutMs ?? this.#options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    return withSpan(
+      this.#telemetry.tracer,
+      SpanName.LockAcquire,
+      { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key },
+      async (span) => {
+        let lastLog = Number.NEGATIVE_INFINITY;
+        const lease = await lock.acquire({
+          timeoutMs,
+          signal: options.signal,
+          onWait: (wait) => {
+            span.addEvent('mig.lock.busy', {
+              [Attr.LockAttempts]: wait.attempt,
+              [Attr.LockWaitMs]: Math.round(wait.waitedMs),
+              [Attr.LockHolder]: describeHolder(wait.holder),
+            });
+            // Log the first wait, then at most every 5 s, so a long wait is visible but not noisy.
+            if (wait.waitedMs - lastLog >= 5_000 || wait.attempt === 1) {
+              lastLog = wait.waitedMs;
+              this.#logger.info(
+                { lock: lock.key, waitedMs: Math.round(wait.waitedMs), holder: wait.holder },
+                `waiting for the migration lock, held by ${describeHolder(wait.holder)}`,
+              );
+            }
+          },
+        });
+        span.setAttribute(Attr.LockWaitMs, Math.round(lease.waitedMs));
+        return lease;
+      },
+    );
+  }
+
+  async #release(lease: LockLease): Promise<void> {
+    const { lock } = this.#options;
+    try {
+      await withSpan(
+        this.#telemetry.tracer,
+        SpanName.LockRelease,
+        { [Attr.LockStrategy]: lock?.strategy ?? 'none', [Attr.LockKey]: lock?.key ?? '' },
+        () => lease.release(),
+      );
+    } catch (error) {
+      // The lock lapses by itself (session end or lease expiry); the run's own outcome stands.
+      this.#logger.warn({ lock: lock?.key, err: describeThrown(error) }, 'releasing the migration lock failed');
+    }
+  }
+}
+
+async function loadAll<Db>(targets: readonly Migration<Db>[]): Promise<Map<string, MigrationModule<Db>>> {
+  const entries = await Promise.all(targets.map(async (m) => [m.name, await m.load()] as const));
+  return new Map(entries);
+}
+
+function notRun<Db>(
+  m: Migration<Db>,
+  direction: MigrationDirection,
+  modules: Map<string, MigrationModule<Db>>,
+): MigrationResult {
+  return {
+    name: m.name,
+    direction,
+    status: 'not-run',
+    durationMs: 0,
+    transactional: modules.get(m.name)?.transactional ?? true,
+  };
+}
+
+function unknownTarget<Db>(name: string, history: LocalHistory<Db>): MigError {
+  const names = history.migrations.map((m) => m.name);
+  const hint =
+    names.length > 0 ? ` Known migrations: ${names.slice(-5).join(', ')}${names.length > 5 ? ', …' : ''}.` : '';
+  return new MigError(MigErrorCode.InvalidTarget, `There is no migration named "${name}".${hint}`, {
+    context: { target: name },
+  });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortedError(what, signal.reason);
+}
+
+function toMigError(error: unknown, table: string): MigError {
+  if (isMigError(error)) return error;
+  return new MigError(MigErrorCode.Store, `Migration run on ${table} failed: ${describeThrown(error)}`, {
+    cause: error,
+  });
+}

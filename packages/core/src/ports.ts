@@ -1,0 +1,109 @@
+import type { LockHolder } from './errors.js';
+import type { Migration } from './migration.js';
+
+/** The summary row of a store: how many migrations are applied, and the digest of that history. */
+export interface StoreHead {
+  readonly count: number;
+  readonly digest: string;
+}
+
+/** One applied migration as recorded by the store, in the order it was applied. */
+export interface AppliedMigration {
+  readonly name: string;
+  readonly checksum: string;
+  /** Head digest right after this migration was applied. */
+  readonly digest: string;
+  readonly appliedAt: Date;
+  readonly durationMs: number | null;
+  readonly transactional: boolean;
+}
+
+/** Identifies a store without secrets: used in span attributes, cache keys and messages. */
+export interface StoreTarget {
+  /** `db.system.name` of the OpenTelemetry conventions, e.g. "postgresql". */
+  readonly system: string;
+  /** Database name (`db.namespace`). */
+  readonly namespace: string;
+  /** Host and port, or "embedded"; never credentials. */
+  readonly server: string;
+  /** Where mig keeps its records, e.g. "public.mig_migrations". */
+  readonly table: string;
+}
+
+export interface ApplyOptions {
+  /** What the store must check, in the migration's transaction, to prove the lock is still held. */
+  readonly fence?: unknown;
+  /**
+   * The head this run expects to build on. The store checks it under a row lock in the migration's
+   * transaction and fails with a conflict if another writer moved it, so a migration is never recorded twice.
+   */
+  readonly expectedHead: StoreHead;
+}
+
+/**
+ * Where applied migrations are recorded. Implementations live in adapters (`@mig/kysely-adapter`).
+ * `readHead` is the hot path: one round trip, constant cost, and no writes.
+ */
+export interface MigrationStore<Db = unknown> {
+  readonly target: StoreTarget;
+  /** The head, or null when the store's tables do not exist yet. Never creates anything. */
+  readHead(): Promise<StoreHead | null>;
+  /** Every applied migration in the order applied (empty when the tables do not exist). Never creates anything. */
+  readApplied(): Promise<readonly AppliedMigration[]>;
+  /** Creates the store's tables if needed. Idempotent and safe when several processes call it at once. */
+  prepare(): Promise<void>;
+  /** Runs `up` and records it, atomically for transactional migrations. Returns the new head. */
+  apply(migration: Migration<Db>, options: ApplyOptions): Promise<StoreHead>;
+  /** Runs `down` and removes the record, atomically for transactional migrations. Returns the new head. */
+  revert(migration: Migration<Db>, options: ApplyOptions): Promise<StoreHead>;
+  /** The SQL a migration would run, without running it (for dry runs); undefined when it cannot be known. */
+  preview?(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
+}
+
+/** Reported while waiting for a lock, once per failed attempt. */
+export interface LockWait {
+  readonly attempt: number;
+  readonly waitedMs: number;
+  readonly holder: LockHolder | null;
+}
+
+export interface LockAcquireOptions {
+  /** Longest wait before a `LockTimeoutError`. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly onWait?: ((wait: LockWait) => void) | undefined;
+}
+
+/** A granted lock. `release` is idempotent and never throws for a lock that was already lost. */
+export interface LockLease {
+  /** Passed to the store on each apply, so a holder that lost the lock cannot record a migration. */
+  readonly fence: unknown;
+  readonly waitedMs: number;
+  /** Aborted when the lock is known to be lost (lease expired, connection ended). */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+/** The distributed migration lock. Algorithms live in `@mig/lock`, primitives in adapters. */
+export interface MigrationLock {
+  /** "advisory", "lease", "mutex"… */
+  readonly strategy: string;
+  /** What is locked, for messages ("advisory lock 7345… on public.mig_migrations"). */
+  readonly key: string;
+  acquire(options: LockAcquireOptions): Promise<LockLease>;
+}
+
+/** A pino-compatible logger slice: structured fields first, then the message. */
+export interface Logger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+export const silentLogger: Logger = Object.freeze({
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+});

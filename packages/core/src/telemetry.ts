@@ -1,0 +1,108 @@
+import {
+  type Attributes,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type Span,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import { isMigError } from './errors.js';
+import { VERSION } from './version.js';
+
+/** Span names: low cardinality; what varies (the migration's name) goes into attributes. */
+export const SpanName = {
+  Initialize: 'mig.initialize',
+  Connect: 'mig.connect',
+  Check: 'mig.status.check',
+  LockAcquire: 'mig.lock.acquire',
+  LockRelease: 'mig.lock.release',
+  Plan: 'mig.plan',
+  Migration: 'mig.migration',
+  Record: 'mig.record',
+} as const;
+export type SpanName = (typeof SpanName)[keyof typeof SpanName];
+
+/** Attribute keys: ours under `mig.`, plus the OpenTelemetry semantic conventions where they apply. */
+export const Attr = {
+  DbSystem: 'db.system.name',
+  DbNamespace: 'db.namespace',
+  ServerAddress: 'server.address',
+  ErrorType: 'error.type',
+  StoreTable: 'mig.store.table',
+  MigrationName: 'mig.migration.name',
+  MigrationDirection: 'mig.migration.direction',
+  MigrationTransactional: 'mig.migration.transactional',
+  MigrationChecksum: 'mig.migration.checksum',
+  StatusState: 'mig.status.state',
+  StatusVia: 'mig.status.via',
+  StatusCached: 'mig.status.cached',
+  PendingCount: 'mig.status.pending_count',
+  AppliedCount: 'mig.status.applied_count',
+  DryRun: 'mig.dry_run',
+  LockStrategy: 'mig.lock.strategy',
+  LockKey: 'mig.lock.key',
+  LockWaitMs: 'mig.lock.wait_ms',
+  LockAttempts: 'mig.lock.attempts',
+  LockHolder: 'mig.lock.holder',
+  Outcome: 'mig.outcome',
+} as const;
+
+export interface TelemetryOptions {
+  /** Defaults to the global provider; with no SDK registered everything is a no-op. */
+  readonly tracerProvider?: TracerProvider | undefined;
+  readonly meterProvider?: MeterProvider | undefined;
+}
+
+export interface Telemetry {
+  readonly tracer: Tracer;
+  readonly meter: Meter;
+}
+
+/** A tracer and a meter named after the calling package and its version. */
+export function createTelemetry(options: TelemetryOptions = {}, name = '@mig/core', version = VERSION): Telemetry {
+  return {
+    tracer: (options.tracerProvider ?? trace.getTracerProvider()).getTracer(name, version),
+    meter: (options.meterProvider ?? metrics.getMeterProvider()).getMeter(name, version),
+  };
+}
+
+/** The `error.type` of a thrown value: a MigError's code, else the error's class name. */
+export function errorType(error: unknown): string {
+  if (isMigError(error)) return error.code;
+  if (error instanceof Error) return error.name || 'Error';
+  return typeof error;
+}
+
+/**
+ * Runs `fn` in an active span: children (and a pg instrumentation's query spans) nest under it. On success
+ * the status is left unset; on failure it is ERROR with `error.type`, and the error is rethrown.
+ */
+export function withSpan<T>(
+  tracer: Tracer,
+  name: SpanName,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      markFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Marks a span as failed without ending it (for results that carry their error instead of throwing). */
+export function markFailed(span: Span, error: unknown): void {
+  span.setAttribute(Attr.ErrorType, errorType(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}

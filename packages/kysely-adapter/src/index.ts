@@ -1,0 +1,17 @@
+export { describeConnection } from './connection.js';
+export type { AdvisoryFence, Fence, LeaseFence } from './internal/fence.js';
+export {
+  createFolderSource,
+  createListSource,
+  type FolderSourceOptions,
+  type InlineMigration,
+  MIGRATION_EXTENSIONS,
+  type MigrationDb,
+} from './sources.js';
+export {
+  createKyselyStore,
+  DEFAULT_SCHEMA,
+  DEFAULT_TABLE,
+  type KyselyStoreOptions,
+  STORE_SCHEMA_VERSION,
+} from './store.js';

@@ -1,0 +1,296 @@
+import {
+  type AppliedMigration,
+  type ApplyOptions,
+  describeThrown,
+  EMPTY_DIGEST,
+  isMigError,
+  MigError,
+  MigErrorCode,
+  type Migration,
+  MigrationConflictError,
+  type MigrationModule,
+  type MigrationStore,
+  nextDigest,
+  type StoreHead,
+  type StoreTarget,
+} from '@mig/core';
+import { sql } from 'kysely';
+import { checkFence } from './internal/fence.js';
+import { isConcurrentCreate, isUndefinedTable } from './internal/pg-errors.js';
+import { previewQueries } from './internal/preview.js';
+import { type StoreTables, storeTables } from './internal/tables.js';
+import type { MigrationDb } from './sources.js';
+
+/** Version of mig's own tables; a store refuses tables written by a newer version. */
+export const STORE_SCHEMA_VERSION = 1;
+
+export const DEFAULT_SCHEMA = 'public';
+export const DEFAULT_TABLE = 'mig_migrations';
+
+export interface KyselyStoreOptions {
+  readonly db: MigrationDb;
+  /** Schema of mig's tables. Default "public". */
+  readonly schema?: string | undefined;
+  /** Table of applied migrations; the head and lock tables take this name plus `_head` and `_lock`. */
+  readonly table?: string | undefined;
+  /** How to name the database in spans and messages (no secrets). See `describeConnection`. */
+  readonly target?: Partial<Omit<StoreTarget, 'table'>> | undefined;
+}
+
+/**
+ * mig's store on Kysely (PostgreSQL through pg, or PGlite). Three tables: the applied records, a one-row
+ * head (count and digest of the history, so a status check reads one row), and the lease lock rows.
+ */
+export function createKyselyStore(options: KyselyStoreOptions): MigrationStore<MigrationDb> & {
+  readonly tables: StoreTables;
+} {
+  return new KyselyStore(options);
+}
+
+interface HeadRow {
+  applied_count: number | string;
+  digest: string;
+}
+
+class KyselyStore implements MigrationStore<MigrationDb> {
+  readonly target: StoreTarget;
+  readonly tables: StoreTables;
+  readonly #db: MigrationDb;
+
+  constructor(options: KyselyStoreOptions) {
+    this.#db = options.db;
+    this.tables = storeTables(options.schema ?? DEFAULT_SCHEMA, options.table ?? DEFAULT_TABLE);
+    this.target = Object.freeze({
+      system: options.target?.system ?? 'postgresql',
+      namespace: options.target?.namespace ?? 'postgres',
+      server: options.target?.server ?? 'unknown',
+      table: this.tables.qualified,
+    });
+  }
+
+  async readHead(): Promise<StoreHead | null> {
+    try {
+      const { rows } = await sql<HeadRow>`select applied_count, digest from ${this.tables.head} where id = 1`.execute(
+        this.#db,
+      );
+      const row = rows[0];
+      return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
+    } catch (error) {
+      if (isUndefinedTable(error)) return null;
+      throw this.#error('read the migration head', error);
+    }
+  }
+
+  async readApplied(): Promise<readonly AppliedMigration[]> {
+    try {
+      const { rows } = await sql<{
+        name: string;
+        checksum: string;
+        digest: string;
+        applied_at: Date | string;
+        duration_ms: number | null;
+        transactional: boolean;
+      }>`select name, checksum, digest, applied_at, duration_ms, transactional from ${this.tables.records} order by id`.execute(
+        this.#db,
+      );
+      return rows.map((r) => ({
+        name: r.name,
+        checksum: r.checksum,
+        digest: r.digest,
+        appliedAt: r.applied_at instanceof Date ? r.applied_at : new Date(r.applied_at),
+        durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+        transactional: r.transactional,
+      }));
+    } catch (error) {
+      if (isUndefinedTable(error)) return [];
+      throw this.#error('read the applied migrations', error);
+    }
+  }
+
+  async prepare(): Promise<void> {
+    const version = await this.#schemaVersion();
+    if (version === STORE_SCHEMA_VERSION) return;
+    if (version !== null && version > STORE_SCHEMA_VERSION) {
+      throw new MigError(
+        MigErrorCode.Store,
+        `The tables ${this.tables.qualified}* were created by a newer mig (store version ${version}; this one knows ${STORE_SCHEMA_VERSION}). Upgrade mig.`,
+      );
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#createTables();
+        return;
+      } catch (error) {
+        // Another process created them at the same moment; its objects exist now, so try once more.
+        if (isConcurrentCreate(error) && attempt < 5) continue;
+        throw this.#error('create its tables', error);
+      }
+    }
+  }
+
+  async #schemaVersion(): Promise<number | null> {
+    try {
+      const { rows } = await sql<{
+        schema_version: number;
+      }>`select schema_version from ${this.tables.head} where id = 1`.execute(this.#db);
+      return rows[0] ? Number(rows[0].schema_version) : 0;
+    } catch (error) {
+      if (isUndefinedTable(error)) return null;
+      throw this.#error('read its schema version', error);
+    }
+  }
+
+  async #createTables(): Promise<void> {
+    const t = this.tables;
+    await this.#db.transaction().execute(async (trx) => {
+      // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
+      const { rows } = await sql<{ found: boolean }>`
+        select exists (select 1 from pg_catalog.pg_namespace where nspname = ${t.schema}) as found`.execute(trx);
+      if (!rows[0]?.found) await sql`create schema if not exists ${sql.id(t.schema)}`.execute(trx);
+      await sql`
+        create table if not exists ${t.records} (
+          id bigint generated by default as identity primary key,
+          name text not null unique,
+          checksum text not null,
+          digest text not null,
+          transactional boolean not null default true,
+          applied_at timestamptz not null default now(),
+          duration_ms integer
+        )`.execute(trx);
+      await sql`
+        create table if not exists ${t.head} (
+          id integer primary key check (id = 1),
+          applied_count integer not null,
+          digest text not null,
+          schema_version integer not null,
+          updated_at timestamptz not null default now()
+        )`.execute(trx);
+      await sql`
+        create table if not exists ${t.lock} (
+          key text primary key,
+          owner text,
+          token bigint not null,
+          acquired_at timestamptz,
+          expires_at timestamptz not null
+        )`.execute(trx);
+      await sql`
+        insert into ${t.head} (id, applied_count, digest, schema_version)
+        values (1, 0, ${EMPTY_DIGEST}, ${STORE_SCHEMA_VERSION})
+        on conflict (id) do update set schema_version = excluded.schema_version
+        where ${t.head}.schema_version < excluded.schema_version`.execute(trx);
+    });
+  }
+
+  async apply(migration: Migration<MigrationDb>, options: ApplyOptions): Promise<StoreHead> {
+    const module = await migration.load();
+    if (module.transactional) {
+      return this.#db.transaction().execute(async (trx) => {
+        const head = await this.#lockHead(trx, migration.name, options.expectedHead);
+        const durationMs = await timed(() => module.up(trx));
+        await checkFence(trx, this.tables, options.fence);
+        return this.#record(trx, migration, module, head, durationMs);
+      });
+    }
+    // Outside a transaction nothing can be rolled back, so prove the lock before starting.
+    await checkFence(this.#db, this.tables, options.fence);
+    const durationMs = await this.#db.connection().execute((conn) => timed(() => module.up(conn)));
+    return this.#db.transaction().execute(async (trx) => {
+      const head = await this.#lockHead(trx, migration.name, options.expectedHead);
+      await checkFence(trx, this.tables, options.fence);
+      return this.#record(trx, migration, module, head, durationMs);
+    });
+  }
+
+  async revert(migration: Migration<MigrationDb>, options: ApplyOptions): Promise<StoreHead> {
+    const module = await migration.load();
+    const down = module.down;
+    if (!down) {
+      throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
+    }
+    const unrecord = async (trx: MigrationDb): Promise<StoreHead> => {
+      await this.#lockHead(trx, migration.name, options.expectedHead);
+      await checkFence(trx, this.tables, options.fence);
+      const { rows } = await sql<{ name: string; digest: string }>`
+        select name, digest from ${this.tables.records} order by id desc limit 2`.execute(trx);
+      if (rows[0]?.name !== migration.name) {
+        throw new MigError(
+          MigErrorCode.Conflict,
+          `Cannot revert "${migration.name}": the latest applied migration is ${rows[0] ? `"${rows[0].name}"` : 'none'}. Revert in reverse order.`,
+        );
+      }
+      const head = { count: options.expectedHead.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
+      await sql`delete from ${this.tables.records} where name = ${migration.name}`.execute(trx);
+      await sql`
+        update ${this.tables.head} set applied_count = ${head.count}, digest = ${head.digest}, updated_at = now()
+        where id = 1`.execute(trx);
+      return head;
+    };
+    if (module.transactional) {
+      return this.#db.transaction().execute(async (trx) => {
+        const head = await unrecord(trx);
+        await down(trx);
+        return head;
+      });
+    }
+    await checkFence(this.#db, this.tables, options.fence);
+    await this.#db.connection().execute((conn) => down(conn));
+    return this.#db.transaction().execute(unrecord);
+  }
+
+  async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
+    const module = await migration.load();
+    const run = direction === 'up' ? module.up : module.down;
+    if (!run) return undefined;
+    if (direction === 'up' && migration.sql !== undefined) return [migration.sql];
+    return previewQueries(run);
+  }
+
+  /** Locks the head row for this transaction and checks it is where the caller expects it. */
+  async #lockHead(trx: MigrationDb, name: string, expected: StoreHead): Promise<StoreHead> {
+    const { rows } = await sql<HeadRow>`
+      select applied_count, digest from ${this.tables.head} where id = 1 for update`.execute(trx);
+    const row = rows[0];
+    const head = row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
+    if (head.count !== expected.count || head.digest !== expected.digest) {
+      throw new MigrationConflictError(name, expected, head);
+    }
+    return head;
+  }
+
+  async #record(
+    trx: MigrationDb,
+    migration: Migration<MigrationDb>,
+    module: MigrationModule<MigrationDb>,
+    head: StoreHead,
+    durationMs: number,
+  ): Promise<StoreHead> {
+    const next = {
+      count: head.count + 1,
+      digest: nextDigest(head.digest, migration.name, migration.checksum),
+    };
+    await sql`
+      insert into ${this.tables.records} (name, checksum, digest, transactional, duration_ms)
+      values (${migration.name}, ${migration.checksum}, ${next.digest}, ${module.transactional}, ${Math.round(durationMs)})`.execute(
+      trx,
+    );
+    await sql`
+      update ${this.tables.head} set applied_count = ${next.count}, digest = ${next.digest}, updated_at = now()
+      where id = 1`.execute(trx);
+    return next;
+  }
+
+  #error(action: string, error: unknown): MigError {
+    if (isMigError(error)) return error;
+    return new MigError(
+      MigErrorCode.Store,
+      `mig could not ${action} (database "${this.target.namespace}", table ${this.tables.qualified}): ${describeThrown(error)}`,
+      { cause: error, context: { table: this.tables.qualified } },
+    );
+  }
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}

@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export interface ProcessResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  /** Resolves when the process exits (never rejects). */
+  readonly done: Promise<ProcessResult>;
+  /** Resolves with the first stdout line matching `pattern` (rejects if the process exits first). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Starts `node script ...args` as a real process and collects its output. */
+export function startNode(
+  script: string,
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): RunningProcess {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    for (const l of listeners) l();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const done = new Promise<ProcessResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const l of listeners) l();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  let exited = false;
+  void done.then(() => {
+    exited = true;
+  });
+  return {
+    child,
+    done,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = stdout.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) {
+            cleanup();
+            resolve(line);
+          } else if (exited) {
+            cleanup();
+            reject(new Error(`process exited before printing ${pattern}:\n${stdout}\n${stderr}`));
+          }
+        };
+        const t = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${pattern}:\n${stdout}\n${stderr}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(t);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Runs `node script ...args` to completion. */
+export function runNode(
+  script: string,
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<ProcessResult> {
+  return startNode(script, args, options).done;
+}

@@ -1,0 +1,22 @@
+import { defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+// Tests import workspace packages from their TypeScript source (the "@mig/source" export condition), so
+// they never run against a stale build. Child processes spawned by tests use the built dist instead.
+const conditions = ['@mig/source', ...defaultServerConditions];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+    reporters: process.env.MIG_TEST_JSON
+      ? ['default', ['json', { outputFile: process.env.MIG_TEST_JSON }]]
+      : ['default'],
+  },
+});
