@@ -192,8 +192,9 @@ export class LockTimeoutError extends MigError {
 }
 
 export class AbortedError extends MigError {
+  /** `what` says what stopped, e.g. 'Stopped before migration "002_x" started'; the reason is appended. */
   constructor(what: string, reason: unknown) {
-    super(MigErrorCode.Aborted, `${what} was aborted before it started: ${describeThrown(reason)}.`, {
+    super(MigErrorCode.Aborted, `${what}: ${describeThrown(reason)}.`, {
       cause: reason,
       context: { what },
     });

@@ -46,15 +46,20 @@ export { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
 export {
   type AppliedMigration,
   type ApplyOptions,
+  type LeaseGrant,
+  type LeasePrimitive,
   type LockAcquireOptions,
   type LockLease,
+  type LockSession,
   type LockWait,
   type Logger,
   type MigrationLock,
   type MigrationStore,
+  type SessionLockPrimitive,
   type StoreHead,
   type StoreTarget,
   silentLogger,
+  type TryLockResult,
 } from './ports.js';
 export {
   Attr,

@@ -181,12 +181,12 @@ class MigratorImpl<Db> implements Migrator<Db> {
     });
   }
 
-  async #readStatus(history: LocalHistory<Db>): Promise<MigrationStatus> {
-    const head = await this.#options.store.readHead();
+  async #readStatus(history: LocalHistory<Db>, store = this.#options.store): Promise<MigrationStatus> {
+    const head = await store.readHead();
     const effective = head ?? { count: 0, digest: EMPTY_DIGEST };
     const pending = history.pendingAfter(effective);
     if (pending) return statusOf(history, head, effective.count, pending, [], 'head');
-    const applied = await this.#options.store.readApplied();
+    const applied = await store.readApplied();
     const plan = planMigrations(history.migrations, applied);
     return statusOf(history, head, applied.length, plan.pending, plan.problems, 'records');
   }
@@ -273,20 +273,22 @@ class MigratorImpl<Db> implements Migrator<Db> {
         return finish();
       }
 
-      throwIfAborted(options.signal, `Migrating ${this.#options.store.target.table}`);
+      throwIfAborted(options.signal, 'Stopped before any migration started');
       await this.#options.store.prepare();
+      let store = this.#options.store;
       if (this.#options.lock) {
         lease = await this.#acquire(this.#options.lock, options);
         lockWaitMs = lease.waitedMs;
+        store = store.bind?.(lease.fence) ?? store;
         // Someone may have migrated while this process waited: plan again under the lock.
-        targets = await this.#targets(direction, history, options);
+        targets = await this.#targets(direction, history, options, store);
       }
-      let head = (await this.#options.store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+      let head = (await store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
 
       for (const [index, m] of targets.entries()) {
         const module = modules.get(m.name) as MigrationModule<Db>;
         const stop = options.signal?.aborted
-          ? new AbortedError(`Migration "${m.name}"`, options.signal.reason)
+          ? new AbortedError(`Stopped before migration "${m.name}" started`, options.signal.reason)
           : lease?.lost.aborted
             ? lease.lost.reason
             : undefined;
@@ -309,9 +311,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
             async () => {
               const applyOptions = { fence: lease?.fence, expectedHead: head };
               try {
-                return direction === 'up'
-                  ? await this.#options.store.apply(m, applyOptions)
-                  : await this.#options.store.revert(m, applyOptions);
+                return direction === 'up' ? await store.apply(m, applyOptions) : await store.revert(m, applyOptions);
               } catch (error) {
                 throw isMigError(error)
                   ? error
@@ -348,7 +348,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           `${direction === 'up' ? 'applied' : 'reverted'} migration ${m.name}`,
         );
       }
-      return finish(undefined, await this.#statusAfter(history, head));
+      return finish(undefined, await this.#statusAfter(history, head, store));
     } catch (error) {
       return finish(error);
     } finally {
@@ -357,10 +357,14 @@ class MigratorImpl<Db> implements Migrator<Db> {
   }
 
   /** The status after a run, from the head it produced, or one more check when the run did nothing. */
-  async #statusAfter(history: LocalHistory<Db>, head?: StoreHead): Promise<MigrationStatus> {
+  async #statusAfter(
+    history: LocalHistory<Db>,
+    head?: StoreHead,
+    store = this.#options.store,
+  ): Promise<MigrationStatus> {
     const pending = head ? history.pendingAfter(head) : undefined;
     if (head && pending) return statusOf(history, head, head.count, pending, [], 'head');
-    return this.#readStatus(history);
+    return this.#readStatus(history, store);
   }
 
   /** The migrations a run would touch, in the order it would touch them. Throws on drift or a bad target. */
@@ -368,9 +372,10 @@ class MigratorImpl<Db> implements Migrator<Db> {
     direction: MigrationDirection,
     history: LocalHistory<Db>,
     options: RunOptions,
+    store = this.#options.store,
   ): Promise<readonly Migration<Db>[]> {
     if (direction === 'up') {
-      const status = await this.#readStatus(history);
+      const status = await this.#readStatus(history, store);
       if (status.problems.length > 0) throw new MigrationDriftError(status.problems);
       const pending = history.migrations.filter((m) => status.pending.includes(m.name));
       if (options.to === undefined) return pending;
@@ -380,7 +385,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
       throw unknownTarget(options.to, history);
     }
 
-    const applied = await this.#options.store.readApplied();
+    const applied = await store.readApplied();
     const plan = planMigrations(history.migrations, applied);
     if (plan.problems.length > 0) throw new MigrationDriftError(plan.problems);
     const byName = new Map(history.migrations.map((m) => [m.name, m]));

@@ -58,6 +58,12 @@ export interface MigrationStore<Db = unknown> {
   revert(migration: Migration<Db>, options: ApplyOptions): Promise<StoreHead>;
   /** The SQL a migration would run, without running it (for dry runs); undefined when it cannot be known. */
   preview?(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
+  /**
+   * This store working through a held lock's fence. A lock held by a database session (an advisory lock)
+   * hands its session over, so every read and write under the lock runs on the session that holds it:
+   * one connection for the whole migration, and if that session dies, the lock and the migration die with it.
+   */
+  bind?(fence: unknown): MigrationStore<Db>;
 }
 
 /** Reported while waiting for a lock, once per failed attempt. */
@@ -91,6 +97,50 @@ export interface MigrationLock {
   /** What is locked, for messages ("advisory lock 7345… on public.mig_migrations"). */
   readonly key: string;
   acquire(options: LockAcquireOptions): Promise<LockLease>;
+}
+
+/** One attempt at a try-lock: granted (with what the lock needs next), or busy (with who holds it). */
+export type TryLockResult<T> =
+  | { readonly acquired: true; readonly value: T }
+  | { readonly acquired: false; readonly holder: LockHolder | null };
+
+/** A dedicated database session that can hold a session-scoped lock (a PostgreSQL advisory lock). */
+export interface LockSession {
+  /** One non-blocking attempt; on success the value is the fence the store checks. */
+  tryLock(): Promise<TryLockResult<unknown>>;
+  /** Releases the lock; false when this session did not hold it. */
+  unlock(): Promise<boolean>;
+  /** Ends the session (which releases anything it still holds). */
+  close(): Promise<void>;
+}
+
+/** Primitive of the session lock strategy: opens sessions that can try the lock. */
+export interface SessionLockPrimitive {
+  readonly strategy: string;
+  readonly key: string;
+  open(): Promise<LockSession>;
+}
+
+/** A granted lease. */
+export interface LeaseGrant {
+  /** Grows with each grant of this key, so a stale holder's token never matches again. */
+  readonly token: string;
+  readonly expiresAt: Date;
+  readonly fence: unknown;
+}
+
+/** Primitive of the lease strategy: a lock row with an owner, a token and an expiry. No session state. */
+export interface LeasePrimitive {
+  readonly strategy: string;
+  readonly key: string;
+  /** Takes the lease if it is free or expired (or already this owner's). */
+  tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant>>;
+  /** Extends a held lease; null when it is no longer held by this owner and token. */
+  renew(owner: string, token: string, ttlMs: number): Promise<Date | null>;
+  /** Gives the lease up (it expires at once); a lease held by someone else is left alone. */
+  release(owner: string, token: string): Promise<void>;
+  /** The current holder, or null when the lease is free. */
+  holder(): Promise<LockHolder | null>;
 }
 
 /** A pino-compatible logger slice: structured fields first, then the message. */

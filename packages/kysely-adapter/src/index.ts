@@ -1,4 +1,12 @@
+export {
+  createKyselyAdapter,
+  type KyselyAdapter,
+  type KyselyLockOptions,
+  LOCK_STRATEGIES,
+  type LockStrategy,
+} from './adapter.js';
 export { describeConnection } from './connection.js';
+export { ADVISORY_CLASS_ID, advisoryObjectId } from './internal/advisory.js';
 export type { AdvisoryFence, Fence, LeaseFence } from './internal/fence.js';
 export {
   createFolderSource,
@@ -12,6 +20,7 @@ export {
   createKyselyStore,
   DEFAULT_SCHEMA,
   DEFAULT_TABLE,
+  type KyselyStore,
   type KyselyStoreOptions,
   STORE_SCHEMA_VERSION,
 } from './store.js';

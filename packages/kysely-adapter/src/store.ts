@@ -15,7 +15,7 @@ import {
   type StoreTarget,
 } from '@mig/core';
 import { sql } from 'kysely';
-import { checkFence } from './internal/fence.js';
+import { checkFence, isFence } from './internal/fence.js';
 import { isConcurrentCreate, isUndefinedTable } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
@@ -35,16 +35,37 @@ export interface KyselyStoreOptions {
   readonly table?: string | undefined;
   /** How to name the database in spans and messages (no secrets). See `describeConnection`. */
   readonly target?: Partial<Omit<StoreTarget, 'table'>> | undefined;
+  /** "postgres" (default) or "pglite". */
+  readonly engine?: 'postgres' | 'pglite' | undefined;
+  /**
+   * PostgreSQL 14+: in each migration's transaction, have the server check every this many ms that the
+   * client is still there, so a migration whose process was killed is rolled back within a second instead of
+   * when its statement ends. 0 disables. Default 1000 on PostgreSQL, 0 on PGlite.
+   */
+  readonly clientCheckIntervalMs?: number | undefined;
 }
 
 /**
  * mig's store on Kysely (PostgreSQL through pg, or PGlite). Three tables: the applied records, a one-row
  * head (count and digest of the history, so a status check reads one row), and the lease lock rows.
  */
-export function createKyselyStore(options: KyselyStoreOptions): MigrationStore<MigrationDb> & {
-  readonly tables: StoreTables;
-} {
-  return new KyselyStore(options);
+export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
+  const tables = storeTables(options.schema ?? DEFAULT_SCHEMA, options.table ?? DEFAULT_TABLE);
+  const engine = options.engine ?? 'postgres';
+  const target: StoreTarget = Object.freeze({
+    system: options.target?.system ?? 'postgresql',
+    namespace: options.target?.namespace ?? (engine === 'pglite' ? 'pglite' : 'postgres'),
+    server: options.target?.server ?? (engine === 'pglite' ? 'embedded' : 'unknown'),
+    table: tables.qualified,
+  });
+  const clientCheckIntervalMs = options.clientCheckIntervalMs ?? (engine === 'pglite' ? 0 : 1000);
+  return new KyselyStore(options.db, tables, target, { clientCheckIntervalMs, clientCheckSupported: undefined });
+}
+
+/** Settings shared by a store and the stores bound to its lock sessions. */
+export interface StoreSettings {
+  readonly clientCheckIntervalMs: number;
+  clientCheckSupported: Promise<boolean> | undefined;
 }
 
 interface HeadRow {
@@ -52,20 +73,25 @@ interface HeadRow {
   digest: string;
 }
 
-class KyselyStore implements MigrationStore<MigrationDb> {
+export class KyselyStore implements MigrationStore<MigrationDb> {
   readonly target: StoreTarget;
   readonly tables: StoreTables;
   readonly #db: MigrationDb;
+  readonly #settings: StoreSettings;
 
-  constructor(options: KyselyStoreOptions) {
-    this.#db = options.db;
-    this.tables = storeTables(options.schema ?? DEFAULT_SCHEMA, options.table ?? DEFAULT_TABLE);
-    this.target = Object.freeze({
-      system: options.target?.system ?? 'postgresql',
-      namespace: options.target?.namespace ?? 'postgres',
-      server: options.target?.server ?? 'unknown',
-      table: this.tables.qualified,
-    });
+  /** Use {@link createKyselyStore}. */
+  constructor(db: MigrationDb, tables: StoreTables, target: StoreTarget, settings: StoreSettings) {
+    this.#db = db;
+    this.tables = tables;
+    this.target = target;
+    this.#settings = settings;
+  }
+
+  /** Under an advisory lock, this store on the lock's own session; otherwise this store. */
+  bind(fence: unknown): KyselyStore {
+    return isFence(fence) && fence.kind === 'advisory'
+      ? new KyselyStore(fence.db, this.tables, this.target, this.#settings)
+      : this;
   }
 
   async readHead(): Promise<StoreHead | null> {
@@ -184,7 +210,13 @@ class KyselyStore implements MigrationStore<MigrationDb> {
   async apply(migration: Migration<MigrationDb>, options: ApplyOptions): Promise<StoreHead> {
     const module = await migration.load();
     if (module.transactional) {
+      const checkClient = await this.#clientCheckSupported();
       return this.#db.transaction().execute(async (trx) => {
+        if (checkClient) {
+          await sql`select set_config('client_connection_check_interval', ${String(this.#settings.clientCheckIntervalMs)}, true)`.execute(
+            trx,
+          );
+        }
         const head = await this.#lockHead(trx, migration.name, options.expectedHead);
         const durationMs = await timed(() => module.up(trx));
         await checkFence(trx, this.tables, options.fence);
@@ -243,6 +275,16 @@ class KyselyStore implements MigrationStore<MigrationDb> {
     if (!run) return undefined;
     if (direction === 'up' && migration.sql !== undefined) return [migration.sql];
     return previewQueries(run);
+  }
+
+  #clientCheckSupported(): Promise<boolean> {
+    if (this.#settings.clientCheckIntervalMs <= 0) return Promise.resolve(false);
+    this.#settings.clientCheckSupported ??= sql<{ supported: boolean }>`
+      select exists (select 1 from pg_catalog.pg_settings where name = 'client_connection_check_interval') as supported`
+      .execute(this.#db)
+      .then((r) => r.rows[0]?.supported === true)
+      .catch(() => false);
+    return this.#settings.clientCheckSupported;
   }
 
   /** Locks the head row for this transaction and checks it is where the caller expects it. */

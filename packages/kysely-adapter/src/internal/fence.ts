@@ -1,14 +1,16 @@
 import { LockLostError } from '@mig/core';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
+import type { MigrationDb } from '../sources.js';
 import type { StoreTables } from './tables.js';
 
-/** Proof that a session advisory lock is held: the lock's two keys and the backend holding it. */
+/** A held session advisory lock: its keys, and the lock's own session, on which all work under it runs. */
 export interface AdvisoryFence {
   readonly kind: 'advisory';
   readonly classId: number;
   readonly objId: number;
-  readonly pid: number;
   readonly key: string;
+  /** A Kysely bound to the session that holds the lock. */
+  readonly db: MigrationDb;
 }
 
 /** Proof that a lease is held: the lock row's key and the token granted with it. */
@@ -20,29 +22,32 @@ export interface LeaseFence {
 
 export type Fence = AdvisoryFence | LeaseFence;
 
-function isFence(value: unknown): value is Fence {
+export function isFence(value: unknown): value is Fence {
   const kind = (value as { kind?: unknown } | null)?.kind;
   return kind === 'advisory' || kind === 'lease';
 }
 
 /**
- * Checks, inside the migration's transaction, that this process still holds the lock. For a lease the row
- * is locked FOR SHARE, so nobody can take the lease over until this transaction ends.
+ * Checks, inside the migration's transaction, that this process still holds the lock. An advisory lock must
+ * be held by the very session running the transaction (behind a transaction pooler it is not, and this is
+ * where that shows). For a lease the row is locked FOR SHARE, so nobody can take the lease over until this
+ * transaction ends.
  */
-// biome-ignore lint/suspicious/noExplicitAny: runs on any schema.
-export async function checkFence(db: Kysely<any>, tables: StoreTables, fence: unknown): Promise<void> {
+export async function checkFence(db: MigrationDb, tables: StoreTables, fence: unknown): Promise<void> {
   if (!isFence(fence)) return;
   if (fence.kind === 'advisory') {
     const { rows } = await sql<{ held: boolean }>`
       select exists (
         select 1 from pg_catalog.pg_locks
         where locktype = 'advisory' and classid = ${fence.classId}::oid and objid = ${fence.objId}::oid
-          and objsubid = 2 and pid = ${fence.pid} and granted
+          and objsubid = 2 and pid = pg_backend_pid() and granted
       ) as held`.execute(db);
     if (!rows[0]?.held) {
       throw new LockLostError(
         fence.key,
-        `the session holding it (backend pid ${fence.pid}) no longer holds it; its connection was probably terminated`,
+        'the session running the migration does not hold it. If connections go through a transaction pooler ' +
+          '(PgBouncer in transaction mode), session advisory locks do not work: use the lease strategy ' +
+          '(MIGRATION_LOCK_STRATEGY=lease)',
       );
     }
     return;

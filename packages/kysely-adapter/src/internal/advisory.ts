@@ -1,0 +1,132 @@
+import type { LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
+import { sql } from 'kysely';
+import type { MigrationDb } from '../sources.js';
+import type { AdvisoryFence } from './fence.js';
+import { sqlState } from './pg-errors.js';
+import type { StoreTables } from './tables.js';
+
+/** First key of every mig advisory lock: "mig" in ASCII, so mig's locks are easy to spot in pg_locks. */
+export const ADVISORY_CLASS_ID = 0x6d6967;
+
+/** FNV-1a, 31 bits: the second advisory key, derived from the store's schema and table. */
+export function advisoryObjectId(qualifiedTable: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(qualifiedTable, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash & 0x7fffffff;
+}
+
+export interface AdvisoryPrimitiveOptions {
+  readonly db: MigrationDb;
+  readonly tables: StoreTables;
+  /** Abort a statement whose client has gone (kill -9) within this many ms; 0 leaves the server default. */
+  readonly clientCheckIntervalMs: number;
+}
+
+interface TryRow {
+  acquired: boolean;
+  holder_pid: number | null;
+  holder_app: string | null;
+  holder_since: Date | string | null;
+}
+
+/**
+ * PostgreSQL session advisory lock on one dedicated connection. The key is (ADVISORY_CLASS_ID, hash of
+ * schema.table), so two apps or tenants with their own tables in one database never block each other.
+ * Attempts use `pg_try_advisory_lock` and report who holds the lock, in the same statement.
+ */
+export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): SessionLockPrimitive {
+  const classId = ADVISORY_CLASS_ID;
+  const objId = advisoryObjectId(options.tables.qualified);
+  const key = `advisory lock (${classId}, ${objId}) on ${options.tables.qualified}`;
+  return {
+    strategy: 'advisory',
+    key,
+    async open(): Promise<LockSession> {
+      const session = await holdConnection(options.db);
+      const conn = session.conn;
+      let checking = false;
+      if (options.clientCheckIntervalMs > 0) {
+        try {
+          // If this process dies in the middle of a long statement, the server notices within this interval
+          // and ends the session, which releases the lock and rolls the migration back.
+          await sql`select set_config('client_connection_check_interval', ${String(options.clientCheckIntervalMs)}, false)`.execute(
+            conn,
+          );
+          checking = true;
+        } catch (error) {
+          // PostgreSQL before 14 has no such setting; a dead client is then noticed when its statement ends.
+          if (sqlState(error) !== '42704') {
+            await session.close();
+            throw error;
+          }
+        }
+      }
+      return {
+        async tryLock(): Promise<TryLockResult<AdvisoryFence>> {
+          // query_start of an idle holder is the statement that took the lock: mig's lock session runs
+          // nothing else between its grant and the first migration.
+          const { rows } = await sql<TryRow>`
+            select pg_try_advisory_lock(${classId}::int, ${objId}::int) as acquired,
+                   h.pid as holder_pid, h.application_name as holder_app, h.query_start as holder_since
+            from (select 1) as one
+            left join lateral (
+              select a.pid, a.application_name, a.query_start
+              from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
+              where l.locktype = 'advisory' and l.classid = ${classId}::int::oid and l.objid = ${objId}::int::oid
+                and l.objsubid = 2 and l.granted and l.pid <> pg_backend_pid()
+              limit 1
+            ) as h on true`.execute(conn);
+          const row = rows[0];
+          if (row?.acquired) return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
+          return { acquired: false, holder: row ? toHolder(row) : null };
+        },
+        async unlock(): Promise<boolean> {
+          const { rows } = await sql<{ released: boolean }>`
+            select pg_advisory_unlock(${classId}::int, ${objId}::int) as released`.execute(conn);
+          return rows[0]?.released === true;
+        },
+        async close(): Promise<void> {
+          // The connection goes back to the application's pool as it was lent.
+          if (checking) await sql`reset client_connection_check_interval`.execute(conn).catch(() => {});
+          await session.close();
+        },
+      };
+    },
+  };
+}
+
+function toHolder(row: TryRow): LockHolder | null {
+  if (row.holder_pid === null) return null;
+  return {
+    pid: Number(row.holder_pid),
+    applicationName: row.holder_app || undefined,
+    since: row.holder_since === null ? undefined : new Date(row.holder_since),
+  };
+}
+
+/**
+ * Takes one connection from Kysely's pool and keeps it until `close()`: Kysely lends a connection only for
+ * the length of a callback, so the callback waits on a promise that `close()` resolves.
+ */
+async function holdConnection(db: MigrationDb): Promise<{ conn: MigrationDb; close(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return new Promise((resolve, reject) => {
+    const finished = db.connection().execute(async (conn) => {
+      resolve({
+        conn,
+        close: async () => {
+          release();
+          await finished.catch(() => {});
+        },
+      });
+      await released;
+    });
+    finished.catch(reject);
+  });
+}

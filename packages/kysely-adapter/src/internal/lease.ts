@@ -1,0 +1,112 @@
+import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core';
+import { sql } from 'kysely';
+import type { MigrationDb } from '../sources.js';
+import type { LeaseFence } from './fence.js';
+import type { StoreTables } from './tables.js';
+
+interface AttemptRow {
+  token: string | null;
+  expires_at: Date | string | null;
+  holder_owner: string | null;
+  holder_acquired_at: Date | string | null;
+  holder_expires_at: Date | string | null;
+}
+
+/**
+ * The lease lock row, one per store (`key` = schema.table), in the store's `_lock` table. Every statement
+ * stands alone (no session state, no prepared statements), so it works through PgBouncer in transaction
+ * mode. Expiry is judged by the database clock only, so clock skew between instances does not matter.
+ */
+export function createLeasePrimitive(options: {
+  readonly db: MigrationDb;
+  readonly tables: StoreTables;
+}): LeasePrimitive {
+  const { db, tables } = options;
+  const key = tables.qualified;
+  const toDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
+  const fence = (token: string): LeaseFence => ({ kind: 'lease', key, token });
+
+  return {
+    strategy: 'lease',
+    key: `lease lock on ${key}`,
+    async tryAcquire(owner, ttlMs): Promise<TryLockResult<LeaseGrant>> {
+      // One statement: take the row if it is free, expired or already ours (the token always grows), and
+      // read who held it before, from the snapshot the statement started with.
+      const { rows } = await sql<AttemptRow>`
+        with attempt as (
+          insert into ${tables.lock} as l (key, owner, token, acquired_at, expires_at)
+          values (${key}, ${owner}, 1, now(), now() + ${ttlMs} * interval '1 millisecond')
+          on conflict (key) do update
+            set owner = excluded.owner, token = l.token + 1, acquired_at = excluded.acquired_at,
+                expires_at = excluded.expires_at
+            where l.expires_at <= now() or l.owner = excluded.owner
+          returning token::text as token, expires_at
+        )
+        select a.token, a.expires_at, h.owner as holder_owner, h.acquired_at as holder_acquired_at,
+               h.expires_at as holder_expires_at
+        from (select 1) as one
+        left join attempt a on true
+        left join ${tables.lock} h on h.key = ${key}`.execute(db);
+      const row = rows[0];
+      if (row?.token && row.expires_at) {
+        return {
+          acquired: true,
+          value: { token: row.token, expiresAt: toDate(row.expires_at), fence: fence(row.token) },
+        };
+      }
+      return {
+        acquired: false,
+        holder: row?.holder_owner
+          ? {
+              owner: row.holder_owner,
+              since: row.holder_acquired_at ? toDate(row.holder_acquired_at) : undefined,
+              expiresAt: row.holder_expires_at ? toDate(row.holder_expires_at) : undefined,
+            }
+          : null,
+      };
+    },
+    async renew(owner, token, ttlMs) {
+      const { rows } = await sql<{ expires_at: Date | string }>`
+        update ${tables.lock} set expires_at = now() + ${ttlMs} * interval '1 millisecond'
+        where key = ${key} and owner = ${owner} and token = ${token}::bigint and expires_at > now()
+        returning expires_at`.execute(db);
+      return rows[0] ? toDate(rows[0].expires_at) : null;
+    },
+    async release(owner, token) {
+      // The row stays (with its token) so the next grant's token is larger: fencing survives a release.
+      await sql`
+        update ${tables.lock} set owner = null, expires_at = now()
+        where key = ${key} and owner = ${owner} and token = ${token}::bigint`.execute(db);
+    },
+    async holder(): Promise<LockHolder | null> {
+      const { rows } = await sql<{
+        owner: string | null;
+        acquired_at: Date | string | null;
+        expires_at: Date | string;
+      }>`
+        select owner, acquired_at, expires_at from ${tables.lock} where key = ${key} and expires_at > now()`.execute(
+        db,
+      );
+      const row = rows[0];
+      if (!row?.owner) return null;
+      return {
+        owner: row.owner,
+        since: row.acquired_at ? toDate(row.acquired_at) : undefined,
+        expiresAt: toDate(row.expires_at),
+      };
+    },
+  };
+}
+
+/** Ends a lease whoever holds it (`mig unlock --force`). Returns the holder it cleared, if any. */
+export async function forceReleaseLease(db: MigrationDb, tables: StoreTables): Promise<LockHolder | null> {
+  const { rows } = await sql<{ owner: string | null; acquired_at: Date | string | null }>`
+    with previous as (
+      select owner, acquired_at from ${tables.lock} where key = ${tables.qualified} and expires_at > now() for update
+    )
+    update ${tables.lock} l set owner = null, expires_at = now()
+    from previous where l.key = ${tables.qualified}
+    returning previous.owner, previous.acquired_at`.execute(db);
+  const row = rows[0];
+  return row?.owner ? { owner: row.owner, since: row.acquired_at ? new Date(row.acquired_at) : undefined } : null;
+}

@@ -1,0 +1,1 @@
+export { createPgDialect, type PgDialectOptions } from './pg-dialect.js';

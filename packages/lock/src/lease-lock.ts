@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  describeThrown,
+  type LeasePrimitive,
+  type LockAcquireOptions,
+  type LockLease,
+  LockLostError,
+  type Logger,
+  type MigrationLock,
+  silentLogger,
+} from '@mig/core';
+import type { BackoffOptions } from './backoff.js';
+import { type LockClock, systemClock } from './clock.js';
+import { pollForLock } from './poll.js';
+
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+
+export interface LeaseLockOptions {
+  /** How long a lease lasts without renewal; a crashed holder's lease is taken over after this. Default 30 s. */
+  readonly ttlMs?: number | undefined;
+  /** How often the holder renews. Default a third of the TTL. */
+  readonly renewEveryMs?: number | undefined;
+  /** Identifies this process in the lock row. Default `host:pid:random`. */
+  readonly owner?: string | undefined;
+  readonly backoff?: BackoffOptions | undefined;
+  readonly clock?: LockClock | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * A lease lock: a row with an owner, a token and an expiry, taken when free or expired, renewed by a
+ * heartbeat, given up on release. It keeps no session state, so it works through PgBouncer in transaction
+ * mode. Each grant gets a larger token (the fence): the store checks it in every migration's transaction,
+ * so a holder whose lease lapsed cannot record a migration.
+ */
+export function createLeaseLock(primitive: LeasePrimitive, options: LeaseLockOptions = {}): MigrationLock {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const renewEveryMs = options.renewEveryMs ?? Math.max(50, Math.floor(ttlMs / 3));
+  if (!(ttlMs > 0) || !(renewEveryMs > 0) || renewEveryMs >= ttlMs) {
+    throw new RangeError(
+      `Lease timing is invalid: ttlMs ${ttlMs} must be positive and above renewEveryMs ${renewEveryMs}.`,
+    );
+  }
+  const prefix = options.owner ?? `${hostname()}:${process.pid}`;
+
+  return {
+    strategy: primitive.strategy,
+    key: primitive.key,
+    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease> {
+      const owner = `${prefix}:${randomUUID().slice(0, 8)}`;
+      const started = clock.now();
+      let sentAt = started;
+      const attempt = () => {
+        sentAt = clock.now();
+        return primitive.tryAcquire(owner, ttlMs);
+      };
+      const { value: grant } = await pollForLock(attempt, {
+        key: primitive.key,
+        timeoutMs,
+        signal,
+        onWait,
+        backoff: options.backoff,
+        clock,
+      });
+      // Counted from when the granting request was sent, so this side never trusts a lease the database dropped.
+      let validUntil = sentAt + ttlMs;
+      const lost = new AbortController();
+      let cancel: (() => void) | undefined;
+      let stopped = false;
+
+      const beat = async () => {
+        if (stopped) return;
+        const sent = clock.now();
+        try {
+          const expiresAt = await primitive.renew(owner, grant.token, ttlMs);
+          if (expiresAt === null) {
+            lost.abort(new LockLostError(primitive.key, `lease token ${grant.token} expired or was taken over`));
+            return;
+          }
+          validUntil = sent + ttlMs;
+        } catch (error) {
+          logger.warn(
+            { lock: primitive.key, err: describeThrown(error) },
+            'renewing the migration lease failed; retrying',
+          );
+          if (clock.now() >= validUntil) {
+            lost.abort(
+              new LockLostError(primitive.key, `it could not be renewed before it expired (${describeThrown(error)})`),
+            );
+            return;
+          }
+        }
+        if (!stopped) cancel = clock.schedule(renewEveryMs, () => void beat());
+      };
+      cancel = clock.schedule(renewEveryMs, () => void beat());
+
+      let released: Promise<void> | undefined;
+      return {
+        fence: grant.fence,
+        waitedMs: clock.now() - started,
+        lost: lost.signal,
+        release() {
+          released ??= (async () => {
+            stopped = true;
+            cancel?.();
+            if (!lost.signal.aborted) await primitive.release(owner, grant.token);
+          })();
+          return released;
+        },
+      };
+    },
+  };
+}

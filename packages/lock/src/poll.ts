@@ -1,0 +1,48 @@
+import { AbortedError, type LockHolder, LockTimeoutError, type LockWait, type TryLockResult } from '@mig/core';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type LockClock, systemClock } from './clock.js';
+
+export interface PollOptions {
+  /** What is being locked, for the timeout error. */
+  readonly key: string;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly onWait?: ((wait: LockWait) => void) | undefined;
+  readonly backoff?: BackoffOptions | undefined;
+  readonly clock?: LockClock | undefined;
+}
+
+export interface PollResult<T> {
+  readonly value: T;
+  readonly waitedMs: number;
+  readonly attempts: number;
+}
+
+/**
+ * Acquires a lock by polling a non-blocking try-lock with exponential backoff and jitter, until it is
+ * granted, `timeoutMs` has passed (a final attempt is made at the deadline, then `LockTimeoutError` naming the
+ * last holder seen), or `signal` aborts. Never a blocking wait in the database: a blocked waiter holds a
+ * snapshot, and `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever.
+ */
+export async function pollForLock<T>(
+  tryOnce: () => Promise<TryLockResult<T>>,
+  options: PollOptions,
+): Promise<PollResult<T>> {
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
+  const deadline = started + Math.max(0, options.timeoutMs);
+  let holder: LockHolder | null = null;
+  for (let attempt = 1; ; attempt++) {
+    if (options.signal?.aborted) {
+      throw new AbortedError(`Stopped waiting for the migration lock ${options.key}`, options.signal.reason);
+    }
+    const result = await tryOnce();
+    const waitedMs = clock.now() - started;
+    if (result.acquired) return { value: result.value, waitedMs, attempts: attempt };
+    holder = result.holder;
+    options.onWait?.({ attempt, waitedMs, holder });
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) throw new LockTimeoutError(options.key, waitedMs, holder);
+    await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining), options.signal);
+  }
+}

@@ -1,0 +1,97 @@
+import { AbortedError, type LockHolder, LockTimeoutError, type LockWait, type TryLockResult } from '@mig/core';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, DEFAULT_BACKOFF, pollForLock } from '../src/index.js';
+import { FakeClock } from './fake-clock.js';
+
+const holder: LockHolder = { pid: 77, applicationName: 'api', since: new Date('2026-01-01T00:00:00Z') };
+const busy = (): TryLockResult<string> => ({ acquired: false, holder });
+
+describe('backoffDelay', () => {
+  it('grows exponentially from the initial delay up to the cap', () => {
+    const none = { jitter: 0 };
+    expect(backoffDelay(1, none)).toBe(DEFAULT_BACKOFF.initialDelayMs);
+    expect(backoffDelay(2, none)).toBeCloseTo(DEFAULT_BACKOFF.initialDelayMs * DEFAULT_BACKOFF.factor);
+    expect(backoffDelay(50, none)).toBe(DEFAULT_BACKOFF.maxDelayMs);
+  });
+
+  it('takes up to the jitter fraction off each delay', () => {
+    expect(backoffDelay(50, { jitter: 0.5, random: () => 0 })).toBe(500);
+    expect(backoffDelay(50, { jitter: 0.5, random: () => 0.999999 })).toBeCloseTo(250, 3);
+    for (let i = 0; i < 100; i++) {
+      const d = backoffDelay(10);
+      expect(d).toBeGreaterThanOrEqual(DEFAULT_BACKOFF.maxDelayMs * 0.5 * 0.999);
+      expect(d).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxDelayMs);
+    }
+  });
+});
+
+describe('pollForLock', () => {
+  it('retries a busy lock with growing waits until it is granted', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const waits: LockWait[] = [];
+    const result = await pollForLock(async () => (++calls < 4 ? busy() : { acquired: true, value: 'fence' }), {
+      key: 'k',
+      timeoutMs: 10_000,
+      clock,
+      onWait: (w) => waits.push(w),
+      backoff: { jitter: 0 },
+    });
+    expect(result).toMatchObject({ value: 'fence', attempts: 4 });
+    expect(result.waitedMs).toBeCloseTo(25 + 40 + 64);
+    expect(clock.sleeps.map(Math.round)).toEqual([25, 40, 64]);
+    expect(waits.map((w) => w.attempt)).toEqual([1, 2, 3]);
+    expect(waits[0]?.holder).toEqual(holder);
+  });
+
+  it('gives up at the deadline, after a last attempt there, naming the last holder', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const error = await pollForLock(
+      async () => {
+        calls++;
+        return busy();
+      },
+      { key: 'advisory lock (1, 2) on public.mig_migrations', timeoutMs: 1_000, clock, backoff: { jitter: 0 } },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    const timeout = error as LockTimeoutError;
+    expect(timeout.waitedMs).toBe(1_000);
+    expect(timeout.holder).toEqual(holder);
+    expect(timeout.message).toContain('advisory lock (1, 2) on public.mig_migrations');
+    expect(timeout.message).toContain('backend pid 77');
+    // The sleeps add up to exactly the timeout: the last one is cut short to land on the deadline.
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(1_000);
+    expect(calls).toBe(clock.sleeps.length + 1);
+  });
+
+  it('makes exactly one attempt with a zero timeout', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const error = await pollForLock(
+      async () => {
+        calls++;
+        return busy();
+      },
+      { key: 'k', timeoutMs: 0, clock },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(calls).toBe(1);
+  });
+
+  it('stops when its signal aborts, without another attempt', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const error = await pollForLock(
+      async () => {
+        calls++;
+        if (calls === 2) controller.abort(new Error('request ended'));
+        return busy();
+      },
+      { key: 'k', timeoutMs: 60_000, signal: controller.signal, backoff: { initialDelayMs: 1 } },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).message).toContain('request ended');
+    expect(calls).toBe(2);
+  });
+});
