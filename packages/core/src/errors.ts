@@ -247,3 +247,25 @@ export class MigrationConflictError extends MigError {
     this.name = 'MigrationConflictError';
   }
 }
+
+/** Replaces credentials in anything URL-like (`scheme://user:password@host`) with `***`. */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]*):([^@/?#\s]*)@/gi, '$1$2:***@');
+}
+
+export class ConnectionError extends MigError {
+  readonly attempts: number;
+
+  constructor(target: string, attempts: number, elapsedMs: number, cause: unknown) {
+    super(
+      MigErrorCode.ConnectFailed,
+      redactCredentials(
+        `Could not connect to ${target} after ${attempts} attempt(s) over ${(elapsedMs / 1000).toFixed(1)} s: ${describeThrown(cause)}. ` +
+          'Check that the database is up and reachable from here, and the connection settings (DATABASE_URL).',
+      ),
+      { cause, context: { target, attempts, elapsedMs: Math.round(elapsedMs) } },
+    );
+    this.name = 'ConnectionError';
+    this.attempts = attempts;
+  }
+}

@@ -1,5 +1,6 @@
 export {
   AbortedError,
+  ConnectionError,
   describeHolder,
   describeProblem,
   describeThrown,
@@ -17,6 +18,7 @@ export {
   type MigrationProblem,
   MigrationSourceError,
   PendingMigrationsError,
+  redactCredentials,
 } from './errors.js';
 export {
   compareNames,
@@ -41,11 +43,13 @@ export {
   type MigratorOptions,
   type RunOptions,
   type StatusState,
+  statusCacheKey,
 } from './migrator.js';
 export { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
 export {
   type AppliedMigration,
   type ApplyOptions,
+  type CacheLookup,
   type LeaseGrant,
   type LeasePrimitive,
   type LockAcquireOptions,
@@ -56,11 +60,27 @@ export {
   type MigrationLock,
   type MigrationStore,
   type SessionLockPrimitive,
+  type StatusCache,
   type StoreHead,
   type StoreTarget,
   silentLogger,
   type TryLockResult,
 } from './ports.js';
+export {
+  createDatabaseService,
+  type DatabaseService,
+  type DatabaseServiceOptions,
+  DEFAULT_CONNECT_ATTEMPTS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MIN_MIGRATION_TIME_MS,
+  DEFAULT_STATUS_TTL_MS,
+  type EnsureOptions,
+  type FailurePolicy,
+  type MigrationState,
+  type PendingPolicy,
+  type ServicePhase,
+  type ServiceState,
+} from './service.js';
 export {
   Attr,
   createTelemetry,

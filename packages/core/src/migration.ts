@@ -5,8 +5,9 @@ import { MigrationSourceError } from './errors.js';
 export interface MigrationModule<Db = unknown> {
   /** False runs `up`/`down` outside a transaction (e.g. `CREATE INDEX CONCURRENTLY`); recorded after success. */
   readonly transactional: boolean;
-  readonly up: (db: Db) => Promise<void>;
-  readonly down?: ((db: Db) => Promise<void>) | undefined;
+  // Method syntax on purpose: a Migrator<Kysely<any>> must be usable where a Migrator<unknown> is expected.
+  up(db: Db): Promise<void>;
+  down?(db: Db): Promise<void>;
 }
 
 /**

@@ -10,9 +10,23 @@ import {
   MigrationFailedError,
   type MigrationProblem,
 } from './errors.js';
-import { EMPTY_DIGEST, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
+import {
+  EMPTY_DIGEST,
+  type Migration,
+  type MigrationModule,
+  type MigrationSource,
+  prefixDigests,
+} from './migration.js';
 import { LocalHistory, planMigrations } from './planner.js';
-import type { AppliedMigration, LockLease, Logger, MigrationLock, MigrationStore, StoreHead } from './ports.js';
+import type {
+  AppliedMigration,
+  LockLease,
+  Logger,
+  MigrationLock,
+  MigrationStore,
+  StoreHead,
+  StoreTarget,
+} from './ports.js';
 import { silentLogger } from './ports.js';
 import { Attr, createTelemetry, SpanName, type Telemetry, type TelemetryOptions, withSpan } from './telemetry.js';
 
@@ -88,6 +102,8 @@ export interface MigratorOptions<Db = unknown> extends TelemetryOptions {
 }
 
 export interface Migrator<Db = unknown> {
+  /** The store's target: what database and table this migrator works on (no secrets). */
+  readonly target: StoreTarget;
   /** Loads (once) and returns the local migrations. */
   local(): Promise<readonly Migration<Db>[]>;
   /** One round trip when the head matches the local history; reads every record only when it does not. */
@@ -106,6 +122,16 @@ export interface Migrator<Db = unknown> {
  * const { results, error } = await migrator.up();
  * if (error) throw error;
  */
+/**
+ * The status cache key of a migrator: the database and table (no secrets) and the digest of the local
+ * migration set, so two services in one process, or two deploys, never share a status.
+ */
+export async function statusCacheKey(migrator: Migrator<unknown>): Promise<string> {
+  const { system, server, namespace, table } = migrator.target;
+  const local = await migrator.local();
+  return `${system}://${server}/${namespace}/${table}#${prefixDigests(local).at(-1)}`;
+}
+
 export function createMigrator<Db>(options: MigratorOptions<Db>): Migrator<Db> {
   return new MigratorImpl(options);
 }
@@ -134,6 +160,10 @@ class MigratorImpl<Db> implements Migrator<Db> {
   readonly #logger: Logger;
   readonly #telemetry: Telemetry;
   #history: Promise<LocalHistory<Db>> | undefined;
+
+  get target(): StoreTarget {
+    return this.#options.store.target;
+  }
 
   constructor(options: MigratorOptions<Db>) {
     this.#options = Object.freeze({ ...options });

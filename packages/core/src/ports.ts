@@ -143,6 +143,27 @@ export interface LeasePrimitive {
   holder(): Promise<LockHolder | null>;
 }
 
+/** A value from a status cache, and whether it came from the cache (true) or a load (false). */
+export interface CacheLookup<T> {
+  readonly value: T;
+  readonly cached: boolean;
+}
+
+/**
+ * A TTL cache of migration status, keyed by what identifies the database and the migration set. `peek` is
+ * on the service's fast path: synchronous, no I/O, no allocation. Implemented by `@mig/cache`.
+ */
+export interface StatusCache<T = unknown> {
+  readonly ttlMs: number;
+  /** The fresh value for `key`, or undefined when absent or expired. */
+  peek(key: string): T | undefined;
+  /** The fresh value, or the result of `load`; concurrent misses for one key share one load. */
+  get(key: string, load: () => Promise<T>): Promise<CacheLookup<T>>;
+  set(key: string, value: T): void;
+  /** Drops one key, or every key. */
+  invalidate(key?: string): void;
+}
+
 /** A pino-compatible logger slice: structured fields first, then the message. */
 export interface Logger {
   debug(fields: object, message?: string): void;

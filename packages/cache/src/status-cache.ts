@@ -1,0 +1,241 @@
+import { type CacheLookup, createTelemetry, type StatusCache } from '@mig/core';
+import type { BatchObservableCallback, MeterProvider } from '@opentelemetry/api';
+import { VERSION } from './version.js';
+
+export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+
+/** What the cache has done since it was created. */
+export interface CacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  /** Lookups that found an entry past its TTL (each is also a miss). */
+  readonly expirations: number;
+  /** Entries dropped by `invalidate`, or replaced by a load that found a different value. */
+  readonly invalidations: number;
+  readonly loads: number;
+  readonly loadFailures: number;
+  readonly loadLatency: {
+    readonly count: number;
+    readonly totalMs: number;
+    readonly maxMs: number;
+    readonly lastMs: number | null;
+  };
+  readonly size: number;
+  /** hits / (hits + misses), or null before the first lookup. */
+  readonly hitRatio: number | null;
+}
+
+export interface StatusCacheOptions<T> {
+  /** How long an entry is trusted. Default 5 minutes. */
+  readonly ttlMs?: number | undefined;
+  /** Most entries kept; the oldest is dropped first. Default 100. */
+  readonly maxEntries?: number | undefined;
+  /** Monotonic milliseconds; injected in tests. Default `performance.now`. */
+  readonly now?: (() => number) | undefined;
+  /** Tells whether a newly loaded value differs from the cached one (counted as an invalidation). */
+  readonly isSame?: ((a: T, b: T) => boolean) | undefined;
+  /** Metrics go to this provider (or the global one); with no SDK registered they cost nothing. */
+  readonly meterProvider?: MeterProvider | undefined;
+}
+
+interface Entry<T> {
+  readonly value: T;
+  readonly expiresAt: number;
+}
+
+export interface MigStatusCache<T> extends StatusCache<T> {
+  /** Starts a load in the background; a failure is counted, never an unhandled rejection. */
+  warm(key: string, load: () => Promise<T>): void;
+  stats(): CacheStats;
+  /** Unregisters the cache's metrics (entries stay readable). */
+  dispose(): void;
+}
+
+/**
+ * A TTL cache of migration status. Entries expire by themselves when read after their TTL: there is no
+ * timer, so nothing keeps a process alive. Concurrent misses for one key share one load.
+ *
+ * @example
+ * const cache = createStatusCache({ ttlMs: 5 * 60_000 });
+ * const { value, cached } = await cache.get(key, () => migrator.status());
+ */
+export function createStatusCache<T = unknown>(options: StatusCacheOptions<T> = {}): MigStatusCache<T> {
+  return new TtlStatusCache(options);
+}
+
+class TtlStatusCache<T> implements MigStatusCache<T> {
+  readonly ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #isSame: ((a: T, b: T) => boolean) | undefined;
+  readonly #entries = new Map<string, Entry<T>>();
+  readonly #loading = new Map<string, { generation: number; promise: Promise<T> }>();
+  /** Bumped by invalidate, so a load that started before it does not store a stale value. */
+  readonly #generations = new Map<string, number>();
+  #hits = 0;
+  #misses = 0;
+  #expirations = 0;
+  #invalidations = 0;
+  #loads = 0;
+  #loadFailures = 0;
+  #latencyCount = 0;
+  #latencyTotal = 0;
+  #latencyMax = 0;
+  #latencyLast: number | null = null;
+  readonly #recordLatency: (seconds: number, failed: boolean) => void;
+  #unregister: () => void = () => {};
+
+  constructor(options: StatusCacheOptions<T>) {
+    const ttlMs = options.ttlMs ?? DEFAULT_CACHE_TTL_MS;
+    if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) {
+      throw new RangeError(`Cache TTL must be a positive number of milliseconds, got ${ttlMs}.`);
+    }
+    this.ttlMs = ttlMs;
+    this.#maxEntries = Math.max(1, options.maxEntries ?? 100);
+    this.#now = options.now ?? (() => performance.now());
+    this.#isSame = options.isSame;
+    this.#recordLatency = this.#registerMetrics(options.meterProvider);
+  }
+
+  peek(key: string): T | undefined {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      if (this.#now() < entry.expiresAt) {
+        this.#hits++;
+        return entry.value;
+      }
+      this.#entries.delete(key);
+      this.#expirations++;
+    }
+    this.#misses++;
+    return undefined;
+  }
+
+  async get(key: string, load: () => Promise<T>): Promise<CacheLookup<T>> {
+    const cached = this.peek(key);
+    if (cached !== undefined) return { value: cached, cached: true };
+    const generation = this.#generations.get(key) ?? 0;
+    const inflight = this.#loading.get(key);
+    if (inflight && inflight.generation === generation) return { value: await inflight.promise, cached: false };
+    const promise = this.#load(key, load, generation);
+    this.#loading.set(key, { generation, promise });
+    try {
+      return { value: await promise, cached: false };
+    } finally {
+      if (this.#loading.get(key)?.promise === promise) this.#loading.delete(key);
+    }
+  }
+
+  async #load(key: string, load: () => Promise<T>, generation: number): Promise<T> {
+    this.#loads++;
+    const started = this.#now();
+    try {
+      const value = await load();
+      this.#observeLatency(this.#now() - started, false);
+      if ((this.#generations.get(key) ?? 0) === generation) this.set(key, value);
+      return value;
+    } catch (error) {
+      this.#loadFailures++;
+      this.#observeLatency(this.#now() - started, true);
+      throw error;
+    }
+  }
+
+  #observeLatency(ms: number, failed: boolean): void {
+    this.#latencyCount++;
+    this.#latencyTotal += ms;
+    this.#latencyMax = Math.max(this.#latencyMax, ms);
+    this.#latencyLast = ms;
+    this.#recordLatency(ms / 1000, failed);
+  }
+
+  set(key: string, value: T): void {
+    const previous = this.#entries.get(key);
+    if (previous !== undefined && this.#isSame && !this.#isSame(previous.value, value)) this.#invalidations++;
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt: this.#now() + this.ttlMs });
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  invalidate(key?: string): void {
+    const keys = key === undefined ? [...new Set([...this.#entries.keys(), ...this.#loading.keys()])] : [key];
+    for (const k of keys) {
+      if (this.#entries.delete(k)) this.#invalidations++;
+      this.#generations.set(k, (this.#generations.get(k) ?? 0) + 1);
+    }
+  }
+
+  warm(key: string, load: () => Promise<T>): void {
+    this.get(key, load).catch(() => {
+      // Counted as a load failure; the next lookup loads again.
+    });
+  }
+
+  dispose(): void {
+    this.#unregister();
+    this.#unregister = () => {};
+  }
+
+  stats(): CacheStats {
+    const lookups = this.#hits + this.#misses;
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      expirations: this.#expirations,
+      invalidations: this.#invalidations,
+      loads: this.#loads,
+      loadFailures: this.#loadFailures,
+      loadLatency: {
+        count: this.#latencyCount,
+        totalMs: this.#latencyTotal,
+        maxMs: this.#latencyMax,
+        lastMs: this.#latencyLast,
+      },
+      size: this.#entries.size,
+      hitRatio: lookups === 0 ? null : this.#hits / lookups,
+    };
+  }
+
+  /**
+   * Counters are observable: read from the stats when metrics are collected, so a lookup on the fast path
+   * costs an integer increment and nothing more, with or without an SDK.
+   */
+  #registerMetrics(meterProvider: MeterProvider | undefined): (seconds: number, failed: boolean) => void {
+    const { meter } = createTelemetry({ meterProvider }, '@mig/cache', VERSION);
+    const lookups = meter.createObservableCounter('mig.cache.lookups', {
+      description: 'Status cache lookups, by result (hit or miss).',
+      unit: '{lookup}',
+    });
+    const expirations = meter.createObservableCounter('mig.cache.expirations', {
+      description: 'Status cache lookups that found an entry past its TTL.',
+      unit: '{entry}',
+    });
+    const invalidations = meter.createObservableCounter('mig.cache.invalidations', {
+      description: 'Status cache entries invalidated.',
+      unit: '{entry}',
+    });
+    const loads = meter.createObservableCounter('mig.cache.loads', {
+      description: 'Status loads made by the cache, by outcome.',
+      unit: '{load}',
+    });
+    const observe: BatchObservableCallback = (observer) => {
+      observer.observe(lookups, this.#hits, { 'mig.cache.result': 'hit' });
+      observer.observe(lookups, this.#misses, { 'mig.cache.result': 'miss' });
+      observer.observe(expirations, this.#expirations);
+      observer.observe(invalidations, this.#invalidations);
+      observer.observe(loads, this.#loads - this.#loadFailures, { 'mig.outcome': 'success' });
+      observer.observe(loads, this.#loadFailures, { 'mig.outcome': 'failure' });
+    };
+    const observables = [lookups, expirations, invalidations, loads];
+    meter.addBatchObservableCallback(observe, observables);
+    this.#unregister = () => meter.removeBatchObservableCallback(observe, observables);
+    const duration = meter.createHistogram('mig.cache.load.duration', {
+      description: 'Time to load a migration status into the cache.',
+      unit: 's',
+    });
+    return (seconds, failed) => duration.record(seconds, { 'mig.outcome': failed ? 'failure' : 'success' });
+  }
+}

@@ -1,0 +1,245 @@
+import { createMigrator, MigErrorCode, MigrationFailedError, PendingMigrationsError } from '@mig/core';
+import { type Kysely, sql } from 'kysely';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import {
+  ADVISORY_CLASS_ID,
+  advisoryObjectId,
+  createFolderSource,
+  createKyselyAdapter,
+  createKyselyStore,
+} from '../src/index.js';
+import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { pgliteService, postgresService, type ServiceHarness } from './support/service-harness.js';
+
+const MIGRATIONS = {
+  '001_todos.sql': 'create table todos (id serial primary key, title text not null);\n',
+  '002_done.sql': 'alter table todos add column done boolean not null default false;\n',
+};
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Takes the migration lock as another instance would: another session (PostgreSQL) or caller (PGlite). */
+async function holdMigrationLock(
+  engine: 'postgres' | 'pglite',
+  db: Kysely<any>,
+  database: TestDatabase | undefined,
+): Promise<() => Promise<void>> {
+  if (engine === 'postgres') {
+    const other = new pg.Client({ connectionString: database?.url, application_name: 'other-instance' });
+    await other.connect();
+    await other.query('select pg_advisory_lock($1, $2)', [
+      ADVISORY_CLASS_ID,
+      advisoryObjectId('public.mig_migrations'),
+    ]);
+    return () => other.end();
+  }
+  const lease = await createKyselyAdapter({ db, engine: 'pglite', target: { namespace: 'pglite', server: 'embedded' } })
+    .createLock()
+    .acquire({ timeoutMs: 1_000 });
+  return () => lease.release();
+}
+
+async function tableExists(db: Kysely<any>, name: string): Promise<boolean> {
+  const { rows } = await sql<{ t: string | null }>`select to_regclass(${name})::text as t`.execute(db);
+  return rows[0]?.t !== null;
+}
+
+async function migrateDirectly(db: Kysely<any>, dir: string): Promise<void> {
+  const result = await createMigrator({ source: createFolderSource(dir), store: createKyselyStore({ db }) }).up();
+  if (result.error) throw result.error;
+}
+
+describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
+  'the database service on $engine',
+  ({ engine }) => {
+    let database: TestDatabase | undefined;
+    let folder: MigrationFolder;
+    let harness: ServiceHarness | undefined;
+
+    const open = async (overrides: Parameters<typeof postgresService>[2] = {}) => {
+      harness =
+        engine === 'postgres'
+          ? postgresService(database as TestDatabase, folder.dir, overrides)
+          : await pgliteService(folder.dir, overrides);
+      return harness;
+    };
+
+    beforeEach(async () => {
+      if (engine === 'postgres') database = await createTestDatabase('service');
+      folder = await migrationFolder(MIGRATIONS);
+    });
+    afterEach(async () => {
+      await harness?.close();
+      harness = undefined;
+      await database?.drop();
+      database = undefined;
+      await folder.dispose();
+    });
+
+    it('migrates lazily on first use, then answers 10,000 calls without a single query', async () => {
+      const { service, db, queries, resetQueries, cache } = await open({ autoMigrate: true });
+      expect(service.state()).toMatchObject({ phase: 'idle', serving: false, migrations: 'unknown' });
+      expect(queries()).toBe(0); // creating the service does nothing
+
+      const conn = await service.ensureInitialized();
+      expect(conn).toBe(db);
+      expect(await tableExists(db, 'todos')).toBe(true);
+      expect(service.state()).toMatchObject({
+        phase: 'ready',
+        serving: true,
+        healthy: true,
+        migrations: 'applied',
+        appliedHere: ['001_todos', '002_done'],
+        appliedCount: 2,
+        pending: [],
+      });
+
+      resetQueries();
+      const hitsBefore = cache.stats().hits;
+      for (let i = 0; i < 10_000; i++) await service.ensureInitialized();
+      expect(queries()).toBe(0);
+      expect(cache.stats().hits - hitsBefore).toBe(10_000);
+    });
+
+    it('shares one initialization among 100 concurrent first calls: one status check', async () => {
+      const { service, db, queryTexts, resetQueries } = await open({ autoMigrate: true });
+      await migrateDirectly(db, folder.dir);
+      resetQueries();
+      const results = await Promise.all(Array.from({ length: 100 }, () => service.ensureInitialized()));
+      expect(new Set(results).size).toBe(1);
+      expect(queryTexts().filter((t) => t.includes('applied_count'))).toHaveLength(1);
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'up-to-date' });
+      expect(service.state().lastCheck?.source).toBe('database');
+    });
+
+    it('warn: serves with pending migrations when automatic migration is off, applying nothing', async () => {
+      const { service, db } = await open({ autoMigrate: false, onPending: 'warn' });
+      await service.ensureInitialized();
+      expect(service.state()).toMatchObject({
+        phase: 'ready',
+        serving: true,
+        healthy: true,
+        migrations: 'pending',
+        pending: ['001_todos', '002_done'],
+        policy: { autoMigrate: false, onPending: 'warn' },
+      });
+      expect(await tableExists(db, 'todos')).toBe(false);
+      expect(await tableExists(db, 'mig_migrations')).toBe(false);
+    });
+
+    it('refuse: rejects with pending migrations, without I/O during the backoff, and serves once they are applied', async () => {
+      const { service, db, queries, resetQueries } = await open({
+        autoMigrate: false,
+        onPending: 'refuse',
+        retryBackoff: { initialMs: 300 },
+      });
+      const error = await service.ensureInitialized().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PendingMigrationsError);
+      expect((error as Error).message).toContain('2 migration(s) pending');
+      expect(service.state()).toMatchObject({ phase: 'failed', serving: false, healthy: false, migrations: 'pending' });
+      expect(service.state().lastError?.code).toBe(MigErrorCode.Pending);
+
+      resetQueries();
+      await expect(service.ensureInitialized()).rejects.toBe(error);
+      expect(queries()).toBe(0);
+
+      await migrateDirectly(db, folder.dir); // the operator runs `mig up`
+      await tick(350);
+      await service.ensureInitialized();
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'up-to-date', healthy: true });
+    });
+
+    it('throw: a failing migration rejects, rolls back, and is retried after the backoff', async () => {
+      await folder.write(
+        '003_needs_setup.sql',
+        'create table report (id int);\ninsert into report select id from setup;\n',
+      );
+      const { service, db, queries, resetQueries } = await open({
+        autoMigrate: true,
+        retryBackoff: { initialMs: 200 },
+      });
+      const error = await service.ensureInitialized().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationFailedError);
+      expect((error as Error).message).toContain('"003_needs_setup"');
+      expect((error as Error).message).toContain('relation "setup" does not exist');
+      expect(await tableExists(db, 'report')).toBe(false);
+      expect(service.state()).toMatchObject({
+        phase: 'failed',
+        serving: false,
+        migrations: 'failed',
+        appliedHere: ['001_todos', '002_done'],
+      });
+      expect(service.state().retryAt).not.toBeNull();
+
+      // During the backoff the failure is answered without touching the database.
+      resetQueries();
+      await expect(service.ensureInitialized()).rejects.toBe(error);
+      expect(queries()).toBe(0);
+
+      await sql`create table setup (id int)`.execute(db); // the cause goes away
+      await tick(250);
+      await service.ensureInitialized();
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied', lastError: null });
+      expect(await tableExists(db, 'report')).toBe(true);
+    });
+
+    it('degrade: serves while another instance holds the lock, then recovers once it lets go', async () => {
+      const { service, db } = await open({
+        autoMigrate: true,
+        onFailure: 'degrade',
+        lockTimeoutMs: 300,
+        retryBackoff: { initialMs: 200 },
+      });
+      const release = await holdMigrationLock(engine, db, database);
+      try {
+        const conn = await service.ensureInitialized();
+        expect(conn).toBe(db);
+        expect(service.state()).toMatchObject({ phase: 'degraded', serving: true, healthy: false });
+        expect(service.state().lastError?.code).toBe(MigErrorCode.LockTimeout);
+        expect(await tableExists(db, 'todos')).toBe(false);
+      } finally {
+        await release();
+      }
+      await tick(250);
+      await service.ensureInitialized(); // answers at once, and starts the retry
+      for (let i = 0; i < 100 && service.state().phase !== 'ready'; i++) await tick(50);
+      expect(service.state()).toMatchObject({ phase: 'ready', healthy: true, migrations: 'applied' });
+      expect(await tableExists(db, 'todos')).toBe(true);
+    });
+
+    it('never starts a migration with too little of the time budget left', async () => {
+      const { service, db } = await open({ autoMigrate: true, minMigrationTimeMs: 5_000 });
+      const error = await service.ensureInitialized({ timeBudgetMs: 1_000 }).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe(MigErrorCode.Aborted);
+      expect((error as Error).message).toMatch(
+        /Not starting 2 pending migration\(s\) with \d+ ms of the time budget left/,
+      );
+      expect(await tableExists(db, 'mig_migrations')).toBe(false);
+      expect(service.state().phase).toBe('idle');
+      // The next invocation, with time to spare, migrates at once (no backoff for a budget refusal).
+      await service.ensureInitialized({ timeBudgetMs: 60_000 });
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied' });
+    });
+
+    it('re-checks the status in the background once the cache entry expires, still serving', async () => {
+      const { service, cache, queryTexts, resetQueries } = await open({ autoMigrate: true });
+      await service.ensureInitialized();
+      cache.invalidate(); // as if the TTL had passed
+      resetQueries();
+      await service.ensureInitialized(); // resolves at once; the re-check runs behind it
+      await tick(100);
+      expect(queryTexts().filter((t) => t.includes('applied_count'))).toHaveLength(1);
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied' });
+    });
+
+    it('rejects calls after close()', async () => {
+      const { service } = await open({ autoMigrate: true });
+      await service.ensureInitialized();
+      await service.close();
+      expect(service.state().phase).toBe('closed');
+      await expect(service.ensureInitialized()).rejects.toThrow(/closed/);
+    });
+  },
+);
