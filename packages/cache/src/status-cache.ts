@@ -1,6 +1,6 @@
-import { type CacheLookup, createTelemetry, type StatusCache } from '@mig/core';
-import type { BatchObservableCallback, MeterProvider } from '@opentelemetry/api';
-import { VERSION } from './version.js';
+import type { CacheLookup, StatusCache } from '@mig/core';
+import type { MeterProvider } from '@opentelemetry/api';
+import { attachCacheMetrics } from './metrics.js';
 
 export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 
@@ -82,8 +82,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   #latencyTotal = 0;
   #latencyMax = 0;
   #latencyLast: number | null = null;
-  readonly #recordLatency: (seconds: number, failed: boolean) => void;
-  #unregister: () => void = () => {};
+  readonly #metrics: { recordLoad(seconds: number, failed: boolean): void; detach(): void };
 
   constructor(options: StatusCacheOptions<T>) {
     const ttlMs = options.ttlMs ?? DEFAULT_CACHE_TTL_MS;
@@ -94,7 +93,14 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
     this.#maxEntries = Math.max(1, options.maxEntries ?? 100);
     this.#now = options.now ?? (() => performance.now());
     this.#isSame = options.isSame;
-    this.#recordLatency = this.#registerMetrics(options.meterProvider);
+    this.#metrics = attachCacheMetrics(options.meterProvider, () => ({
+      hits: this.#hits,
+      misses: this.#misses,
+      expirations: this.#expirations,
+      invalidations: this.#invalidations,
+      loads: this.#loads,
+      loadFailures: this.#loadFailures,
+    }));
   }
 
   peek(key: string): T | undefined {
@@ -146,7 +152,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
     this.#latencyTotal += ms;
     this.#latencyMax = Math.max(this.#latencyMax, ms);
     this.#latencyLast = ms;
-    this.#recordLatency(ms / 1000, failed);
+    this.#metrics.recordLoad(ms / 1000, failed);
   }
 
   set(key: string, value: T): void {
@@ -175,8 +181,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   }
 
   dispose(): void {
-    this.#unregister();
-    this.#unregister = () => {};
+    this.#metrics.detach();
   }
 
   stats(): CacheStats {
@@ -197,45 +202,5 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
       size: this.#entries.size,
       hitRatio: lookups === 0 ? null : this.#hits / lookups,
     };
-  }
-
-  /**
-   * Counters are observable: read from the stats when metrics are collected, so a lookup on the fast path
-   * costs an integer increment and nothing more, with or without an SDK.
-   */
-  #registerMetrics(meterProvider: MeterProvider | undefined): (seconds: number, failed: boolean) => void {
-    const { meter } = createTelemetry({ meterProvider }, '@mig/cache', VERSION);
-    const lookups = meter.createObservableCounter('mig.cache.lookups', {
-      description: 'Status cache lookups, by result (hit or miss).',
-      unit: '{lookup}',
-    });
-    const expirations = meter.createObservableCounter('mig.cache.expirations', {
-      description: 'Status cache lookups that found an entry past its TTL.',
-      unit: '{entry}',
-    });
-    const invalidations = meter.createObservableCounter('mig.cache.invalidations', {
-      description: 'Status cache entries invalidated.',
-      unit: '{entry}',
-    });
-    const loads = meter.createObservableCounter('mig.cache.loads', {
-      description: 'Status loads made by the cache, by outcome.',
-      unit: '{load}',
-    });
-    const observe: BatchObservableCallback = (observer) => {
-      observer.observe(lookups, this.#hits, { 'mig.cache.result': 'hit' });
-      observer.observe(lookups, this.#misses, { 'mig.cache.result': 'miss' });
-      observer.observe(expirations, this.#expirations);
-      observer.observe(invalidations, this.#invalidations);
-      observer.observe(loads, this.#loads - this.#loadFailures, { 'mig.outcome': 'success' });
-      observer.observe(loads, this.#loadFailures, { 'mig.outcome': 'failure' });
-    };
-    const observables = [lookups, expirations, invalidations, loads];
-    meter.addBatchObservableCallback(observe, observables);
-    this.#unregister = () => meter.removeBatchObservableCallback(observe, observables);
-    const duration = meter.createHistogram('mig.cache.load.duration', {
-      description: 'Time to load a migration status into the cache.',
-      unit: 's',
-    });
-    return (seconds, failed) => duration.record(seconds, { 'mig.outcome': failed ? 'failure' : 'success' });
   }
 }

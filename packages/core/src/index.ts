@@ -83,8 +83,11 @@ export {
 } from './service.js';
 export {
   Attr,
+  createMigrationMetrics,
   createTelemetry,
   errorType,
+  MetricName,
+  type MigrationMetrics,
   markFailed,
   SpanName,
   type Telemetry,

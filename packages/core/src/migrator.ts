@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import {
   AbortedError,
   describeHolder,
@@ -28,7 +29,16 @@ import type {
   StoreTarget,
 } from './ports.js';
 import { silentLogger } from './ports.js';
-import { Attr, createTelemetry, SpanName, type Telemetry, type TelemetryOptions, withSpan } from './telemetry.js';
+import {
+  Attr,
+  createMigrationMetrics,
+  createTelemetry,
+  type MigrationMetrics,
+  SpanName,
+  type Telemetry,
+  type TelemetryOptions,
+  withSpan,
+} from './telemetry.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 
@@ -159,6 +169,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
   readonly #options: Readonly<MigratorOptions<Db>>;
   readonly #logger: Logger;
   readonly #telemetry: Telemetry;
+  readonly #metrics: MigrationMetrics;
   #history: Promise<LocalHistory<Db>> | undefined;
 
   get target(): StoreTarget {
@@ -169,6 +180,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
     this.#options = Object.freeze({ ...options });
     this.#logger = options.logger ?? silentLogger;
     this.#telemetry = createTelemetry(options);
+    this.#metrics = createMigrationMetrics(this.#telemetry.meter);
   }
 
   async local(): Promise<readonly Migration<Db>[]> {
@@ -187,19 +199,24 @@ class MigratorImpl<Db> implements Migrator<Db> {
     return this.#history;
   }
 
-  #storeAttributes() {
+  #storeAttributes(): Attributes {
     const { target } = this.#options.store;
-    return {
+    const attributes: Attributes = {
       [Attr.DbSystem]: target.system,
       [Attr.DbNamespace]: target.namespace,
       [Attr.StoreTable]: target.table,
     };
+    const host = /^(.+):\d+$/.exec(target.server)?.[1];
+    if (host) attributes[Attr.ServerAddress] = host;
+    return attributes;
   }
 
   async status(): Promise<MigrationStatus> {
     const history = await this.#localHistory();
     return withSpan(this.#telemetry.tracer, SpanName.Check, this.#storeAttributes(), async (span) => {
+      const started = performance.now();
       const status = await this.#readStatus(history);
+      this.#metrics.statusChecked((performance.now() - started) / 1000, false);
       span.setAttributes({
         [Attr.StatusState]: status.state,
         [Attr.StatusVia]: status.via,
@@ -351,6 +368,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           );
         } catch (error) {
           const durationMs = performance.now() - started;
+          this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, true);
           results.push({
             name: m.name,
             direction,
@@ -366,6 +384,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           return finish(error);
         }
         const durationMs = performance.now() - started;
+        this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, false);
         results.push({
           name: m.name,
           direction,
@@ -436,10 +455,15 @@ class MigratorImpl<Db> implements Migrator<Db> {
       { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key },
       async (span) => {
         let lastLog = Number.NEGATIVE_INFINITY;
-        const lease = await lock.acquire({
+        let attempts = 1;
+        const started = performance.now();
+        const acquiring = lock.acquire({
           timeoutMs,
           signal: options.signal,
           onWait: (wait) => {
+            attempts = wait.attempt + 1;
+            if (wait.holder) span.setAttribute(Attr.LockHolder, describeHolder(wait.holder));
+            // An expected retry: an event on the span, not an error.
             span.addEvent('mig.lock.busy', {
               [Attr.LockAttempts]: wait.attempt,
               [Attr.LockWaitMs]: Math.round(wait.waitedMs),
@@ -455,8 +479,18 @@ class MigratorImpl<Db> implements Migrator<Db> {
             }
           },
         });
-        span.setAttribute(Attr.LockWaitMs, Math.round(lease.waitedMs));
-        return lease;
+        try {
+          const lease = await acquiring;
+          this.#metrics.lockWaited(lock.strategy, lease.waitedMs / 1000, 'acquired');
+          span.setAttributes({ [Attr.LockWaitMs]: Math.round(lease.waitedMs), [Attr.LockAttempts]: attempts });
+          return lease;
+        } catch (error) {
+          const waited = performance.now() - started;
+          const outcome = isMigError(error, MigErrorCode.LockTimeout) ? 'timeout' : 'aborted';
+          this.#metrics.lockWaited(lock.strategy, waited / 1000, outcome);
+          span.setAttributes({ [Attr.LockWaitMs]: Math.round(waited), [Attr.LockAttempts]: attempts });
+          throw error;
+        }
       },
     );
   }

@@ -14,7 +14,9 @@ import { type MigrationResult, type MigrationStatus, type Migrator, statusCacheK
 import { type Logger, type StatusCache, silentLogger } from './ports.js';
 import {
   Attr,
+  createMigrationMetrics,
   createTelemetry,
+  type MigrationMetrics,
   markFailed,
   SpanName,
   type Telemetry,
@@ -149,6 +151,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   readonly #options: Readonly<DatabaseServiceOptions<Conn>>;
   readonly #logger: Logger;
   readonly #telemetry: Telemetry;
+  readonly #metrics: MigrationMetrics;
   readonly #now: () => number;
   readonly #closing = new AbortController();
   readonly #target: string;
@@ -177,6 +180,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     this.#options = Object.freeze({ ...options });
     this.#logger = options.logger ?? silentLogger;
     this.#telemetry = createTelemetry(options);
+    this.#metrics = createMigrationMetrics(this.#telemetry.meter);
     this.#now = options.now ?? (() => performance.now());
     this.#target = redactCredentials(options.target ?? 'the database');
     if (options.warm) {
@@ -230,7 +234,11 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     const wasServing = this.#serving !== undefined;
     if (!wasServing) this.#phase = 'initializing';
     const deadline = options?.timeBudgetMs === undefined ? undefined : this.#now() + options.timeBudgetMs;
-    return withSpan(this.#telemetry.tracer, SpanName.Initialize, {}, async (span) => {
+    const attributes = {
+      [Attr.AutoMigrate]: this.#options.autoMigrate === true,
+      [Attr.DryRun]: this.#options.dryRun === true,
+    };
+    return withSpan(this.#telemetry.tracer, SpanName.Initialize, attributes, async (span) => {
       try {
         const conn = this.#conn ?? (await this.#connect());
         this.#conn = conn;
@@ -383,6 +391,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       status = lookup.value;
       cached = lookup.cached;
       if (cached) {
+        this.#metrics.statusChecked((this.#now() - started) / 1000, true);
         await withSpan(this.#telemetry.tracer, SpanName.Check, { [Attr.StatusCached]: true }, async (span) => {
           span.setAttributes({ [Attr.StatusState]: status.state, [Attr.PendingCount]: status.pending.length });
         });

@@ -42,6 +42,7 @@ export const Attr = {
   PendingCount: 'mig.status.pending_count',
   AppliedCount: 'mig.status.applied_count',
   DryRun: 'mig.dry_run',
+  AutoMigrate: 'mig.auto_migrate',
   LockStrategy: 'mig.lock.strategy',
   LockKey: 'mig.lock.key',
   LockWaitMs: 'mig.lock.wait_ms',
@@ -105,4 +106,55 @@ export function markFailed(span: Span, error: unknown): void {
     code: SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : String(error),
   });
+}
+
+/** Metric names, per the OpenTelemetry conventions: durations are histograms in seconds. */
+export const MetricName = {
+  MigrationsApplied: 'mig.migrations.applied',
+  MigrationDuration: 'mig.migration.duration',
+  LockWaitDuration: 'mig.lock.wait.duration',
+  StatusCheckDuration: 'mig.status.check.duration',
+} as const;
+
+export interface MigrationMetrics {
+  migrationFinished(direction: string, transactional: boolean, seconds: number, failed: boolean): void;
+  lockWaited(strategy: string, seconds: number, outcome: 'acquired' | 'timeout' | 'aborted'): void;
+  statusChecked(seconds: number, cached: boolean): void;
+}
+
+/** The instruments of a migrator or service. With no SDK registered, each call is a no-op. */
+export function createMigrationMetrics(meter: Meter): MigrationMetrics {
+  const applied = meter.createCounter(MetricName.MigrationsApplied, {
+    description: 'Migrations applied (direction up) or reverted (down).',
+    unit: '{migration}',
+  });
+  const duration = meter.createHistogram(MetricName.MigrationDuration, {
+    description: 'Time to run one migration and record it.',
+    unit: 's',
+  });
+  const lockWait = meter.createHistogram(MetricName.LockWaitDuration, {
+    description: 'Time spent waiting for the migration lock.',
+    unit: 's',
+  });
+  const check = meter.createHistogram(MetricName.StatusCheckDuration, {
+    description: 'Time to learn the migration status, from the cache or the database.',
+    unit: 's',
+  });
+  return {
+    migrationFinished(direction, transactional, seconds, failed) {
+      const attributes = {
+        [Attr.MigrationDirection]: direction,
+        [Attr.MigrationTransactional]: transactional,
+        [Attr.Outcome]: failed ? 'failure' : 'success',
+      };
+      duration.record(seconds, attributes);
+      if (!failed) applied.add(1, { [Attr.MigrationDirection]: direction });
+    },
+    lockWaited(strategy, seconds, outcome) {
+      lockWait.record(seconds, { [Attr.LockStrategy]: strategy, [Attr.Outcome]: outcome });
+    },
+    statusChecked(seconds, cached) {
+      check.record(seconds, { [Attr.StatusCached]: cached });
+    },
+  };
 }

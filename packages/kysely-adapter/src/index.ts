@@ -24,3 +24,4 @@ export {
   type KyselyStoreOptions,
   STORE_SCHEMA_VERSION,
 } from './store.js';
+export { VERSION } from './version.js';

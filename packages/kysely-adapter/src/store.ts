@@ -1,6 +1,8 @@
 import {
   type AppliedMigration,
   type ApplyOptions,
+  Attr,
+  createTelemetry,
   describeThrown,
   EMPTY_DIGEST,
   isMigError,
@@ -11,15 +13,20 @@ import {
   type MigrationModule,
   type MigrationStore,
   nextDigest,
+  SpanName,
   type StoreHead,
   type StoreTarget,
+  type TelemetryOptions,
+  withSpan,
 } from '@mig/core';
+import type { Tracer } from '@opentelemetry/api';
 import { sql } from 'kysely';
 import { checkFence, isFence } from './internal/fence.js';
 import { isConcurrentCreate, isUndefinedTable } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
 import type { MigrationDb } from './sources.js';
+import { VERSION } from './version.js';
 
 /** Version of mig's own tables; a store refuses tables written by a newer version. */
 export const STORE_SCHEMA_VERSION = 1;
@@ -43,6 +50,8 @@ export interface KyselyStoreOptions {
    * when its statement ends. 0 disables. Default 1000 on PostgreSQL, 0 on PGlite.
    */
   readonly clientCheckIntervalMs?: number | undefined;
+  /** Where the `mig.record` spans go; defaults to the global provider (a no-op without an SDK). */
+  readonly tracerProvider?: TelemetryOptions['tracerProvider'];
 }
 
 /**
@@ -59,12 +68,18 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     table: tables.qualified,
   });
   const clientCheckIntervalMs = options.clientCheckIntervalMs ?? (engine === 'pglite' ? 0 : 1000);
-  return new KyselyStore(options.db, tables, target, { clientCheckIntervalMs, clientCheckSupported: undefined });
+  const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
+  return new KyselyStore(options.db, tables, target, {
+    clientCheckIntervalMs,
+    clientCheckSupported: undefined,
+    tracer,
+  });
 }
 
 /** Settings shared by a store and the stores bound to its lock sessions. */
 export interface StoreSettings {
   readonly clientCheckIntervalMs: number;
+  readonly tracer: Tracer;
   clientCheckSupported: Promise<boolean> | undefined;
 }
 
@@ -306,19 +321,24 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
     head: StoreHead,
     durationMs: number,
   ): Promise<StoreHead> {
-    const next = {
-      count: head.count + 1,
-      digest: nextDigest(head.digest, migration.name, migration.checksum),
+    const next = { count: head.count + 1, digest: nextDigest(head.digest, migration.name, migration.checksum) };
+    const attributes = {
+      [Attr.DbSystem]: this.target.system,
+      [Attr.DbNamespace]: this.target.namespace,
+      [Attr.StoreTable]: this.tables.qualified,
+      [Attr.MigrationName]: migration.name,
     };
-    await sql`
-      insert into ${this.tables.records} (name, checksum, digest, transactional, duration_ms)
-      values (${migration.name}, ${migration.checksum}, ${next.digest}, ${module.transactional}, ${Math.round(durationMs)})`.execute(
-      trx,
-    );
-    await sql`
-      update ${this.tables.head} set applied_count = ${next.count}, digest = ${next.digest}, updated_at = now()
-      where id = 1`.execute(trx);
-    return next;
+    return withSpan(this.#settings.tracer, SpanName.Record, attributes, async () => {
+      await sql`
+        insert into ${this.tables.records} (name, checksum, digest, transactional, duration_ms)
+        values (${migration.name}, ${migration.checksum}, ${next.digest}, ${module.transactional}, ${Math.round(durationMs)})`.execute(
+        trx,
+      );
+      await sql`
+        update ${this.tables.head} set applied_count = ${next.count}, digest = ${next.digest}, updated_at = now()
+        where id = 1`.execute(trx);
+      return next;
+    });
   }
 
   #error(action: string, error: unknown): MigError {
