@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { ENV } from '../defaults.js';
+import type { ConfigProblem } from '../errors.js';
+import { redactUrl } from '../redact-url.js';
+import type { ConfigSource, MigConfig } from '../types.js';
+import { CONFIG_KEYS, type ConfigKey, INPUT_KEYS, KEYS } from './keys.js';
+import { maskValue } from './redact.js';
+import { closest } from './suggest.js';
+import { showValue } from './values.js';
+
+export type FoundValues = { -readonly [K in keyof MigConfig]?: MigConfig[K] };
+
+export interface Validated {
+  readonly values: FoundValues;
+  readonly problems: readonly ConfigProblem[];
+}
+
+export const NOTHING: Validated = { values: {}, problems: [] };
+
+const KEY_BY_INPUT = new Map<string, ConfigKey>(CONFIG_KEYS.map((key) => [KEYS[key].input, key]));
+const KEY_BY_ENV = new Map<string, ConfigKey>(
+  CONFIG_KEYS.flatMap((key) => {
+    const name = KEYS[key].env;
+    return name === undefined ? [] : [[name, key] as const];
+  }),
+);
+
+/** An environment variable counts as set only when it has something besides spaces. */
+export function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The environment: the variables in {@link ENV}, blank ones skipped; anything else in it is not ours. */
+export function validateEnv(env: Readonly<Record<string, string | undefined>>): Validated {
+  const present: Record<string, string> = {};
+  for (const name of Object.values(ENV)) {
+    const value = envValue(env, name);
+    if (value !== undefined) present[name] = value;
+  }
+  const shape = Object.fromEntries([...KEY_BY_ENV].map(([name, key]) => [name, KEYS[key].schema.optional()]));
+  return collect(z.object(shape), present, KEY_BY_ENV, 'env', undefined);
+}
+
+/** A config file's content or the overrides: an object with known keys only. */
+export function validateInput(raw: unknown, source: 'file' | 'flag', file: string | undefined): Validated {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const got = showValue(maskValue(raw));
+    const problem: ConfigProblem =
+      source === 'file'
+        ? {
+            key: file ?? 'config file',
+            source,
+            value: undefined,
+            message: `holds ${got} where an object of settings is expected; use export default defineConfig({ ... }), or a JSON object`,
+            file,
+          }
+        : { key: 'overrides', source, value: maskValue(raw), message: `${got} is not an object of settings` };
+    return { values: {}, problems: [problem] };
+  }
+  const shape = Object.fromEntries([...KEY_BY_INPUT].map(([input, key]) => [input, KEYS[key].schema.optional()]));
+  return collect(z.strictObject(shape), raw as Record<string, unknown>, KEY_BY_INPUT, source, file);
+}
+
+function collect(
+  schema: z.ZodType<Record<string, unknown>>,
+  raw: Readonly<Record<string, unknown>>,
+  keyByName: ReadonlyMap<string, ConfigKey>,
+  source: Exclude<ConfigSource, 'default'>,
+  file: string | undefined,
+): Validated {
+  const result = schema.safeParse(raw);
+  if (result.success) {
+    const values: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(result.data)) {
+      const key = keyByName.get(name);
+      if (key !== undefined && value !== undefined) values[key] = value;
+    }
+    return { values: values as FoundValues, problems: [] };
+  }
+  const problems: ConfigProblem[] = [];
+  const reported = new Set<string>();
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const name of issue.keys) problems.push(unknownKey(name, source, file));
+      continue;
+    }
+    const name = String(issue.path[0]);
+    // One problem per key: a value can fail two checks (pattern and length), one message is enough.
+    if (reported.has(name)) continue;
+    reported.add(name);
+    const value = maskKeyValue(keyByName.get(name), raw[name]);
+    problems.push({ key: name, source, value, message: `${showValue(value)} ${issue.message}`, ...where(file) });
+  }
+  return { values: {}, problems };
+}
+
+/** `DATABASE_URL` in a file is almost certainly meant as `databaseUrl`. */
+const INPUT_BY_ENV = new Map<string, string>([...KEY_BY_ENV].map(([name, key]) => [name, KEYS[key].input]));
+
+function unknownKey(name: string, source: ConfigSource, file: string | undefined): ConfigProblem {
+  const suggestion = INPUT_BY_ENV.get(name) ?? closest(name, INPUT_KEYS);
+  const hint = suggestion === undefined ? `the keys are ${INPUT_KEYS.join(', ')}` : `did you mean "${suggestion}"?`;
+  // No value: nothing says whether a key we do not know holds a secret (`pasword`, `databaseURL`, `dsn`).
+  return { key: name, source, value: undefined, message: `unknown key; ${hint}`, ...where(file) };
+}
+
+function where(file: string | undefined): { file?: string } {
+  return file === undefined ? {} : { file };
+}
+
+function maskKeyValue(key: ConfigKey | undefined, value: unknown): unknown {
+  return key === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : maskValue(value);
+}

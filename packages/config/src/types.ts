@@ -1,0 +1,84 @@
+/** How instances agree on who migrates: a PostgreSQL session advisory lock, or a lease row with an expiry. */
+export type LockStrategy = 'advisory' | 'lease';
+/** Pending migrations with automatic migration off: serve and report them (`warn`), or refuse to serve. */
+export type PendingPolicy = 'warn' | 'refuse';
+/** A failed migration, lock timeout or drift: throw, or keep serving degraded and retry later. */
+export type FailurePolicy = 'throw' | 'degrade';
+
+/** The resolved, validated configuration. Durations are in milliseconds. */
+export interface MigConfig {
+  /** Where to connect; `undefined` when nothing set it (the app decides, e.g. an embedded database). */
+  readonly databaseUrl: string | undefined;
+  /** Apply pending migrations on first use. Default: true when NODE_ENV is development, test or unset. */
+  readonly autoMigrate: boolean;
+  /** Longest wait for the migration lock. */
+  readonly lockTimeoutMs: number;
+  /** Plan and print pending migrations; apply and write nothing. */
+  readonly dryRun: boolean;
+  /** How long a known migration status is trusted. */
+  readonly cacheTtlMs: number;
+  readonly lockStrategy: LockStrategy;
+  /** Absolute: a relative value resolves against the config file's folder (file) or `cwd` (env, flags, default). */
+  readonly migrationsDir: string;
+  readonly onPending: PendingPolicy;
+  readonly onFailure: FailurePolicy;
+  /** Lifetime of a lease lock without renewal (`lockStrategy: 'lease'`). */
+  readonly leaseTtlMs: number;
+  /** Schema of mig's own tables. */
+  readonly schema: string;
+  /** Name of mig's record table; the lock and head tables add a suffix to it. */
+  readonly table: string;
+}
+
+/** Where a resolved value came from. Precedence: flag > env > file > default. */
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+export interface ResolvedConfig {
+  /**
+   * The values to use. `values.databaseUrl` holds the real URL (the app must connect with it); serializing
+   * `values` or the whole result (`JSON.stringify`, `util.inspect`, pino) shows a redacted copy instead.
+   */
+  readonly values: MigConfig;
+  readonly sources: { readonly [K in keyof MigConfig]: ConfigSource };
+  /** Absolute path of the config file used, if any. */
+  readonly file: string | undefined;
+  /** NODE_ENV as read (blank counts as unset). */
+  readonly nodeEnv: string | undefined;
+  /** Things that are allowed but worth a look, e.g. AUTO_MIGRATE=true honoured in production. */
+  readonly warnings: readonly string[];
+}
+
+/** Accepts a known value with editor completion, or any other string (validated at run time). */
+type OneOf<T extends string> = T | (string & {});
+
+/**
+ * What a config file, `defineConfig` or the `overrides` (CLI flags) may contain. Durations are a number of
+ * milliseconds or a string with a unit (`"500ms"`, `"30s"`, `"5m"`, `"1h"`); booleans are a boolean or one
+ * of the strings true/false, 1/0, yes/no, on/off.
+ */
+export interface MigConfigInput {
+  /** `postgres://` or `postgresql://` URL. Env: DATABASE_URL. */
+  databaseUrl?: string | undefined;
+  /** Env: AUTO_MIGRATE. Default: true when NODE_ENV is development, test or unset; false otherwise. */
+  autoMigrate?: boolean | string | undefined;
+  /** 0 to 24h. Env: MIGRATION_LOCK_TIMEOUT. Default 30s. */
+  lockTimeout?: number | string | undefined;
+  /** Env: MIGRATION_DRY_RUN. Default false. */
+  dryRun?: boolean | string | undefined;
+  /** 0 to 24h. Env: MIGRATION_CACHE_TTL. Default 5m. */
+  cacheTtl?: number | string | undefined;
+  /** Env: MIGRATION_LOCK_STRATEGY. Default advisory. */
+  lockStrategy?: OneOf<LockStrategy> | undefined;
+  /** Relative to the config file's folder. Env: MIGRATIONS_DIR (relative to cwd). Default ./migrations. */
+  migrationsDir?: string | undefined;
+  /** Default warn. */
+  onPending?: OneOf<PendingPolicy> | undefined;
+  /** Default throw. */
+  onFailure?: OneOf<FailurePolicy> | undefined;
+  /** 1s to 1h. Default 30s. */
+  leaseTtl?: number | string | undefined;
+  /** Default public. */
+  schema?: string | undefined;
+  /** Default mig_migrations. */
+  table?: string | undefined;
+}
