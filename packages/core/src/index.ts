@@ -42,6 +42,7 @@ export {
   type Migrator,
   type MigratorOptions,
   type RunOptions,
+  type RunProgress,
   type StatusState,
   statusCacheKey,
 } from './migrator.js';

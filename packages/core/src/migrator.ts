@@ -22,6 +22,7 @@ import { LocalHistory, planMigrations } from './planner.js';
 import type {
   AppliedMigration,
   LockLease,
+  LockWait,
   Logger,
   MigrationLock,
   MigrationStore,
@@ -100,7 +101,15 @@ export interface RunOptions {
   /** Stops before the next migration starts; a running migration is never interrupted. */
   readonly signal?: AbortSignal | undefined;
   readonly lockTimeoutMs?: number | undefined;
+  /** Called as the run progresses: lock waits, each migration's start and end (for a CLI's output). */
+  readonly onProgress?: ((event: RunProgress) => void) | undefined;
 }
+
+export type RunProgress =
+  | { readonly type: 'lock-wait'; readonly wait: LockWait }
+  | { readonly type: 'lock-acquired'; readonly waitedMs: number }
+  | { readonly type: 'migration-start'; readonly name: string; readonly direction: MigrationDirection }
+  | { readonly type: 'migration-end'; readonly result: MigrationResult };
 
 export interface MigratorOptions<Db = unknown> extends TelemetryOptions {
   readonly source: MigrationSource<Db>;
@@ -314,7 +323,11 @@ class MigratorImpl<Db> implements Migrator<Db> {
           });
         }
         this.#logger.info(
-          { dryRun: true, direction, migrations: targets.map((m) => m.name) },
+          {
+            dryRun: true,
+            direction,
+            migrations: results.map((r) => ({ name: r.name, transactional: r.transactional, sql: r.sql })),
+          },
           `dry run: would ${direction === 'up' ? 'apply' : 'revert'} ${targets.length} migration(s); nothing was written`,
         );
         return finish();
@@ -344,6 +357,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           return finish(stop);
         }
         const started = performance.now();
+        options.onProgress?.({ type: 'migration-start', name: m.name, direction });
         try {
           head = await withSpan(
             this.#telemetry.tracer,
@@ -369,13 +383,15 @@ class MigratorImpl<Db> implements Migrator<Db> {
         } catch (error) {
           const durationMs = performance.now() - started;
           this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, true);
-          results.push({
+          const failed: MigrationResult = {
             name: m.name,
             direction,
             status: 'failed',
             durationMs,
             transactional: module.transactional,
-          });
+          };
+          results.push(failed);
+          options.onProgress?.({ type: 'migration-end', result: failed });
           for (const rest of targets.slice(index + 1)) results.push(notRun(rest, direction, modules));
           this.#logger.error(
             { migration: m.name, direction, durationMs: Math.round(durationMs), err: describeThrown(error) },
@@ -385,13 +401,15 @@ class MigratorImpl<Db> implements Migrator<Db> {
         }
         const durationMs = performance.now() - started;
         this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, false);
-        results.push({
+        const done: MigrationResult = {
           name: m.name,
           direction,
           status: direction === 'up' ? 'applied' : 'reverted',
           durationMs,
           transactional: module.transactional,
-        });
+        };
+        results.push(done);
+        options.onProgress?.({ type: 'migration-end', result: done });
         this.#logger.info(
           { migration: m.name, direction, durationMs: Math.round(durationMs) },
           `${direction === 'up' ? 'applied' : 'reverted'} migration ${m.name}`,
@@ -461,6 +479,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           timeoutMs,
           signal: options.signal,
           onWait: (wait) => {
+            options.onProgress?.({ type: 'lock-wait', wait });
             attempts = wait.attempt + 1;
             if (wait.holder) span.setAttribute(Attr.LockHolder, describeHolder(wait.holder));
             // An expected retry: an event on the span, not an error.
@@ -481,6 +500,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
         });
         try {
           const lease = await acquiring;
+          options.onProgress?.({ type: 'lock-acquired', waitedMs: lease.waitedMs });
           this.#metrics.lockWaited(lock.strategy, lease.waitedMs / 1000, 'acquired');
           span.setAttributes({ [Attr.LockWaitMs]: Math.round(lease.waitedMs), [Attr.LockAttempts]: attempts });
           return lease;

@@ -331,12 +331,9 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     if (dryRun) {
       const plan = await migrator.up({ dryRun: true });
       if (plan.error) throw plan.error;
+      // The migrator logged the plan with its SQL; the state keeps it for /migrations and the like.
       this.#planned = plan.results;
       this.#migrations = 'dry-run';
-      this.#logger.info(
-        { dryRun: true, pending: status.pending, sql: plan.results.map((r) => ({ name: r.name, sql: r.sql })) },
-        `dry run: ${status.pending.length} migration(s) would be applied; nothing was written`,
-      );
       return;
     }
     if (!autoMigrate) {

@@ -7,8 +7,9 @@ import {
   DEFAULT_LEASE_TTL_MS,
   withProcessMutex,
 } from '@mig/lock';
-import { createAdvisoryPrimitive } from './internal/advisory.js';
+import { createAdvisoryPrimitive, readAdvisoryHolder } from './internal/advisory.js';
 import { createLeasePrimitive, forceReleaseLease } from './internal/lease.js';
+import { isUndefinedTable } from './internal/pg-errors.js';
 import { createKyselyStore, type KyselyStore, type KyselyStoreOptions } from './store.js';
 
 export const LOCK_STRATEGIES = ['advisory', 'lease'] as const;
@@ -40,6 +41,8 @@ export interface KyselyAdapter {
   createLock(options?: KyselyLockOptions): MigrationLock;
   /** Who holds the lease lock now (null when free). */
   leaseHolder(): Promise<LockHolder | null>;
+  /** Who holds the advisory lock now (null when free); PostgreSQL only. */
+  advisoryHolder(): Promise<LockHolder | null>;
   /** Ends the lease lock whoever holds it; returns the holder it cleared. For `mig unlock --force`. */
   forceReleaseLease(): Promise<LockHolder | null>;
 }
@@ -88,7 +91,15 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
             );
       return withProcessMutex(lock, { scope });
     },
-    leaseHolder: () => createLeasePrimitive({ db: options.db, tables }).holder(),
+    leaseHolder: async () => {
+      try {
+        return await createLeasePrimitive({ db: options.db, tables }).holder();
+      } catch (error) {
+        if (isUndefinedTable(error)) return null; // no tables yet: nothing was ever locked
+        throw error;
+      }
+    },
+    advisoryHolder: () => (engine === 'pglite' ? Promise.resolve(null) : readAdvisoryHolder(options.db, tables)),
     forceReleaseLease: () => forceReleaseLease(options.db, tables),
   };
 }

@@ -130,3 +130,15 @@ async function holdConnection(db: MigrationDb): Promise<{ conn: MigrationDb; clo
     finished.catch(reject);
   });
 }
+
+/** Who holds the advisory lock now (any session), or null. Reads pg_locks; takes nothing. */
+export async function readAdvisoryHolder(db: MigrationDb, tables: StoreTables): Promise<LockHolder | null> {
+  const objId = advisoryObjectId(tables.qualified);
+  const { rows } = await sql<TryRow>`
+    select true as acquired, a.pid as holder_pid, a.application_name as holder_app, a.query_start as holder_since
+    from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.classid = ${ADVISORY_CLASS_ID}::int::oid and l.objid = ${objId}::int::oid
+      and l.objsubid = 2 and l.granted
+    limit 1`.execute(db);
+  return rows[0] ? toHolder(rows[0]) : null;
+}
