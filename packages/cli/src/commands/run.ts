@@ -1,0 +1,101 @@
+import { describeHolder, type MigrationDirection, type MigrationRunResult, type RunProgress } from '@mig/core';
+import type { CommandContext } from '../context.js';
+import { ExitCode, exitCodeFor } from '../exit-codes.js';
+import { formatMs, type Output } from '../output.js';
+
+export interface RunFlags {
+  readonly to?: string | undefined;
+  readonly dryRun?: boolean | undefined;
+}
+
+/** `mig up` and `mig down`: each migration shown as it runs, lock waits explained, a result per migration. */
+export async function run(
+  ctx: CommandContext,
+  output: Output,
+  direction: MigrationDirection,
+  flags: RunFlags,
+): Promise<number> {
+  const { color } = output;
+  const dryRun = flags.dryRun ?? ctx.config.values.dryRun;
+  let lastWaitReport = Number.NEGATIVE_INFINITY;
+  const onProgress = (event: RunProgress) => {
+    switch (event.type) {
+      case 'lock-wait':
+        // Say who holds the lock at once, then every 5 s while the wait lasts.
+        if (event.wait.waitedMs - lastWaitReport >= 5_000 || event.wait.attempt === 1) {
+          lastWaitReport = event.wait.waitedMs;
+          output.progress(
+            color.yellow(
+              `waiting for the migration lock (${formatMs(event.wait.waitedMs)}), held by ${describeHolder(event.wait.holder)}`,
+            ),
+          );
+        }
+        break;
+      case 'lock-acquired':
+        if (event.waitedMs >= 1_000) output.progress(`got the migration lock after ${formatMs(event.waitedMs)}`);
+        break;
+      case 'migration-start':
+        output.progress(`${direction === 'up' ? '→ applying' : '← reverting'} ${event.name} …`);
+        break;
+      case 'migration-end': {
+        const { result } = event;
+        const mark = result.status === 'failed' ? color.red('✗ failed  ') : color.green(`✓ ${result.status}`);
+        output.progress(`${mark} ${result.name} (${formatMs(result.durationMs)})`);
+        break;
+      }
+    }
+  };
+  const options = { to: flags.to, dryRun, onProgress };
+  const result = direction === 'up' ? await ctx.migrator.up(options) : await ctx.migrator.down(options);
+  const exitCode = result.error ? exitCodeFor(result.error) : ExitCode.Ok;
+  output.result(document(ctx, result, exitCode), () => human(ctx, output, result, direction));
+  return exitCode;
+}
+
+function document(ctx: CommandContext, result: MigrationRunResult, exitCode: number): Record<string, unknown> {
+  return {
+    ok: result.error === undefined,
+    exitCode,
+    database: ctx.where,
+    direction: result.direction,
+    dryRun: result.dryRun,
+    lockWaitMs: Math.round(result.lockWaitMs),
+    results: result.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs * 10) / 10 })),
+    state: result.status?.state,
+    pending: result.status?.pending,
+    error: result.error ? { code: result.error.code, message: result.error.message } : undefined,
+  };
+}
+
+function human(ctx: CommandContext, output: Output, result: MigrationRunResult, direction: MigrationDirection): string {
+  const { color } = output;
+  const verb = direction === 'up' ? 'apply' : 'revert';
+  if (result.dryRun) {
+    if (result.results.length === 0) return `Nothing to ${verb} in ${ctx.where}.`;
+    const lines = [
+      color.bold(`Dry run: would ${verb} ${result.results.length} migration(s) in ${ctx.where}; nothing was written.`),
+    ];
+    for (const r of result.results) {
+      lines.push('', color.bold(`-- ${r.name}${r.transactional ? '' : ' (outside a transaction)'}`));
+      lines.push(r.sql && r.sql.length > 0 ? r.sql.map((s) => s.trim()).join(';\n') : '-- (no SQL preview available)');
+    }
+    return lines.join('\n');
+  }
+  const done = result.results.filter((r) => r.status === 'applied' || r.status === 'reverted');
+  const lines: string[] = [];
+  if (result.error) {
+    lines.push(color.red(`error: ${result.error.message}`));
+    const notRun = result.results.filter((r) => r.status === 'not-run').map((r) => r.name);
+    if (notRun.length > 0) lines.push(`Not run: ${notRun.join(', ')}`);
+  }
+  if (done.length === 0 && !result.error) {
+    lines.push(direction === 'up' ? `Already up to date: nothing to apply in ${ctx.where}.` : 'Nothing to revert.');
+  } else if (done.length > 0) {
+    const total = done.reduce((sum, r) => sum + r.durationMs, 0);
+    lines.push(`${direction === 'up' ? 'Applied' : 'Reverted'} ${done.length} migration(s) in ${formatMs(total)}.`);
+  }
+  if (result.status?.state === 'pending' && direction === 'up' && !result.error) {
+    lines.push(`${result.status.pending.length} still pending (stopped at --to).`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,95 @@
+import { loadConfig, type MigConfigInput, type ResolvedConfig } from '@mig/config';
+import { ConnectionError, createMigrator, MigError, MigErrorCode, type Migrator } from '@mig/core';
+import {
+  createFolderSource,
+  createKyselyAdapter,
+  describeConnection,
+  type KyselyAdapter,
+  type MigrationDb,
+} from '@mig/kysely-adapter';
+import { createPgDialect } from '@mig/kysely-adapter/pg';
+import { Kysely, sql } from 'kysely';
+import type { Io, Output } from './output.js';
+
+/** Flags every command accepts. */
+export interface GlobalFlags {
+  readonly url?: string | undefined;
+  readonly migrations?: string | undefined;
+  readonly config?: string | undefined;
+  readonly json?: boolean | undefined;
+}
+
+export interface CommandContext {
+  readonly config: ResolvedConfig;
+  readonly db: MigrationDb;
+  readonly adapter: KyselyAdapter;
+  readonly migrator: Migrator<MigrationDb>;
+  /** "postgresql 127.0.0.1:5432/shop (public.mig_migrations)": where this command works, no secrets. */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+function defined(input: MigConfigInput): MigConfigInput {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as MigConfigInput;
+}
+
+/** Resolves the configuration (flags > environment > file > defaults); throws ConfigError listing every problem. */
+export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfigInput = {}): Promise<ResolvedConfig> {
+  return loadConfig({
+    cwd: io.cwd,
+    env: io.env,
+    configFile: flags.config,
+    overrides: defined({ ...overrides, databaseUrl: flags.url, migrationsDir: flags.migrations }),
+  });
+}
+
+/** Opens the database and builds the migrator the command works with. */
+export async function openContext(
+  io: Io,
+  flags: GlobalFlags,
+  output: Output,
+  overrides: MigConfigInput = {},
+): Promise<CommandContext> {
+  const config = await resolveCliConfig(io, flags, overrides);
+  for (const warning of config.warnings) output.logger.warn({}, warning);
+  const { values } = config;
+  if (!values.databaseUrl) {
+    throw new MigError(
+      MigErrorCode.InvalidOption,
+      'No database to connect to: set DATABASE_URL, pass --url, or set databaseUrl in mig.config.ts.',
+    );
+  }
+  const target = describeConnection(values.databaseUrl);
+  const db: MigrationDb = new Kysely({
+    dialect: createPgDialect({
+      url: values.databaseUrl,
+      applicationName: 'mig',
+      max: 3,
+      onConnectionError: (error) => output.logger.warn({}, `database connection error: ${error.message}`),
+    }),
+  });
+  const where = `${target.system} ${target.server}/${target.namespace}`;
+  const started = performance.now();
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw new ConnectionError(where, 1, performance.now() - started, error);
+  }
+  const adapter = createKyselyAdapter({ db, target, schema: values.schema, table: values.table });
+  const migrator = createMigrator({
+    source: createFolderSource(values.migrationsDir, { cwd: io.cwd }),
+    store: adapter.store,
+    lock: adapter.createLock({ strategy: values.lockStrategy, leaseTtlMs: values.leaseTtlMs, logger: output.logger }),
+    lockTimeoutMs: values.lockTimeoutMs,
+    logger: output.logger,
+  });
+  return {
+    config,
+    db,
+    adapter,
+    migrator,
+    where: `${where} (${adapter.store.tables.qualified})`,
+    close: () => db.destroy(),
+  };
+}

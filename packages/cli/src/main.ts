@@ -1,0 +1,178 @@
+import { describeThrown, redactCredentials } from '@mig/core';
+import { Command, CommanderError, Option } from 'commander';
+import { create } from './commands/create.js';
+import { run } from './commands/run.js';
+import { status } from './commands/status.js';
+import { unlock } from './commands/unlock.js';
+import { verify } from './commands/verify.js';
+import { type CommandContext, type GlobalFlags, openContext, resolveCliConfig } from './context.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { colors, createOutput, type Io, type Output } from './output.js';
+import { VERSION } from './version.js';
+
+function example(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/**
+ * Runs the `mig` command with `argv` (the arguments after `mig`) and returns its exit code.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+ */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const wantsJson = argv.includes('--json');
+
+  /** Runs a command that needs the database, closing it whatever happens. */
+  const withDatabase = async (
+    command: Command,
+    overrides: Parameters<typeof openContext>[3],
+    fn: (ctx: CommandContext, output: Output) => Promise<number>,
+  ) => {
+    const flags = command.optsWithGlobals<GlobalFlags>();
+    const output = createOutput(io, flags.json === true);
+    const ctx = await openContext(io, flags, output, overrides);
+    try {
+      exitCode = await fn(ctx, output);
+    } finally {
+      await ctx.close();
+    }
+  };
+
+  const program = new Command('mig')
+    .description('Database migrations for services that migrate themselves: status, up, down, create, verify, unlock.')
+    .version(VERSION, '-v, --version')
+    .option('--url <url>', 'database URL (default: DATABASE_URL)')
+    .option('--migrations <dir>', 'migrations folder (default: MIGRATIONS_DIR, or ./migrations)')
+    .option('--config <file>', 'config file (default: mig.config.* or .migrc* found from here)')
+    .option('--json', 'print one JSON document on stdout (logs and progress stay on stderr)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 a migration failed, 2 bad usage or configuration, 3 lock wait timed out,\n' +
+        '            4 verification failed, 5 pending migrations (status --fail-on-pending, verify).\n' +
+        example(['mig status', 'mig up --lock-timeout 2m', 'mig create add_users_email']),
+    );
+
+  program
+    .command('status')
+    .description('list applied, pending, changed and missing migrations')
+    .option('--fail-on-pending', 'exit 5 when any migration is pending')
+    .addHelpText('after', example(['mig status', 'mig status --fail-on-pending --json']))
+    .action((opts: { failOnPending?: boolean }, command: Command) =>
+      withDatabase(command, {}, (ctx, output) => status(ctx, output, opts)),
+    );
+
+  program
+    .command('up')
+    .description('apply pending migrations under the migration lock')
+    .option('--dry-run', 'print the plan and its SQL; write nothing')
+    .option(
+      '--lock-timeout <duration>',
+      'longest wait for the lock: ms, or 500ms, 30s, 5m (default: MIGRATION_LOCK_TIMEOUT or 30s)',
+    )
+    .addOption(
+      new Option('--lock-strategy <strategy>', 'advisory, or lease behind PgBouncer in transaction mode').choices([
+        'advisory',
+        'lease',
+      ]),
+    )
+    .option('--to <name>', 'apply up to and including this migration')
+    .addHelpText(
+      'after',
+      example(['mig up', 'mig up --dry-run', 'mig up --to 20260101000000_create_todos --lock-timeout 2m']),
+    )
+    .action((opts: { dryRun?: boolean; lockTimeout?: string; lockStrategy?: string; to?: string }, command: Command) =>
+      withDatabase(
+        command,
+        { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout, lockStrategy: opts.lockStrategy },
+        (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun }),
+      ),
+    );
+
+  program
+    .command('down')
+    .description('revert the last migration, or every one after --to')
+    .option('--to <name>', 'revert every migration applied after this one')
+    .option('--dry-run', 'print what would be reverted; write nothing')
+    .option('--lock-timeout <duration>', 'longest wait for the lock')
+    .addHelpText('after', example(['mig down', 'mig down --to 20260101000000_create_todos']))
+    .action((opts: { to?: string; dryRun?: boolean; lockTimeout?: string }, command: Command) =>
+      withDatabase(command, { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout }, (ctx, output) =>
+        run(ctx, output, 'down', { to: opts.to, dryRun: opts.dryRun }),
+      ),
+    );
+
+  program
+    .command('create')
+    .description('create a new timestamped migration file')
+    .argument('<name>', 'what the migration does, e.g. add_users_email')
+    .option('--sql', 'a SQL file (default)')
+    .option('--ts', 'a TypeScript file exporting up(db) and down(db)')
+    .addHelpText('after', example(['mig create add_users_email', 'mig create backfill_emails --ts']))
+    .action(async (name: string, opts: { sql?: boolean; ts?: boolean }, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const output = createOutput(io, flags.json === true);
+      if (opts.sql && opts.ts) {
+        command.error('error: choose one of --sql and --ts', { exitCode: ExitCode.Usage, code: 'mig.usage' });
+      }
+      const config = await resolveCliConfig(io, flags);
+      exitCode = await create(io, config, output, name, opts.ts ? 'ts' : 'sql');
+    });
+
+  program
+    .command('verify')
+    .description('check checksums and order of applied migrations against the files')
+    .addHelpText('after', example(['mig verify', 'mig verify --json']))
+    .action((_opts: unknown, command: Command) => withDatabase(command, {}, (ctx, output) => verify(ctx, output)));
+
+  program
+    .command('unlock')
+    .description('show who holds the migration lock; --force clears a lease lock')
+    .option('--force', 'end the lease lock whoever holds it')
+    .addHelpText('after', example(['mig unlock', 'mig unlock --force']))
+    .action((opts: { force?: boolean }, command: Command) =>
+      withDatabase(command, {}, (ctx, output) => unlock(ctx, output, opts.force === true)),
+    );
+
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return ExitCode.Usage;
+  }
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return ExitCode.Ok;
+      }
+      if (wantsJson)
+        io.stdout.write(
+          `${JSON.stringify({ ok: false, exitCode: ExitCode.Usage, error: { code: error.code, message: error.message } }, null, 2)}\n`,
+        );
+      return ExitCode.Usage;
+    }
+    const code = exitCodeFor(error);
+    const message = redactCredentials(describeThrown(error));
+    if (wantsJson) {
+      const errorCode = (error as { code?: unknown }).code;
+      io.stdout.write(
+        `${JSON.stringify({ ok: false, exitCode: code, error: { code: errorCode, message } }, null, 2)}\n`,
+      );
+    }
+    io.stderr.write(`${colors(io.stderr, io.env).red('error:')} ${message}\n`);
+    return code;
+  }
+}
