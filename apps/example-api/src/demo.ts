@@ -1,29 +1,301 @@
-// The example app's tour. For now it applies the app's migrations to the embedded PGlite database (kept in
-// .data/pglite between runs) and prints what happened; the HTTP tour arrives with the service.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The tour a newcomer runs first (`npm run demo` at the root). Every figure it prints is measured in
+// this run. Without DATABASE_URL it uses the embedded PGlite; with it, fresh databases on that server.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { PGlite } from '@electric-sql/pglite';
-import { createMigrator } from '@mig/core';
-import { createFolderSource, createKyselyStore } from '@mig/kysely-adapter';
-import { PGliteDialect } from '@mig/kysely-adapter/pglite';
-import { Kysely } from 'kysely';
+import { serve } from '@hono/node-server';
+import { loadConfig, summarizeConfig } from '@mig/config';
+import pg from 'pg';
+import { createApp } from './app.js';
+import { createDatabase } from './lib/database.js';
+import { createLogger } from './lib/logger.js';
+import { APP_DIR } from './lib/paths.js';
+import { setupTelemetry } from './lib/telemetry.js';
 
-const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = join(appDir, '.data', 'pglite');
-mkdirSync(dataDir, { recursive: true });
+const started = performance.now();
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const step = (n: number, title: string) => out(`\n${n}. ${title}`);
+const indent = (text: string, by = '   ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(0));
 
-const db = new Kysely<unknown>({ dialect: new PGliteDialect({ pglite: new PGlite(dataDir) }) });
-const migrator = createMigrator({
-  source: createFolderSource(join(appDir, 'migrations')),
-  store: createKyselyStore({ db, target: { system: 'postgresql', namespace: 'pglite', server: 'embedded' } }),
-});
-try {
-  const result = await migrator.up();
-  for (const r of result.results) console.log(`${r.status.padEnd(8)} ${r.name} (${r.durationMs.toFixed(1)} ms)`);
-  if (result.error) throw result.error;
-  const status = await migrator.status();
-  console.log(`status: ${status.state}, ${status.appliedCount} applied, ${status.pending.length} pending`);
-} finally {
-  await db.destroy();
+const DATA = join(APP_DIR, '.data');
+const TEMPLATE = join(DATA, 'pglite-template');
+const serverScript = join(APP_DIR, 'dist', 'server.js');
+const baseUrl = process.env.DATABASE_URL || undefined;
+
+/** A fresh, empty database for one part of the tour. */
+interface Fresh {
+  readonly url?: string;
+  readonly pgliteDir?: string;
+  readonly label: string;
+  tables(): Promise<string[]>;
+  drop(): Promise<void>;
 }
+
+let freshCount = 0;
+async function freshDatabase(): Promise<Fresh> {
+  freshCount++;
+  if (baseUrl) {
+    const name = `mig_demo_${process.pid}_${freshCount}`;
+    const admin = new pg.Client({ connectionString: baseUrl });
+    await admin.connect();
+    await admin.query(`create database "${name}"`);
+    await admin.end();
+    const url = new URL(baseUrl);
+    url.pathname = `/${name}`;
+    const list = async () => {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      const { rows } = await client.query(
+        "select table_name as t from information_schema.tables where table_schema = 'public' order by 1",
+      );
+      await client.end();
+      return rows.map((r) => r.t as string);
+    };
+    return {
+      url: url.toString(),
+      label: `database ${name}`,
+      tables: list,
+      async drop() {
+        const c = new pg.Client({ connectionString: baseUrl });
+        await c.connect();
+        await c.query(`drop database if exists "${name}" with (force)`);
+        await c.end();
+      },
+    };
+  }
+  // A fresh PGlite data directory takes seconds to initialise; a copy of an initialised one, well under one.
+  if (!existsSync(join(TEMPLATE, 'PG_VERSION'))) {
+    out('   (first run: initialising the embedded database template, once; a few seconds)');
+    const building = `${TEMPLATE}.${process.pid}`;
+    await mkdir(building, { recursive: true });
+    const pglite = new PGlite(building);
+    await pglite.waitReady;
+    await pglite.close();
+    await rm(TEMPLATE, { recursive: true, force: true });
+    await rename(building, TEMPLATE);
+  }
+  const dir = join(DATA, `demo-${freshCount}`);
+  await rm(dir, { recursive: true, force: true });
+  await cp(TEMPLATE, dir, { recursive: true });
+  return {
+    pgliteDir: dir,
+    label: `PGlite ${dir.replace(`${APP_DIR}/`, '')}`,
+    async tables() {
+      const pglite = new PGlite(dir);
+      const { rows } = await pglite.query<{ t: string }>(
+        "select table_name as t from information_schema.tables where table_schema = 'public' order by 1",
+      );
+      await pglite.close();
+      return rows.map((r) => r.t);
+    },
+    drop: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function request(base: string, method: string, path: string, body?: string) {
+  const t0 = performance.now();
+  const response = await fetch(base + path, {
+    method,
+    body,
+    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+  });
+  const text = await response.text();
+  return { status: response.status, body: text, ms: performance.now() - t0 };
+}
+
+/** Starts the API as its own process; resolves with its base URL once it listens. */
+function startInstance(
+  fresh: Fresh,
+  env: Record<string, string | undefined>,
+): Promise<{ base: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [serverScript], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      DATABASE_URL: fresh.url ?? '',
+      PGLITE_DATA_DIR: fresh.pgliteDir ?? '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { port?: number };
+        if (entry.port) resolve({ base: `http://127.0.0.1:${entry.port}`, child, stop });
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the API exited with ${code} before listening:\n${stderr}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  out(`mig demo: an API that brings its own schema up to date, lazily, on first use.`);
+  out(
+    baseUrl
+      ? `Database: PostgreSQL (DATABASE_URL), fresh databases for each part.`
+      : 'Database: embedded PostgreSQL (PGlite); set DATABASE_URL to use a server.',
+  );
+
+  // 1. Configuration, as the app resolves it at startup.
+  const fresh = await freshDatabase();
+  const env = { ...process.env, DATABASE_URL: fresh.url } as Record<string, string | undefined>;
+  const config = await loadConfig({ cwd: APP_DIR, env });
+  step(1, `Configuration (NODE_ENV ${config.nodeEnv ? `"${config.nodeEnv}"` : 'unset'}: development defaults)`);
+  const summary = summarizeConfig(config) as Record<string, { value: unknown; source: string }>;
+  for (const key of ['databaseUrl', 'autoMigrate', 'lockTimeoutMs', 'cacheTtlMs', 'lockStrategy', 'dryRun']) {
+    const entry = summary[key];
+    if (entry)
+      out(`   ${key.padEnd(14)} ${String(entry.value ?? '(embedded PGlite)').padEnd(40)} from ${entry.source}`);
+  }
+
+  // 2. The API starts; nothing touches the database until a request needs it.
+  const trees: string[] = [];
+  const telemetry = setupTelemetry({ console: (tree) => trees.push(tree) });
+  const warnings: string[] = [];
+  const logger = createLogger({ level: 'warn', write: (line) => warnings.push(line) });
+  const database = createDatabase({
+    config,
+    logger,
+    pgliteDir: fresh.pgliteDir,
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+  });
+  const app = createApp(database, { config, logger });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((r) => server.once('listening', r));
+  const address = server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  step(2, `API listening on ${base}; database service state: ${database.state().phase} (nothing connected yet)`);
+
+  // 3. The first request migrates, lazily; the trace shows where the time went.
+  const first = await request(base, 'GET', '/todos');
+  step(
+    3,
+    `First request: GET /todos -> ${first.status} in ${ms(first.ms)} ms. It connected, found 3 pending migrations and applied them:`,
+  );
+  out(indent(trees[0] ?? '(no trace)'));
+
+  // 4. Later requests take the fast path.
+  const N = 500;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) await request(base, 'GET', '/todos');
+  const perRequest = (performance.now() - t0) / N;
+  const calls = 1_000_000;
+  const t1 = performance.now();
+  for (let i = 0; i < calls; i++) await database.ensureInitialized();
+  const perCall = ((performance.now() - t1) * 1e6) / calls;
+  const stats = database.cache.stats();
+  step(4, 'Later requests take the fast path:');
+  out(`   ${N} more GET /todos: ${ms(perRequest)} ms each (HTTP round trip included), no status check among them`);
+  out(
+    `   ensureInitialized() once ready: ${perCall.toFixed(0)} ns per call (${calls.toLocaleString('en')} calls in this process)`,
+  );
+  out(`   status loads from the database so far: ${stats.loads}; cache hits: ${stats.hits.toLocaleString('en')}`);
+
+  // 5. Input validation: bad input gets a 400 that says what was wrong.
+  step(5, 'The todo resource validates its input:');
+  for (const [body, label] of [
+    ['{"title":"try mig"}', 'a todo'],
+    ['{"title":""}', 'an empty title'],
+    ['{"title": ', 'broken JSON'],
+  ] as const) {
+    const r = await request(base, 'POST', '/todos', body);
+    const message = r.status === 201 ? r.body : (JSON.parse(r.body) as { message: string }).message;
+    out(`   POST /todos with ${label.padEnd(14)} -> ${r.status} ${message}`);
+  }
+
+  // 6. What the service knows, without I/O.
+  const migrations = JSON.parse((await request(base, 'GET', '/migrations')).body);
+  const s = migrations.state;
+  const c = migrations.cache;
+  step(6, 'GET /migrations (state read without touching the database):');
+  out(`   phase ${s.phase}, migrations ${s.migrations}, applied here: ${s.appliedHere.join(', ')}`);
+  out(
+    `   last check: from the ${s.lastCheck.source}, ${ms(s.lastCheck.durationMs)} ms; lock wait ${ms(s.lockWaitMs ?? 0)} ms`,
+  );
+  out(`   cache: ${c.hits.toLocaleString('en')} hits, ${c.misses} misses, hit ratio ${(c.hitRatio * 100).toFixed(2)}%`);
+  server.close();
+  await database.close();
+  await telemetry.shutdown();
+  await fresh.drop();
+
+  // 7. Production: nothing is applied unless AUTO_MIGRATE says so.
+  const prod = await freshDatabase();
+  const instance = await startInstance(prod, { NODE_ENV: 'production', AUTO_MIGRATE: '' });
+  const health = await request(instance.base, 'GET', '/health');
+  const prodState = JSON.parse((await request(instance.base, 'GET', '/migrations')).body).state;
+  await instance.stop();
+  const prodTables = await prod.tables();
+  step(7, 'A production start (NODE_ENV=production, AUTO_MIGRATE unset) on a fresh database:');
+  out(`   GET /health -> ${health.status} ${health.body}`);
+  out(
+    `   migrations ${prodState.migrations}: ${prodState.pending.length} pending, policy autoMigrate=${prodState.policy.autoMigrate}`,
+  );
+  out(
+    `   tables created: ${prodTables.length === 0 ? 'none; nothing was applied (run `mig up` in the release step)' : prodTables.join(', ')}`,
+  );
+  await prod.drop();
+
+  // 8. Eight instances at once: one migrates, the others wait for it and carry on.
+  step(8, 'Eight instances starting at once on a fresh database:');
+  if (!baseUrl) {
+    out('   (runs with DATABASE_URL set: PGlite lives in one process, so there is nothing to race)');
+  } else {
+    const shared = await freshDatabase();
+    const instances = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => startInstance(shared, { APP_NAME: `instance-${i + 1}` })),
+    );
+    const t2 = performance.now();
+    await Promise.all(instances.map((i) => request(i.base, 'GET', '/todos')));
+    const wall = performance.now() - t2;
+    const states = await Promise.all(
+      instances.map(async (i) => JSON.parse((await request(i.base, 'GET', '/migrations')).body).state),
+    );
+    await Promise.all(instances.map((i) => i.stop()));
+    states.forEach((st, i) => {
+      const did = st.appliedHere.length > 0 ? `applied ${st.appliedHere.length} migrations` : 'applied nothing';
+      out(`   instance-${i + 1}: waited ${ms(st.lockWaitMs ?? 0).padStart(5)} ms for the lock, ${did}`);
+    });
+    const client = new pg.Client({ connectionString: shared.url });
+    await client.connect();
+    const { rows } = await client.query('select name, count(*)::int as n from mig_migrations group by name');
+    await client.end();
+    const once = rows.every((r) => r.n === 1);
+    out(
+      `   all 8 ready in ${ms(wall)} ms; ${rows.length} migrations recorded, each ${once ? 'exactly once' : 'MORE THAN ONCE'}`,
+    );
+    await shared.drop();
+    if (!once) throw new Error('a migration was applied more than once');
+  }
+
+  out(
+    `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. Run the API with \`npm start\`; see README.md for the CLI.`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,157 @@
+import { type ResolvedConfig, summarizeConfig } from '@mig/config';
+import { isMigError, type Logger, MigErrorCode, type ServiceState } from '@mig/core';
+import { type Context, Hono } from 'hono';
+import type { AppDatabase } from './lib/database.js';
+
+/** A client error: 400 with a message that says what was wrong. */
+class BadRequest extends Error {
+  constructor(
+    readonly error: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Why a service that is not healthy cannot serve, in a sentence. */
+function reason(state: ServiceState): string {
+  if (state.phase === 'degraded') {
+    return `serving degraded: ${state.lastError?.message ?? 'migrations did not complete'}; retrying at ${state.retryAt}`;
+  }
+  if (state.lastError?.code === MigErrorCode.Pending) {
+    return `${state.pending.length} migration(s) pending and automatic migration is off (refusing policy); run \`mig up\``;
+  }
+  if (state.lastError) return state.lastError.message;
+  return `the database service is ${state.phase}`;
+}
+
+async function readJson(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new BadRequest('invalid_json', `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new BadRequest('invalid_body', 'The request body must be a JSON object, e.g. {"title": "buy milk"}.');
+  }
+  return body as Record<string, unknown>;
+}
+
+function title(value: unknown): string {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 200) {
+    throw new BadRequest(
+      'invalid_field',
+      `"title" must be a non-empty string of at most 200 characters (got ${value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 40)}).`,
+      'title',
+    );
+  }
+  return value.trim();
+}
+
+function todoId(value: string): string {
+  if (!/^[1-9][0-9]{0,17}$/.test(value)) {
+    throw new BadRequest(
+      'invalid_id',
+      `The todo id must be a positive integer (got ${JSON.stringify(value).slice(0, 40)}).`,
+      'id',
+    );
+  }
+  return value;
+}
+
+/**
+ * The HTTP API: every handler that touches the database awaits `ensureInitialized()` first, as any
+ * existing code would; mig makes that call migrate on first use and cost nothing afterwards.
+ */
+export function createApp(database: AppDatabase, options: { config: ResolvedConfig; logger: Logger }): Hono {
+  const app = new Hono();
+
+  app.get('/health', async (c) => {
+    await database.ensureInitialized().catch(() => {
+      // The state below says why; /health reports rather than throws.
+    });
+    const state = database.state();
+    if (state.healthy) {
+      return c.json({ status: 'ok', migrations: state.migrations, pending: state.pending.length });
+    }
+    return c.json(
+      {
+        status: state.phase === 'degraded' ? 'degraded' : 'unavailable',
+        reason: reason(state),
+        migrations: state.migrations,
+        pending: state.pending,
+        error: state.lastError,
+        retryAt: state.retryAt,
+      },
+      503,
+    );
+  });
+
+  app.get('/migrations', (c) =>
+    c.json({
+      database: database.where,
+      state: database.state(),
+      cache: database.cache.stats(),
+      config: summarizeConfig(options.config),
+    }),
+  );
+
+  app.get('/todos', async (c) => {
+    const db = await database.ensureInitialized();
+    const todos = await db.selectFrom('todos').selectAll().orderBy('id').execute();
+    return c.json(todos);
+  });
+
+  app.post('/todos', async (c) => {
+    const body = await readJson(c);
+    const value = title(body.title);
+    const db = await database.ensureInitialized();
+    const todo = await db.insertInto('todos').values({ title: value }).returningAll().executeTakeFirstOrThrow();
+    return c.json(todo, 201);
+  });
+
+  app.patch('/todos/:id', async (c) => {
+    const id = todoId(c.req.param('id'));
+    const body = await readJson(c);
+    const changes: { title?: string; done?: boolean } = {};
+    if (body.title !== undefined) changes.title = title(body.title);
+    if (body.done !== undefined) {
+      if (typeof body.done !== 'boolean') {
+        throw new BadRequest(
+          'invalid_field',
+          `"done" must be true or false (got ${JSON.stringify(body.done)}).`,
+          'done',
+        );
+      }
+      changes.done = body.done;
+    }
+    if (Object.keys(changes).length === 0) {
+      throw new BadRequest('invalid_body', 'Nothing to change: send "title" and/or "done".');
+    }
+    const db = await database.ensureInitialized();
+    const todo = await db.updateTable('todos').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+    return todo ? c.json(todo) : c.json({ error: 'not_found', message: `There is no todo ${id}.` }, 404);
+  });
+
+  app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` }, 404));
+
+  app.onError((error, c) => {
+    if (error instanceof BadRequest) {
+      return c.json(
+        { error: error.error, message: error.message, ...(error.field ? { field: error.field } : {}) },
+        400,
+      );
+    }
+    if (isMigError(error)) {
+      // The database is not usable yet (pending under the refusing policy, failed, unreachable): 503.
+      return c.json({ error: 'unavailable', code: error.code, reason: error.message }, 503);
+    }
+    options.logger.error({ err: error.message, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal', message: 'Something went wrong; see the server log.' }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,132 @@
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+
+type ExportResult = { code: 0 | 1; error?: Error };
+
+/**
+ * A console exporter a person can read: when a trace's root span ends, prints the whole trace as an
+ * indented tree with durations and the attributes that matter.
+ */
+export class TreeConsoleExporter implements SpanExporter {
+  readonly #pending = new Map<string, ReadableSpan[]>();
+  readonly #print: (tree: string) => void;
+
+  constructor(print: (tree: string) => void = (tree) => process.stderr.write(`${tree}\n`)) {
+    this.#print = print;
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    for (const span of spans) {
+      const traceId = span.spanContext().traceId;
+      const list = [...(this.#pending.get(traceId) ?? []), span];
+      this.#pending.set(traceId, list);
+      if (!span.parentSpanContext) {
+        this.#pending.delete(traceId);
+        this.#print(renderSpanTree(list));
+      }
+    }
+    done({ code: 0 });
+  }
+
+  async shutdown(): Promise<void> {
+    this.#pending.clear();
+  }
+
+  async forceFlush(): Promise<void> {}
+}
+
+function ms(span: ReadableSpan): number {
+  return span.duration[0] * 1e3 + span.duration[1] / 1e6;
+}
+
+/** What to show next to a span's name. */
+function detail(span: ReadableSpan): string {
+  const a = span.attributes;
+  const parts: string[] = [];
+  if (a['mig.migration.name']) parts.push(String(a['mig.migration.name']));
+  if (a['mig.status.cached'] !== undefined) parts.push(a['mig.status.cached'] ? 'from cache' : 'from database');
+  if (a['mig.status.state']) parts.push(`${String(a['mig.status.state'])}`);
+  if (a['mig.status.pending_count'] !== undefined && span.name !== 'mig.status.check') {
+    parts.push(`${String(a['mig.status.pending_count'])} pending`);
+  }
+  if (a['mig.lock.strategy']) parts.push(String(a['mig.lock.strategy']));
+  if (a['mig.lock.attempts'] !== undefined && Number(a['mig.lock.attempts']) > 1)
+    parts.push(`${String(a['mig.lock.attempts'])} attempts`);
+  if (a['mig.outcome']) parts.push(`outcome ${String(a['mig.outcome'])}`);
+  if (span.status.code === 2) parts.push(`ERROR ${String(a['error.type'] ?? '')}`.trim());
+  return parts.length > 0 ? `  (${parts.join(', ')})` : '';
+}
+
+/** Renders one trace as an indented tree, children in start order, with durations. */
+export function renderSpanTree(spans: readonly ReadableSpan[]): string {
+  const ids = new Set(spans.map((s) => s.spanContext().spanId));
+  const children = new Map<string | undefined, ReadableSpan[]>();
+  for (const span of spans) {
+    const parent = span.parentSpanContext?.spanId;
+    const key = parent && ids.has(parent) ? parent : undefined;
+    children.set(key, [...(children.get(key) ?? []), span]);
+  }
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, depth: number) => {
+    const list = [...(children.get(parent) ?? [])].sort(
+      (x, y) => x.startTime[0] - y.startTime[0] || x.startTime[1] - y.startTime[1],
+    );
+    for (const span of list) {
+      const label = `${'  '.repeat(depth)}${span.name}`;
+      lines.push(`${label.padEnd(28)} ${ms(span).toFixed(1).padStart(8)} ms${detail(span)}`);
+      walk(span.spanContext().spanId, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return lines.join('\n');
+}
+
+export interface Telemetry {
+  readonly tracerProvider: BasicTracerProvider;
+  readonly meterProvider: MeterProvider;
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  readonly serviceName?: string;
+  /** Print each trace as a tree (the demo does). */
+  readonly console?: boolean | ((tree: string) => void);
+  /** Send traces over OTLP/HTTP; the standard OTEL_EXPORTER_OTLP_* variables configure the exporter. */
+  readonly otlp?: boolean;
+}
+
+/**
+ * The OpenTelemetry SDK for this app: an async context manager (so spans nest), a tracer provider with
+ * the tree console exporter and/or OTLP, and a meter provider. The mig packages only use the API.
+ */
+export function setupTelemetry(options: TelemetryOptions = {}): Telemetry {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const spanProcessors: SpanProcessor[] = [];
+  if (options.console) {
+    const print = typeof options.console === 'function' ? options.console : undefined;
+    spanProcessors.push(new SimpleSpanProcessor(new TreeConsoleExporter(print)));
+  }
+  if (options.otlp) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+  const resource = resourceFromAttributes({ 'service.name': options.serviceName ?? 'example-api' });
+  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+  trace.setGlobalTracerProvider(tracerProvider);
+  const meterProvider = new MeterProvider({ resource });
+  return {
+    tracerProvider,
+    meterProvider,
+    async shutdown() {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { loadConfig, type MigConfigInput } from '@mig/config';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { createApp } from '../src/app.js';
+import { type AppDatabase, createDatabase } from '../src/lib/database.js';
+import { createLogger } from '../src/lib/logger.js';
+import { APP_DIR } from '../src/lib/paths.js';
+
+interface Running {
+  readonly base: string;
+  readonly database: AppDatabase;
+  stop(): Promise<void>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A fresh empty database on the engine: a PostgreSQL database, or a PGlite data directory. */
+async function freshDatabase(
+  engine: 'postgres' | 'pglite',
+): Promise<{ url?: string; pgliteDir?: string; pg?: TestDatabase }> {
+  if (engine === 'postgres') {
+    const pg = await createTestDatabase('api');
+    cleanups.push(() => pg.drop());
+    return { url: pg.url, pg };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'mig-api-'));
+  await cp(PGLITE_TEMPLATE, dir, { recursive: true });
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return { pgliteDir: dir };
+}
+
+/** The API, as the server composes it, on a real HTTP port. */
+async function startApi(
+  where: { url?: string; pgliteDir?: string },
+  overrides: MigConfigInput = {},
+  env: Record<string, string> = {},
+): Promise<Running> {
+  const config = await loadConfig({
+    cwd: APP_DIR,
+    env: { NODE_ENV: 'test', ...env, ...(where.url ? { DATABASE_URL: where.url } : {}) },
+    overrides,
+    searchFile: false,
+  });
+  const logger = createLogger({ level: 'error', write: () => {} });
+  const database = createDatabase({ config, logger, pgliteDir: where.pgliteDir });
+  const app = createApp(database, { config, logger });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const running = {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    database,
+    async stop() {
+      await new Promise((resolve) => server.close(resolve));
+      await database.close();
+    },
+  };
+  cleanups.push(() => running.stop());
+  return running;
+}
+
+async function call(api: Running, method: string, path: string, body?: string) {
+  const response = await fetch(api.base + path, { method, body, headers: { 'content-type': 'application/json' } });
+  return { status: response.status, json: (await response.json()) as any };
+}
+
+describe.each(['postgres', 'pglite'] as const)('the example API on %s', (engine) => {
+  it('migrates lazily on the first request, then serves', async () => {
+    const api = await startApi(await freshDatabase(engine));
+    expect(api.database.state().phase).toBe('idle');
+    const list = await call(api, 'GET', '/todos');
+    expect(list).toEqual({ status: 200, json: [] });
+    expect(api.database.state()).toMatchObject({
+      phase: 'ready',
+      migrations: 'applied',
+      appliedHere: ['20260101000000_create_todos', '20260102000000_add_todo_done', '20260103000000_index_open_todos'],
+    });
+    const created = await call(api, 'POST', '/todos', '{"title":"  write the tests  "}');
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ title: 'write the tests', done: false });
+    const done = await call(api, 'PATCH', `/todos/${created.json.id}`, '{"done":true}');
+    expect(done).toMatchObject({ status: 200, json: { done: true } });
+    expect((await call(api, 'GET', '/health')).json).toEqual({ status: 'ok', migrations: 'applied', pending: 0 });
+  });
+
+  it('answers bad input with a 400 that says what was wrong, never a 500', async () => {
+    const api = await startApi(await freshDatabase(engine));
+    const cases: Array<[string, string, string | undefined, RegExp]> = [
+      ['POST', '/todos', '{"title": ', /not valid JSON/],
+      ['POST', '/todos', '[1,2]', /must be a JSON object/],
+      ['POST', '/todos', '{"title":""}', /"title" must be a non-empty string/],
+      ['POST', '/todos', `{"title":"${'x'.repeat(201)}"}`, /at most 200 characters/],
+      ['POST', '/todos', '{"title":42}', /"title" must be a non-empty string/],
+      ['PATCH', '/todos/abc', '{"done":true}', /id must be a positive integer/],
+      ['PATCH', '/todos/1', '{"done":"yes"}', /"done" must be true or false/],
+      ['PATCH', '/todos/1', '{}', /Nothing to change/],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const response = await call(api, method, path, body);
+      expect(response.status, `${method} ${path} ${body}`).toBe(400);
+      expect(response.json.message).toMatch(message);
+    }
+    expect((await call(api, 'PATCH', '/todos/999', '{"done":true}')).status).toBe(404);
+  });
+
+  it('answers 503 with the reason while migrations are pending under the refusing policy', async () => {
+    const api = await startApi(await freshDatabase(engine), { autoMigrate: false, onPending: 'refuse' });
+    const health = await call(api, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.json.status).toBe('unavailable');
+    expect(health.json.reason).toContain('3 migration(s) pending and automatic migration is off');
+    expect(health.json.pending).toHaveLength(3);
+    const todos = await call(api, 'GET', '/todos');
+    expect(todos.status).toBe(503);
+    expect(todos.json).toMatchObject({ error: 'unavailable', code: 'PENDING' });
+  });
+
+  it('answers 503 with the reason when a migration failed, and applies nothing of it', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'mig-api-migrations-'));
+    cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    await cp(join(APP_DIR, 'migrations'), folder, { recursive: true });
+    await writeFile(
+      join(folder, '20260104000000_broken.sql'),
+      'alter table todos add column owner text;\nselect 1 / 0;\n',
+    );
+    const api = await startApi(await freshDatabase(engine), { migrationsDir: folder });
+    const health = await call(api, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.json.reason).toContain('Failed to apply migration "20260104000000_broken": division by zero');
+    expect(health.json.migrations).toBe('failed');
+    expect(api.database.state().appliedHere).toHaveLength(3);
+  });
+
+  it('keeps serving, degraded, under the degrade policy when a migration fails', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'mig-api-migrations-'));
+    cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    await cp(join(APP_DIR, 'migrations'), folder, { recursive: true });
+    await writeFile(join(folder, '20260104000000_broken.sql'), 'select 1 / 0;\n');
+    const api = await startApi(await freshDatabase(engine), { migrationsDir: folder, onFailure: 'degrade' });
+    expect((await call(api, 'GET', '/todos')).status).toBe(200); // the three good migrations serve the resource
+    const health = await call(api, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.json.status).toBe('degraded');
+    expect(health.json.reason).toMatch(/^serving degraded: Failed to apply migration "20260104000000_broken"/);
+  });
+});
