@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from their TypeScript source (the "@mig/source" export condition), so
 // they never run against a stale build. Child processes spawned by tests use the built dist instead.
-const conditions = ['@mig/source', ...defaultServerConditions];
+// "module" is left out: it points some packages (@opentelemetry/api 1.9) at builds Node cannot load.
+const conditions = ['@mig/source', ...defaultServerConditions.filter((c) => c !== 'module')];
 
 export default defineConfig({
   resolve: { conditions },
