@@ -2,6 +2,38 @@ import { AbortedError, type LockHolder, LockTimeoutError, type LockWait, type Tr
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { type LockClock, systemClock } from './clock.js';
 
+/** How long an attempt that is already running may overrun the deadline before the wait gives up on it. */
+const ATTEMPT_GRACE_MS = 1_000;
+
+/**
+ * One attempt, bounded: a try-lock statement can itself be stuck (a lease row locked by a long
+ * transaction, a connection that hangs). A late grant is not lost track of for long: a lease expires, and a
+ * session lock's session is closed by its caller.
+ */
+async function attemptWithin<T>(
+  tryOnce: () => Promise<TryLockResult<T>>,
+  ms: number,
+  key: string,
+  holder: LockHolder | null,
+  clock: LockClock,
+): Promise<TryLockResult<T>> {
+  let cancel = () => {};
+  const attempt = tryOnce();
+  attempt.catch(() => {
+    // A failure after the wait gave up on this attempt has no one left to tell.
+  });
+  const late = new Promise<never>((_, reject) => {
+    cancel = clock.schedule(Math.max(0, ms), () =>
+      reject(new LockTimeoutError(key, ms, holder ?? { owner: 'unknown: the lock attempt itself did not answer' })),
+    );
+  });
+  try {
+    return await Promise.race([attempt, late]);
+  } finally {
+    cancel();
+  }
+}
+
 export interface PollOptions {
   /** What is being locked, for the timeout error. */
   readonly key: string;
@@ -36,7 +68,13 @@ export async function pollForLock<T>(
     if (options.signal?.aborted) {
       throw new AbortedError(`Stopped waiting for the migration lock ${options.key}`, options.signal.reason);
     }
-    const result = await tryOnce();
+    const result: TryLockResult<T> = await attemptWithin(
+      tryOnce,
+      deadline - clock.now() + ATTEMPT_GRACE_MS,
+      options.key,
+      holder,
+      clock,
+    );
     const waitedMs = clock.now() - started;
     if (result.acquired) return { value: result.value, waitedMs, attempts: attempt };
     holder = result.holder;
