@@ -86,8 +86,9 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
 
   constructor(options: StatusCacheOptions<T>) {
     const ttlMs = options.ttlMs ?? DEFAULT_CACHE_TTL_MS;
-    if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) {
-      throw new RangeError(`Cache TTL must be a positive number of milliseconds, got ${ttlMs}.`);
+    // 0 is allowed: nothing is ever fresh, so every check reads the database.
+    if (!(ttlMs >= 0) || !Number.isFinite(ttlMs)) {
+      throw new RangeError(`Cache TTL must be 0 or a positive number of milliseconds, got ${ttlMs}.`);
     }
     this.ttlMs = ttlMs;
     this.#maxEntries = Math.max(1, options.maxEntries ?? 100);
@@ -156,6 +157,8 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   }
 
   set(key: string, value: T): void {
+    // A load that started before this value was set must not overwrite it when it finishes.
+    this.#generations.set(key, (this.#generations.get(key) ?? 0) + 1);
     const previous = this.#entries.get(key);
     if (previous !== undefined && this.#isSame && !this.#isSame(previous.value, value)) this.#invalidations++;
     this.#entries.delete(key);

@@ -138,9 +138,22 @@ describe('createStatusCache', () => {
     expect(cache.peek('c')).toBe(3);
   });
 
-  it('rejects a TTL that is not a positive finite number', () => {
-    expect(() => createStatusCache({ ttlMs: 0 })).toThrow(RangeError);
+  it('rejects a TTL that is negative or not finite, and trusts nothing with a TTL of 0', () => {
+    expect(() => createStatusCache({ ttlMs: -1 })).toThrow(RangeError);
     expect(() => createStatusCache({ ttlMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    const never = createStatusCache<string>({ ttlMs: 0 });
+    never.set('k', 'v');
+    expect(never.peek('k')).toBeUndefined();
+  });
+
+  it('does not let a load that started earlier overwrite a value set since', async () => {
+    const cache = createStatusCache<string>({ ttlMs: 1_000 });
+    let release!: (v: string) => void;
+    const loading = cache.get('k', () => new Promise<string>((r) => (release = r)));
+    cache.set('k', 'newer'); // e.g. another service in this process just migrated
+    release('older');
+    await loading;
+    expect(cache.peek('k')).toBe('newer');
   });
 
   it('keeps VERSION equal to package.json', () => {
