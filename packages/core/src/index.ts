@@ -71,6 +71,7 @@ export {
   createDatabaseService,
   type DatabaseService,
   type DatabaseServiceOptions,
+  DEFAULT_CHECK_TIMEOUT_MS,
   DEFAULT_CONNECT_ATTEMPTS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MIN_MIGRATION_TIME_MS,

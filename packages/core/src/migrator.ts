@@ -11,14 +11,8 @@ import {
   MigrationFailedError,
   type MigrationProblem,
 } from './errors.js';
-import {
-  EMPTY_DIGEST,
-  type Migration,
-  type MigrationModule,
-  type MigrationSource,
-  prefixDigests,
-} from './migration.js';
-import { LocalHistory, planMigrations } from './planner.js';
+import { EMPTY_DIGEST, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
+import { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
 import type {
   AppliedMigration,
   LockLease,
@@ -52,6 +46,8 @@ export interface MigrationStatus {
   /** Names of pending migrations in the order they would be applied. */
   readonly pending: readonly string[];
   readonly problems: readonly MigrationProblem[];
+  /** Applied by a newer version of the code: recorded, sorting after every local migration (not drift). */
+  readonly ahead: readonly string[];
   /** The store's head; null when its tables do not exist yet. */
   readonly head: StoreHead | null;
   /** Digest of the local migration set; part of cache keys. */
@@ -111,6 +107,8 @@ export type RunProgress =
   | { readonly type: 'migration-start'; readonly name: string; readonly direction: MigrationDirection }
   | { readonly type: 'migration-end'; readonly result: MigrationResult };
 
+type Progress = (event: RunProgress) => void;
+
 export interface MigratorOptions<Db = unknown> extends TelemetryOptions {
   readonly source: MigrationSource<Db>;
   readonly store: MigrationStore<Db>;
@@ -125,12 +123,23 @@ export interface Migrator<Db = unknown> {
   readonly target: StoreTarget;
   /** Loads (once) and returns the local migrations. */
   local(): Promise<readonly Migration<Db>[]>;
+  /** The head digest the local migrations lead to (computed once, when they are loaded). */
+  localDigest(): Promise<string>;
   /** One round trip when the head matches the local history; reads every record only when it does not. */
   status(): Promise<MigrationStatus>;
   /** Reads every applied record and compares them with the local migrations. */
   inspect(): Promise<MigrationInspection<Db>>;
   up(options?: RunOptions): Promise<MigrationRunResult>;
   down(options?: RunOptions): Promise<MigrationRunResult>;
+}
+
+/**
+ * The status cache key of a migrator: the database and table (no secrets) and the digest of the local
+ * migration set, so two services in one process, or two deploys, never share a status.
+ */
+export async function statusCacheKey(migrator: Migrator<unknown>): Promise<string> {
+  const { system, server, namespace, table } = migrator.target;
+  return `${system}://${server}/${namespace}/${table}#${await migrator.localDigest()}`;
 }
 
 /**
@@ -141,16 +150,6 @@ export interface Migrator<Db = unknown> {
  * const { results, error } = await migrator.up();
  * if (error) throw error;
  */
-/**
- * The status cache key of a migrator: the database and table (no secrets) and the digest of the local
- * migration set, so two services in one process, or two deploys, never share a status.
- */
-export async function statusCacheKey(migrator: Migrator<unknown>): Promise<string> {
-  const { system, server, namespace, table } = migrator.target;
-  const local = await migrator.local();
-  return `${system}://${server}/${namespace}/${table}#${prefixDigests(local).at(-1)}`;
-}
-
 export function createMigrator<Db>(options: MigratorOptions<Db>): Migrator<Db> {
   return new MigratorImpl(options);
 }
@@ -159,15 +158,16 @@ function statusOf<Db>(
   history: LocalHistory<Db>,
   head: StoreHead | null,
   appliedCount: number,
-  pending: readonly Migration<Db>[],
-  problems: readonly MigrationProblem[],
+  plan: Pick<MigrationPlan<Db>, 'pending' | 'problems' | 'ahead'>,
   via: MigrationStatus['via'],
 ): MigrationStatus {
+  const { pending, problems, ahead } = plan;
   return {
     state: problems.length > 0 ? 'drifted' : pending.length > 0 ? 'pending' : 'up-to-date',
     appliedCount,
     pending: pending.map((m) => m.name),
     problems,
+    ahead,
     head,
     localDigest: history.digest,
     via,
@@ -194,6 +194,10 @@ class MigratorImpl<Db> implements Migrator<Db> {
 
   async local(): Promise<readonly Migration<Db>[]> {
     return (await this.#localHistory()).migrations;
+  }
+
+  async localDigest(): Promise<string> {
+    return (await this.#localHistory()).digest;
   }
 
   #localHistory(): Promise<LocalHistory<Db>> {
@@ -241,19 +245,21 @@ class MigratorImpl<Db> implements Migrator<Db> {
     const head = await store.readHead();
     const effective = head ?? { count: 0, digest: EMPTY_DIGEST };
     const pending = history.pendingAfter(effective);
-    if (pending) return statusOf(history, head, effective.count, pending, [], 'head');
+    if (pending) return statusOf(history, head, effective.count, { pending, problems: [], ahead: [] }, 'head');
     const applied = await store.readApplied();
     const plan = planMigrations(history.migrations, applied);
-    return statusOf(history, head, applied.length, plan.pending, plan.problems, 'records');
+    return statusOf(history, head, applied.length, plan, 'records');
   }
 
   async inspect(): Promise<MigrationInspection<Db>> {
     const history = await this.#localHistory();
-    const [head, applied] = await Promise.all([this.#options.store.readHead(), this.#options.store.readApplied()]);
+    // One after the other, on one connection: a pool with a single connection must not wait on itself.
+    const applied = await this.#options.store.readApplied();
+    const head = await this.#options.store.readHead();
     const plan = planMigrations(history.migrations, applied);
     const matches = head !== null && history.pendingAfter(head) !== undefined;
     return {
-      status: statusOf(history, head, applied.length, plan.pending, plan.problems, matches ? 'head' : 'records'),
+      status: statusOf(history, head, applied.length, plan, matches ? 'head' : 'records'),
       applied,
       local: history.migrations,
     };
@@ -268,6 +274,14 @@ class MigratorImpl<Db> implements Migrator<Db> {
   }
 
   async #run(direction: MigrationDirection, options: RunOptions): Promise<MigrationRunResult> {
+    // A caller's progress callback that throws must not break the run (or strand the lock).
+    const progress: Progress = (event) => {
+      try {
+        options.onProgress?.(event);
+      } catch (error) {
+        this.#logger.warn({ err: describeThrown(error) }, 'an onProgress callback threw; ignored');
+      }
+    };
     const dryRun = options.dryRun === true;
     let lockWaitMs = 0;
     let lease: LockLease | undefined;
@@ -296,18 +310,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
       if (targets.length === 0) return finish(undefined, await this.#statusAfter(history));
 
       // Load every module before touching the database: a broken one fails the run with nothing applied.
-      const modules = await loadAll(targets);
-      if (direction === 'down') {
-        const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
-        if (irreversible.length > 0) {
-          throw new MigError(
-            MigErrorCode.InvalidTarget,
-            `Cannot revert ${irreversible.map((m) => `"${m.name}"`).join(', ')}: no down migration defined. ` +
-              'Add a down (a `down` export, or a `-- mig:down` section in a SQL file) or write a new forward migration.',
-            { context: { migrations: irreversible.map((m) => m.name) } },
-          );
-        }
-      }
+      const modules = await loadAll(targets, direction);
 
       if (dryRun) {
         for (const m of targets) {
@@ -337,11 +340,61 @@ class MigratorImpl<Db> implements Migrator<Db> {
       await this.#options.store.prepare();
       let store = this.#options.store;
       if (this.#options.lock) {
-        lease = await this.#acquire(this.#options.lock, options);
+        // While waiting, look (lock-free) whether the holder already applied what this run came for: then
+        // there is nothing left to wait for. Racing instances then finish with the holder, not one by one.
+        const doneElsewhere = new AbortController();
+        let looking = false;
+        const waiting = targets;
+        const lookWhileWaiting =
+          direction === 'up'
+            ? () => {
+                if (looking || doneElsewhere.signal.aborted) return;
+                looking = true;
+                this.#readStatus(history)
+                  .then((status) => {
+                    const left = waiting.filter((m) => status.pending.includes(m.name));
+                    if (status.problems.length === 0 && left.length === 0)
+                      doneElsewhere.abort('applied by another instance');
+                  })
+                  .catch(() => {
+                    // Only a shortcut: the wait goes on and the status is read again under the lock.
+                  })
+                  .finally(() => {
+                    looking = false;
+                  });
+              }
+            : undefined;
+        const waitStarted = performance.now();
+        const signal = options.signal ? AbortSignal.any([options.signal, doneElsewhere.signal]) : doneElsewhere.signal;
+        lease = await this.#acquire(
+          this.#options.lock,
+          { ...options, signal },
+          progress,
+          lookWhileWaiting,
+          doneElsewhere.signal,
+        );
+        if (!lease) {
+          lockWaitMs = performance.now() - waitStarted;
+          return finish(undefined, await this.#statusAfter(history));
+        }
         lockWaitMs = lease.waitedMs;
         store = store.bind?.(lease.fence) ?? store;
         // Someone may have migrated while this process waited: plan again under the lock.
+        const planned = targets;
         targets = await this.#targets(direction, history, options, store);
+        if (direction === 'down' && targets.some((m) => !planned.includes(m))) {
+          // Never revert something the caller was not shown: the history moved while it waited.
+          throw new MigError(
+            MigErrorCode.Conflict,
+            'The applied history changed while waiting for the lock (another process migrated); nothing was reverted. Check `mig status` and run again.',
+          );
+        }
+        for (const [name, module] of await loadAll(
+          targets.filter((m) => !modules.has(m.name)),
+          direction,
+        )) {
+          modules.set(name, module);
+        }
       }
       let head = (await store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
 
@@ -357,7 +410,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           return finish(stop);
         }
         const started = performance.now();
-        options.onProgress?.({ type: 'migration-start', name: m.name, direction });
+        progress({ type: 'migration-start', name: m.name, direction });
         try {
           head = await withSpan(
             this.#telemetry.tracer,
@@ -391,7 +444,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
             transactional: module.transactional,
           };
           results.push(failed);
-          options.onProgress?.({ type: 'migration-end', result: failed });
+          progress({ type: 'migration-end', result: failed });
           for (const rest of targets.slice(index + 1)) results.push(notRun(rest, direction, modules));
           this.#logger.error(
             { migration: m.name, direction, durationMs: Math.round(durationMs), err: describeThrown(error) },
@@ -409,7 +462,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
           transactional: module.transactional,
         };
         results.push(done);
-        options.onProgress?.({ type: 'migration-end', result: done });
+        progress({ type: 'migration-end', result: done });
         this.#logger.info(
           { migration: m.name, direction, durationMs: Math.round(durationMs) },
           `${direction === 'up' ? 'applied' : 'reverted'} migration ${m.name}`,
@@ -430,7 +483,7 @@ class MigratorImpl<Db> implements Migrator<Db> {
     store = this.#options.store,
   ): Promise<MigrationStatus> {
     const pending = head ? history.pendingAfter(head) : undefined;
-    if (head && pending) return statusOf(history, head, head.count, pending, [], 'head');
+    if (head && pending) return statusOf(history, head, head.count, { pending, problems: [], ahead: [] }, 'head');
     return this.#readStatus(history, store);
   }
 
@@ -456,16 +509,37 @@ class MigratorImpl<Db> implements Migrator<Db> {
     const plan = planMigrations(history.migrations, applied);
     if (plan.problems.length > 0) throw new MigrationDriftError(plan.problems);
     const byName = new Map(history.migrations.map((m) => [m.name, m]));
-    const reversed = [...applied].reverse().map((r) => byName.get(r.name) as Migration<Db>);
-    if (options.all) return reversed;
-    if (options.to === undefined) return reversed.slice(0, 1);
-    const index = reversed.findIndex((m) => m.name === options.to);
-    if (index >= 0) return reversed.slice(0, index);
-    if (byName.has(options.to)) return []; // not applied: nothing after it to revert
-    throw unknownTarget(options.to, history);
+    const reversed = [...applied].reverse().map((r) => r.name);
+    let names: string[];
+    if (options.all) names = reversed;
+    else if (options.to === undefined) names = reversed.slice(0, 1);
+    else {
+      const index = reversed.indexOf(options.to);
+      if (index < 0) {
+        if (byName.has(options.to)) return []; // not applied: nothing after it to revert
+        throw unknownTarget(options.to, history);
+      }
+      names = reversed.slice(0, index);
+    }
+    const foreign = names.filter((name) => !byName.has(name));
+    if (foreign.length > 0) {
+      throw new MigError(
+        MigErrorCode.InvalidTarget,
+        `Cannot revert ${foreign.map((n) => `"${n}"`).join(', ')}: applied by a newer version of the code, whose files are not here. Revert with that version.`,
+        { context: { migrations: foreign } },
+      );
+    }
+    return names.map((name) => byName.get(name) as Migration<Db>);
   }
 
-  async #acquire(lock: MigrationLock, options: RunOptions): Promise<LockLease> {
+  async #acquire(
+    lock: MigrationLock,
+    options: RunOptions,
+    progress: Progress,
+    onBusy?: () => void,
+    /** Aborted when the wait is no longer needed: then no lease, and no error. */
+    notNeeded?: AbortSignal,
+  ): Promise<LockLease | undefined> {
     const timeoutMs = options.lockTimeoutMs ?? this.#options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     return withSpan(
       this.#telemetry.tracer,
@@ -479,7 +553,8 @@ class MigratorImpl<Db> implements Migrator<Db> {
           timeoutMs,
           signal: options.signal,
           onWait: (wait) => {
-            options.onProgress?.({ type: 'lock-wait', wait });
+            onBusy?.();
+            progress({ type: 'lock-wait', wait });
             attempts = wait.attempt + 1;
             if (wait.holder) span.setAttribute(Attr.LockHolder, describeHolder(wait.holder));
             // An expected retry: an event on the span, not an error.
@@ -498,19 +573,33 @@ class MigratorImpl<Db> implements Migrator<Db> {
             }
           },
         });
+        let lease: LockLease;
         try {
-          const lease = await acquiring;
-          options.onProgress?.({ type: 'lock-acquired', waitedMs: lease.waitedMs });
-          this.#metrics.lockWaited(lock.strategy, lease.waitedMs / 1000, 'acquired');
-          span.setAttributes({ [Attr.LockWaitMs]: Math.round(lease.waitedMs), [Attr.LockAttempts]: attempts });
-          return lease;
+          lease = await acquiring;
         } catch (error) {
           const waited = performance.now() - started;
+          // Also when the caller aborted at the same moment: the work it wanted is done either way.
+          if (notNeeded?.aborted && isMigError(error, MigErrorCode.Aborted)) {
+            span.addEvent('mig.lock.not_needed', { [Attr.LockWaitMs]: Math.round(waited) });
+            span.setAttributes({ [Attr.LockWaitMs]: Math.round(waited), [Attr.LockAttempts]: attempts });
+            this.#metrics.lockWaited(lock.strategy, waited / 1000, 'not-needed');
+            return undefined;
+          }
           const outcome = isMigError(error, MigErrorCode.LockTimeout) ? 'timeout' : 'aborted';
           this.#metrics.lockWaited(lock.strategy, waited / 1000, outcome);
           span.setAttributes({ [Attr.LockWaitMs]: Math.round(waited), [Attr.LockAttempts]: attempts });
           throw error;
         }
+        // Nothing between the grant and the caller's `finally` may throw, or the lock would be held forever.
+        try {
+          progress({ type: 'lock-acquired', waitedMs: lease.waitedMs });
+          this.#metrics.lockWaited(lock.strategy, lease.waitedMs / 1000, 'acquired');
+          span.setAttributes({ [Attr.LockWaitMs]: Math.round(lease.waitedMs), [Attr.LockAttempts]: attempts });
+        } catch (error) {
+          await this.#release(lease);
+          throw error;
+        }
+        return lease;
       },
     );
   }
@@ -531,9 +620,24 @@ class MigratorImpl<Db> implements Migrator<Db> {
   }
 }
 
-async function loadAll<Db>(targets: readonly Migration<Db>[]): Promise<Map<string, MigrationModule<Db>>> {
-  const entries = await Promise.all(targets.map(async (m) => [m.name, await m.load()] as const));
-  return new Map(entries);
+/** Loads the modules of `targets`; for `down`, each must have a down. */
+async function loadAll<Db>(
+  targets: readonly Migration<Db>[],
+  direction: MigrationDirection,
+): Promise<Map<string, MigrationModule<Db>>> {
+  const modules = new Map(await Promise.all(targets.map(async (m) => [m.name, await m.load()] as const)));
+  if (direction === 'down') {
+    const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
+    if (irreversible.length > 0) {
+      throw new MigError(
+        MigErrorCode.InvalidTarget,
+        `Cannot revert ${irreversible.map((m) => `"${m.name}"`).join(', ')}: no down migration defined. ` +
+          'Add a down (a `down` export, or a `-- mig:down` section in a SQL file) or write a new forward migration.',
+        { context: { migrations: irreversible.map((m) => m.name) } },
+      );
+    }
+  }
+  return modules;
 }
 
 function notRun<Db>(

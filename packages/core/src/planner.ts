@@ -9,6 +9,11 @@ export interface MigrationPlan<Db = unknown> {
   /** Local migrations not applied yet, in name order (empty while there are problems of order). */
   readonly pending: readonly Migration<Db>[];
   readonly problems: readonly MigrationProblem[];
+  /**
+   * Applied migrations this code does not have, all sorting after its last one: a newer deploy migrated
+   * ahead (a rolling deploy, a rollback). Not drift: this version's schema is still in place.
+   */
+  readonly ahead: readonly string[];
 }
 
 /** Compares the local migrations (sorted by name) with the applied records (in applied order). */
@@ -19,13 +24,17 @@ export function planMigrations<Db>(
   const local = new Map(available.map((m) => [m.name, m]));
   const appliedNames = new Set<string>();
   const problems: MigrationProblem[] = [];
+  const ahead: string[] = [];
+  const lastLocal = available.at(-1)?.name;
   let latestApplied: string | undefined;
 
   for (const record of applied) {
     appliedNames.add(record.name);
     if (latestApplied === undefined || compareNames(record.name, latestApplied) > 0) latestApplied = record.name;
     const m = local.get(record.name);
-    if (!m) {
+    if (!m && lastLocal !== undefined && compareNames(record.name, lastLocal) > 0) {
+      ahead.push(record.name);
+    } else if (!m) {
       problems.push({ kind: 'missing', name: record.name });
     } else if (m.checksum !== record.checksum) {
       problems.push({
@@ -47,7 +56,7 @@ export function planMigrations<Db>(
     }
   }
 
-  return { applied: applied.map((r) => r.name), pending, problems };
+  return { applied: applied.map((r) => r.name), pending, problems, ahead };
 }
 
 /**

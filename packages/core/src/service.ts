@@ -16,6 +16,7 @@ import {
   Attr,
   createMigrationMetrics,
   createTelemetry,
+  errorType,
   type MigrationMetrics,
   markFailed,
   SpanName,
@@ -28,6 +29,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_ATTEMPTS = 3;
 export const DEFAULT_STATUS_TTL_MS = 5 * 60_000;
 export const DEFAULT_MIN_MIGRATION_TIME_MS = 10_000;
+export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+/** Rest between background status checks after one failed. */
+const BACKGROUND_RETRY_MS = 5_000;
 
 export type PendingPolicy = 'warn' | 'refuse';
 export type FailurePolicy = 'throw' | 'degrade';
@@ -64,6 +68,11 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   readonly retryBackoff?: { readonly initialMs?: number; readonly maxMs?: number } | undefined;
   /** Never start migrating with less than this left of a call's time budget. Default 10 s. */
   readonly minMigrationTimeMs?: number | undefined;
+  /**
+   * Longest wait for a status check's answer, so a connection that hangs (a failover) cannot hold every
+   * caller forever. Default 10 s.
+   */
+  readonly checkTimeoutMs?: number | undefined;
   /** Status freshness when no cache is given. Default 5 minutes. */
   readonly statusTtlMs?: number | undefined;
   /** Start initializing in the background as soon as the service is created. */
@@ -163,6 +172,8 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   #migrator: Migrator<unknown> | undefined;
   #cacheKey: string | undefined;
   #freshUntil = 0;
+  /** After a failed background check, none starts again before this. */
+  #restUntil = 0;
   #retryAt = 0;
   #failures = 0;
   #inflight: Promise<Conn> | undefined;
@@ -200,11 +211,20 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     return this.#initializeOnce(options);
   }
 
+  /** The status is trusted: a cache hit or, without a cache, checked less than a TTL ago. */
   #fresh(): boolean {
     const { cache } = this.#options;
     return cache !== undefined && this.#cacheKey !== undefined
       ? cache.peek(this.#cacheKey) !== undefined
       : this.#now() < this.#freshUntil;
+  }
+
+  #checkTimeoutMs(): number {
+    return this.#options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  }
+
+  #ttl(): number {
+    return this.#options.cache?.ttlMs ?? this.#options.statusTtlMs ?? DEFAULT_STATUS_TTL_MS;
   }
 
   #initializeOnce(options: EnsureOptions | undefined): Promise<Conn> {
@@ -251,7 +271,9 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
           [Attr.StoreTable]: target.table,
         });
         this.#cacheKey ??= await statusCacheKey(migrator);
-        await this.#checkAndMigrate(migrator, this.#cacheKey, deadline, options?.signal);
+        await this.#checkAndMigrate(migrator, this.#cacheKey, deadline);
+        // close() may have been called while this ran: a closed service never comes back to life.
+        if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
         this.#failures = 0;
         this.#lastError = undefined;
         this.#phase = 'ready';
@@ -278,7 +300,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
           return await this.#connectOnce(signal, timeoutMs);
         } catch (error) {
           last = error;
-          span.addEvent('mig.connect.failed', { attempt, [Attr.ErrorType]: describeThrown(error).slice(0, 200) });
+          span.addEvent('mig.connect.failed', { attempt, [Attr.ErrorType]: errorType(error) });
           this.#logger.warn(
             { target: this.#target, attempt, attempts, err: redactCredentials(describeThrown(error)) },
             `connecting to ${this.#target} failed (attempt ${attempt} of ${attempts})`,
@@ -290,7 +312,11 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     });
   }
 
-  /** One attempt, bounded by the timeout even if `connect` ignores its signal; a late connection is closed. */
+  /**
+   * One attempt, bounded by the timeout even if `connect` ignores its signal. A result that arrives late is
+   * left alone: `connect` often returns one shared client (closing it would break every later attempt), and
+   * a `connect` that opens something per attempt cleans it up when its signal aborts.
+   */
   async #connectOnce(signal: AbortSignal, timeoutMs: number): Promise<Conn> {
     const connecting = this.#options.connect(signal);
     const aborted = new Promise<never>((_, reject) => {
@@ -303,24 +329,23 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    try {
-      return await Promise.race([connecting, aborted]);
-    } catch (error) {
-      connecting.then((late) => this.#options.disconnect?.(late)).catch(() => {});
-      throw error;
-    }
+    connecting.catch(() => {
+      // A late failure after the timeout was already reported as the timeout.
+    });
+    return Promise.race([connecting, aborted]);
   }
 
-  async #checkAndMigrate(
-    migrator: Migrator<unknown>,
-    key: string,
-    deadline: number | undefined,
-    callerSignal: AbortSignal | undefined,
-  ): Promise<void> {
+  async #checkAndMigrate(migrator: Migrator<unknown>, key: string, deadline: number | undefined): Promise<void> {
     // After a failure, read the database again rather than trust a cached status.
     const status = await this.#check(migrator, key, this.#failures > 0);
     if (status.state === 'up-to-date') {
       this.#migrations = this.#appliedHere.length > 0 ? 'applied' : 'up-to-date';
+      if (status.ahead.length > 0) {
+        this.#logger.warn(
+          { ahead: status.ahead },
+          `the database is ahead of this code: ${status.ahead.length} migration(s) applied by a newer version; serving`,
+        );
+      }
       return;
     }
     if (status.state === 'drifted') {
@@ -348,8 +373,9 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     }
 
     const minTime = this.#options.minMigrationTimeMs ?? DEFAULT_MIN_MIGRATION_TIME_MS;
+    // The run is shared by every caller waiting on it: one caller's signal ends only that caller's wait
+    // (see boundByCaller), never the run. The budget of the call that started it does bound it.
     const signals = [this.#closing.signal];
-    if (callerSignal) signals.push(callerSignal);
     let lockTimeoutMs = this.#options.lockTimeoutMs;
     if (deadline !== undefined) {
       const left = deadline - this.#now();
@@ -373,7 +399,8 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       throw result.error;
     }
     if (result.status) this.#remember(key, result.status);
-    this.#migrations = 'applied';
+    // Another instance may have applied everything while this one waited for the lock.
+    this.#migrations = this.#appliedHere.length > 0 ? 'applied' : 'up-to-date';
   }
 
   /** The status from the cache or, on a miss (or when `fresh`), from the database. */
@@ -383,8 +410,9 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     if (fresh) cache?.invalidate(key);
     let status: MigrationStatus;
     let cached = false;
+    const read = () => bounded(migrator.status(), this.#checkTimeoutMs(), 'The migration status check');
     if (cache) {
-      const lookup = await cache.get(key, () => migrator.status());
+      const lookup = await cache.get(key, read);
       status = lookup.value;
       cached = lookup.cached;
       if (cached) {
@@ -394,9 +422,9 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
         });
       }
     } else {
-      status = await migrator.status();
+      status = await read();
     }
-    this.#freshUntil = this.#now() + (this.#options.statusTtlMs ?? DEFAULT_STATUS_TTL_MS);
+    this.#freshUntil = this.#now() + this.#ttl();
     this.#status = status;
     this.#lastCheck = {
       at: new Date().toISOString(),
@@ -409,15 +437,17 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   #remember(key: string, status: MigrationStatus): void {
     this.#status = status;
     this.#options.cache?.set(key, status);
-    this.#freshUntil = this.#now() + (this.#options.statusTtlMs ?? DEFAULT_STATUS_TTL_MS);
+    this.#freshUntil = this.#now() + this.#ttl();
   }
 
   #fail(error: unknown, wasServing: boolean): Conn {
     const migError = isMigError(error)
       ? error
-      : new MigError(MigErrorCode.Store, `Initializing the database service failed: ${describeThrown(error)}`, {
-          cause: error,
-        });
+      : new MigError(
+          MigErrorCode.Store,
+          redactCredentials(`Initializing the database service failed: ${describeThrown(error)}`),
+          { cause: error },
+        );
     this.#lastError = { error: migError, at: new Date() };
     if (this.#phase === 'closed' || this.#closing.signal.aborted) throw migError;
     const tooLate = migError.code === MigErrorCode.Aborted;
@@ -457,12 +487,14 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       if (!this.#inflight) this.#initializeOnce(undefined).catch(() => {});
       return;
     }
-    if (this.#revalidating || !this.#migrator || this.#cacheKey === undefined) return;
+    if (this.#revalidating || this.#now() < this.#restUntil || !this.#migrator || this.#cacheKey === undefined) return;
     const migrator = this.#migrator;
     const key = this.#cacheKey;
-    this.#freshUntil = this.#now() + (this.#options.statusTtlMs ?? DEFAULT_STATUS_TTL_MS);
+    this.#freshUntil = this.#now() + this.#ttl();
     this.#revalidating = this.#check(migrator, key, false)
       .then((status) => {
+        this.#migrations =
+          status.state === 'up-to-date' ? (this.#appliedHere.length > 0 ? 'applied' : 'up-to-date') : status.state;
         if (status.state !== 'up-to-date') {
           // A ready service keeps serving: a newer deploy may have migrated ahead of this one.
           this.#logger.warn(
@@ -476,6 +508,8 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
         }
       })
       .catch((error: unknown) => {
+        // Not again on the very next call: rest a little before the next background check.
+        this.#restUntil = this.#now() + BACKGROUND_RETRY_MS;
         this.#logger.warn({ err: redactCredentials(describeThrown(error)) }, 'background status check failed');
       })
       .finally(() => {
@@ -515,11 +549,13 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   }
 
   async close(): Promise<void> {
-    if (this.#phase === 'closed') return;
+    if (this.#closing.signal.aborted) return;
     this.#phase = 'closed';
     this.#serving = undefined;
     this.#closing.abort(new AbortedError('Stopped: the database service was closed', 'close() was called'));
     await Promise.allSettled([this.#inflight, this.#revalidating]);
+    this.#phase = 'closed';
+    this.#serving = undefined;
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn !== undefined) await this.#options.disconnect?.(conn);
@@ -544,6 +580,23 @@ function boundByCaller<T>(shared: Promise<T>, signal: AbortSignal | undefined): 
       },
     );
   });
+}
+
+/** `work`, or a Store error if it takes longer than `ms` (the work itself goes on; its result is dropped). */
+function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MigError(MigErrorCode.Store, `${what} did not answer within ${ms} ms; is the database reachable?`, {
+            context: { timeoutMs: ms },
+          }),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A wait someone awaits (between connection attempts): a plain timer, cut short by `signal`. */

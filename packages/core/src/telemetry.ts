@@ -118,7 +118,7 @@ export const MetricName = {
 
 export interface MigrationMetrics {
   migrationFinished(direction: string, transactional: boolean, seconds: number, failed: boolean): void;
-  lockWaited(strategy: string, seconds: number, outcome: 'acquired' | 'timeout' | 'aborted'): void;
+  lockWaited(strategy: string, seconds: number, outcome: 'acquired' | 'timeout' | 'aborted' | 'not-needed'): void;
   statusChecked(seconds: number, cached: boolean): void;
 }
 
