@@ -33,6 +33,16 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Connection errors outside a query (a backend ended by a test, a pool ended mid-query) are expected in
+ * these tests; without listeners pg would raise them as uncaught exceptions.
+ */
+function quiet(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
 /** Creates a fresh, empty database for one test file (or one test); drop it in afterAll. */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const name = `mig_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -40,7 +50,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   const url = databaseUrl(name);
   const pools: pg.Pool[] = [];
   const makePool = (max = 5) => {
-    const pool = new pg.Pool({ connectionString: url, max });
+    const pool = quiet(new pg.Pool({ connectionString: url, max }));
     pools.push(pool);
     return pool;
   };
@@ -50,7 +60,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     name,
     url,
     db,
-    pool: (max) => new pg.Pool({ connectionString: url, max: max ?? 5 }),
+    pool: (max) => quiet(new pg.Pool({ connectionString: url, max: max ?? 5 })),
     query: (text, values) => queryPool.query(text, values as unknown[]),
     async drop() {
       await db.destroy().catch(() => {});

@@ -58,7 +58,13 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
   const engine = options.engine ?? 'postgres';
   const store = createKyselyStore(options);
   const { tables, target } = store;
-  const scope = `${target.server}/${target.namespace}`;
+  // The in-process mutex is per database. Without a described target, this Kysely instance is the best
+  // identity there is: two instances on one database then meet at the database lock instead, which is
+  // still correct, only less frugal.
+  const scope =
+    options.target?.server !== undefined && engine === 'postgres'
+      ? `${target.server}/${target.namespace}`
+      : instanceScope(options.db);
   return {
     engine,
     store,
@@ -102,4 +108,17 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
     advisoryHolder: () => (engine === 'pglite' ? Promise.resolve(null) : readAdvisoryHolder(options.db, tables)),
     forceReleaseLease: () => forceReleaseLease(options.db, tables),
   };
+}
+
+const instanceIds = new WeakMap<object, string>();
+let nextInstance = 0;
+
+function instanceScope(db: object): string {
+  let id = instanceIds.get(db);
+  if (id === undefined) {
+    nextInstance += 1;
+    id = `instance-${nextInstance}`;
+    instanceIds.set(db, id);
+  }
+  return id;
 }

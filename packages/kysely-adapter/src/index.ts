@@ -18,6 +18,7 @@ export {
 } from './sources.js';
 export {
   createKyselyStore,
+  DEFAULT_LOCK_WAIT_TIMEOUT_MS,
   DEFAULT_SCHEMA,
   DEFAULT_TABLE,
   type KyselyStore,

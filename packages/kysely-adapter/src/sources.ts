@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -106,7 +107,9 @@ function assertUniqueStems(files: readonly string[], folder: string): void {
 async function fileMigration(path: string): Promise<Migration<MigrationDb>> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Synchronous on purpose: hundreds of small files read one by one cost far less than as many
+    // concurrent promises (measured in bench/), and this runs once, at the first check.
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new MigrationSourceError(`Cannot read migration file ${path}: ${describeThrown(error)}.`, {
       cause: error,
@@ -188,11 +191,31 @@ function sqlModule(
   down: string | undefined,
   transactional: boolean,
 ): MigrationModule<MigrationDb> {
-  if (splitSqlStatements(up).length === 0) {
+  const statements = splitSqlStatements(up);
+  if (statements.length === 0) {
     throw new MigrationSourceError(
       `Migration "${name}" (${origin}) contains no SQL statement. Write the migration, or delete the file.`,
       { context: { migration: name, file: origin } },
     );
+  }
+  // mig owns the transaction (the migration and its record commit together); a COMMIT in the file would
+  // commit half of it and the record's guard with it.
+  for (const [part, text] of [
+    ['up', up],
+    ['down', down ?? ''],
+  ] as const) {
+    // A SQL-standard function body (BEGIN ATOMIC … END) has semicolons the splitter cannot see past.
+    const control = /\bbegin\s+atomic\b/i.test(text)
+      ? undefined
+      : splitSqlStatements(text).find((s) => TRANSACTION_CONTROL.test(s));
+    if (control && transactional) {
+      throw new MigrationSourceError(
+        `Migration "${name}" (${origin}) controls its own transaction in its ${part} part ("${control.slice(0, 40)}"). ` +
+          'mig runs each migration in a transaction together with its record: remove BEGIN/COMMIT/ROLLBACK, ' +
+          'or make "-- mig:no-transaction" the first line to run it statement by statement.',
+        { context: { migration: name, file: origin } },
+      );
+    }
   }
   return {
     transactional,
@@ -200,6 +223,9 @@ function sqlModule(
     down: down !== undefined && splitSqlStatements(down).length > 0 ? sqlRunner(down, transactional) : undefined,
   };
 }
+
+/** Statements that begin or end a transaction (savepoints are fine inside mig's transaction). */
+const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort)\b(?!\s+to\b)/i;
 
 /**
  * In a transaction the script runs as one query (several statements are fine there). Outside one, each

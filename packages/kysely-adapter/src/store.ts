@@ -22,7 +22,7 @@ import {
 import type { Tracer } from '@opentelemetry/api';
 import { sql } from 'kysely';
 import { checkFence, isFence } from './internal/fence.js';
-import { isConcurrentCreate, isUndefinedTable } from './internal/pg-errors.js';
+import { isConcurrentCreate, isUndefinedTable, sqlState } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
 import type { MigrationDb } from './sources.js';
@@ -33,6 +33,7 @@ export const STORE_SCHEMA_VERSION = 1;
 
 export const DEFAULT_SCHEMA = 'public';
 export const DEFAULT_TABLE = 'mig_migrations';
+export const DEFAULT_LOCK_WAIT_TIMEOUT_MS = 30_000;
 
 export interface KyselyStoreOptions {
   readonly db: MigrationDb;
@@ -50,6 +51,12 @@ export interface KyselyStoreOptions {
    * when its statement ends. 0 disables. Default 1000 on PostgreSQL, 0 on PGlite.
    */
   readonly clientCheckIntervalMs?: number | undefined;
+  /**
+   * Longest wait of a statement inside a (transactional) migration for a lock another session holds,
+   * e.g. an ALTER TABLE behind a long transaction: waiting longer would stall every query on that table
+   * behind it. 0 disables. Default 30 s.
+   */
+  readonly lockWaitTimeoutMs?: number | undefined;
   /** Where the `mig.record` spans go; defaults to the global provider (a no-op without an SDK). */
   readonly tracerProvider?: TelemetryOptions['tracerProvider'];
 }
@@ -71,6 +78,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
   const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
   return new KyselyStore(options.db, tables, target, {
     clientCheckIntervalMs,
+    lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_TIMEOUT_MS,
     clientCheckSupported: undefined,
     tracer,
   });
@@ -79,6 +87,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
 /** Settings shared by a store and the stores bound to its lock sessions. */
 export interface StoreSettings {
   readonly clientCheckIntervalMs: number;
+  readonly lockWaitTimeoutMs: number;
   readonly tracer: Tracer;
   clientCheckSupported: Promise<boolean> | undefined;
 }
@@ -225,20 +234,19 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
   async apply(migration: Migration<MigrationDb>, options: ApplyOptions): Promise<StoreHead> {
     const module = await migration.load();
     if (module.transactional) {
+      // Learned before the transaction opens: under an advisory lock this store has one connection, and a
+      // query on it from inside its own transaction would wait for itself.
       const checkClient = await this.#clientCheckSupported();
       return this.#db.transaction().execute(async (trx) => {
-        if (checkClient) {
-          await sql`select set_config('client_connection_check_interval', ${String(this.#settings.clientCheckIntervalMs)}, true)`.execute(
-            trx,
-          );
-        }
+        await this.#limitWaits(trx, checkClient);
         const head = await this.#lockHead(trx, migration.name, options.expectedHead);
-        const durationMs = await timed(() => module.up(trx));
+        const durationMs = await timed(() => this.#explained(module.up(trx)));
         await checkFence(trx, this.tables, options.fence);
         return this.#record(trx, migration, module, head, durationMs);
       });
     }
-    // Outside a transaction nothing can be rolled back, so prove the lock before starting.
+    // Outside a transaction nothing can be rolled back, so prove the head and the lock before starting.
+    await this.#checkHeadBefore(migration.name, options.expectedHead);
     await checkFence(this.#db, this.tables, options.fence);
     const durationMs = await this.#db.connection().execute((conn) => timed(() => module.up(conn)));
     return this.#db.transaction().execute(async (trx) => {
@@ -255,7 +263,6 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
       throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
     }
     const unrecord = async (trx: MigrationDb): Promise<StoreHead> => {
-      await this.#lockHead(trx, migration.name, options.expectedHead);
       await checkFence(trx, this.tables, options.fence);
       const { rows } = await sql<{ name: string; digest: string }>`
         select name, digest from ${this.tables.records} order by id desc limit 2`.execute(trx);
@@ -273,15 +280,24 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
       return head;
     };
     if (module.transactional) {
+      // Learned before the transaction opens: under an advisory lock this store has one connection, and a
+      // query on it from inside its own transaction would wait for itself.
+      const checkClient = await this.#clientCheckSupported();
       return this.#db.transaction().execute(async (trx) => {
-        const head = await unrecord(trx);
-        await down(trx);
-        return head;
+        await this.#limitWaits(trx, checkClient);
+        await this.#lockHead(trx, migration.name, options.expectedHead);
+        await this.#explained(down(trx));
+        // Checked last, as in apply: the lease row is then locked only for the commit, not the whole down.
+        return unrecord(trx);
       });
     }
+    await this.#checkHeadBefore(migration.name, options.expectedHead);
     await checkFence(this.#db, this.tables, options.fence);
     await this.#db.connection().execute((conn) => down(conn));
-    return this.#db.transaction().execute(unrecord);
+    return this.#db.transaction().execute(async (trx) => {
+      await this.#lockHead(trx, migration.name, options.expectedHead);
+      return unrecord(trx);
+    });
   }
 
   async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
@@ -290,6 +306,45 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
     if (!run) return undefined;
     if (direction === 'up' && migration.sql !== undefined) return [migration.sql];
     return previewQueries(run);
+  }
+
+  /**
+   * Bounds what a migration's transaction may wait for, in one statement: a table lock held by another
+   * session (lock_timeout), and a client that has gone (client_connection_check_interval, PostgreSQL 14+).
+   * SET LOCAL semantics, so nothing leaks to a pooled connection.
+   */
+  async #limitWaits(trx: MigrationDb, checkClient: boolean): Promise<void> {
+    const lockWait = this.#settings.lockWaitTimeoutMs;
+    if (lockWait <= 0 && !checkClient) return;
+    const clientCheck = checkClient
+      ? sql`set_config('client_connection_check_interval', ${String(this.#settings.clientCheckIntervalMs)}, true)`
+      : sql`null`;
+    await sql`select set_config('lock_timeout', ${lockWait > 0 ? `${lockWait}ms` : '0'}, true), ${clientCheck}`.execute(
+      trx,
+    );
+  }
+
+  /** A lock timeout inside a migration, said plainly: what it waited for and what to do. */
+  async #explained(work: Promise<void>): Promise<void> {
+    try {
+      await work;
+    } catch (error) {
+      if (sqlState(error) !== '55P03') throw error;
+      throw new Error(
+        `${describeThrown(error)}: it waited more than ${this.#settings.lockWaitTimeoutMs} ms for a lock that another ` +
+          'session holds (a long transaction on a table it changes; see pg_stat_activity). Retry when that session ' +
+          'ends, or raise lockWaitTimeoutMs',
+        { cause: error },
+      );
+    }
+  }
+
+  /** Outside a transaction a migration cannot be undone: refuse to start it on a head that moved. */
+  async #checkHeadBefore(name: string, expected: StoreHead): Promise<void> {
+    const head = (await this.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+    if (head.count !== expected.count || head.digest !== expected.digest) {
+      throw new MigrationConflictError(name, expected, head);
+    }
   }
 
   #clientCheckSupported(): Promise<boolean> {

@@ -254,6 +254,43 @@ describe.each(engines)('migrations on $name', (engine) => {
     expect(await records(handle.db)).toEqual(['001_todos', '002_done', '003_audit']);
   });
 
+  it('runs a SQL file that starts with a byte-order mark', async () => {
+    await folder.write('003_bom.sql', '\uFEFFcreate table bom (id int);\n');
+    expect((await migrator().up()).error).toBeUndefined();
+    expect(await tables(handle.db)).toContain('bom');
+  });
+
+  it('refuses a transactional SQL file that commits by itself, applying nothing', async () => {
+    await folder.write('003_commits.sql', 'begin;\ncreate table a (id int);\ncommit;\ncreate table b (id int);\n');
+    const result = await migrator().up();
+    expect(result.error?.code).toBe(MigErrorCode.InvalidSource);
+    expect(result.error?.message).toContain('controls its own transaction in its up part ("begin")');
+    expect(await tables(handle.db)).toEqual([]);
+    // Savepoints are fine, and so are plpgsql blocks with BEGIN … END inside dollar quotes.
+    await folder.write(
+      '003_commits.sql',
+      'savepoint s1;\ncreate table a (id int);\nrelease savepoint s1;\ndo $$ begin perform 1; end $$;\n',
+    );
+    expect((await migrator().up()).error).toBeUndefined();
+  });
+
+  it('serves an older deploy when a newer one migrated ahead, but will not revert what it lacks', async () => {
+    await folder.write('003_newer.sql', AUDIT);
+    await migrator().up(); // the newer deploy
+    await folder.remove('003_newer.sql'); // the older deploy's files
+    const status = await migrator().status();
+    expect(status).toMatchObject({ state: 'up-to-date', pending: [], problems: [], ahead: ['003_newer'] });
+    const up = await migrator().up();
+    expect(up.error).toBeUndefined();
+    expect(up.results).toEqual([]);
+    const down = await migrator().down();
+    expect(down.error?.code).toBe(MigErrorCode.InvalidTarget);
+    expect(down.error?.message).toContain('"003_newer": applied by a newer version of the code');
+    // A file missing from the middle of the history is still drift.
+    await folder.remove('001_todos.sql');
+    expect((await migrator().status()).problems).toEqual([{ kind: 'missing', name: '001_todos' }]);
+  });
+
   it('fails a loaded-but-broken module before applying anything', async () => {
     await folder.write('003_noup.ts', 'export const nothing = 1;\n');
     const result = await migrator().up();

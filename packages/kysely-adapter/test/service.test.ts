@@ -234,6 +234,26 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
       expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied' });
     });
 
+    it('stays closed when close() is called while initialization runs', async () => {
+      const { service } = await open({ autoMigrate: true });
+      const first = service.ensureInitialized().catch((e: unknown) => e);
+      await service.close();
+      await first;
+      expect(service.state()).toMatchObject({ phase: 'closed', serving: false });
+      await expect(service.ensureInitialized()).rejects.toThrow(/closed/);
+    });
+
+    it("ends only the aborting caller's wait; the shared initialization goes on for the others", async () => {
+      const { service, db } = await open({ autoMigrate: true });
+      const controller = new AbortController();
+      const impatient = service.ensureInitialized({ signal: controller.signal }).catch((e: unknown) => e);
+      const patient = service.ensureInitialized();
+      controller.abort(new Error('client went away'));
+      expect(((await impatient) as Error).message).toContain('client went away');
+      expect(await patient).toBe(db);
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied' });
+    });
+
     it('rejects calls after close()', async () => {
       const { service } = await open({ autoMigrate: true });
       await service.ensureInitialized();

@@ -48,6 +48,7 @@ export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): Sess
       const session = await holdConnection(options.db);
       const conn = session.conn;
       let checking = false;
+      let held = false;
       if (options.clientCheckIntervalMs > 0) {
         try {
           // If this process dies in the middle of a long statement, the server notices within this interval
@@ -80,16 +81,35 @@ export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): Sess
               limit 1
             ) as h on true`.execute(conn);
           const row = rows[0];
-          if (row?.acquired) return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
+          if (row?.acquired) {
+            held = true;
+            return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
+          }
           return { acquired: false, holder: row ? toHolder(row) : null };
         },
         async unlock(): Promise<boolean> {
-          const { rows } = await sql<{ released: boolean }>`
-            select pg_advisory_unlock(${classId}::int, ${objId}::int) as released`.execute(conn);
-          return rows[0]?.released === true;
+          const unlockOnce = async () => {
+            const { rows } = await sql<{ released: boolean }>`
+              select pg_advisory_unlock(${classId}::int, ${objId}::int) as released`.execute(conn);
+            return rows[0]?.released === true;
+          };
+          let released: boolean;
+          try {
+            released = await unlockOnce();
+          } catch {
+            // E.g. a failed non-transactional migration left the session in an aborted transaction.
+            await sql`rollback`.execute(conn).catch(() => {});
+            released = await unlockOnce();
+          }
+          held = false;
+          return released;
         },
         async close(): Promise<void> {
-          // The connection goes back to the application's pool as it was lent.
+          // The connection goes back to the application's pool: it must not go back holding the lock.
+          if (held) {
+            await sql`rollback`.execute(conn).catch(() => {});
+            await sql`select pg_advisory_unlock_all()`.execute(conn).catch(() => {});
+          }
           if (checking) await sql`reset client_connection_check_interval`.execute(conn).catch(() => {});
           await session.close();
         },

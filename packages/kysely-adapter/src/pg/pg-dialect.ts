@@ -34,6 +34,9 @@ export function createPgDialect(options: PgDialectOptions): PostgresDialect {
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    // A server that vanished (a failover) is noticed by TCP keepalive instead of after hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // Idle clients report through the pool; a checked-out client reports on itself, and Kysely does not
   // listen there, so every client gets its own listener for its whole life.

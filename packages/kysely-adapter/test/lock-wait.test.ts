@@ -1,0 +1,104 @@
+import { createMigrator, MigrationFailedError } from '@mig/core';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import {
+  ADVISORY_CLASS_ID,
+  advisoryObjectId,
+  createFolderSource,
+  createKyselyAdapter,
+  createKyselyStore,
+} from '../src/index.js';
+import { type MigrationFolder, migrationFolder } from './support/engines.js';
+
+describe('a migration waiting for a table lock another session holds', () => {
+  let database: TestDatabase;
+  let folder: MigrationFolder;
+  beforeEach(async () => {
+    database = await createTestDatabase('lock_wait');
+    folder = await migrationFolder({ '001_todos.sql': 'create table todos (id int);\n' });
+  });
+  afterEach(async () => {
+    await database.drop();
+    await folder.dispose();
+  });
+
+  it('gives up after lockWaitTimeoutMs, saying what it waited for, and leaves nothing behind', async () => {
+    const migrate = (lockWaitTimeoutMs: number) =>
+      createMigrator({
+        source: createFolderSource(folder.dir),
+        store: createKyselyStore({ db: database.db, lockWaitTimeoutMs }),
+      }).up();
+    expect((await migrate(300)).error).toBeUndefined();
+    await folder.write('002_column.sql', 'alter table todos add column title text;\n');
+
+    const app = new pg.Client({ connectionString: database.url });
+    await app.connect();
+    try {
+      // A long application transaction holding the table.
+      await app.query('begin');
+      await app.query('lock table todos in access share mode');
+      const result = await migrate(300);
+      expect(result.error).toBeInstanceOf(MigrationFailedError);
+      expect(result.error?.message).toContain('canceling statement due to lock timeout');
+      expect(result.error?.message).toContain('waited more than 300 ms for a lock that another session holds');
+      const { rows } = await database.query(
+        `select column_name from information_schema.columns where table_name = 'todos' order by 1`,
+      );
+      expect(rows).toEqual([{ column_name: 'id' }]);
+    } finally {
+      await app.query('rollback');
+      await app.end();
+    }
+    expect((await migrate(300)).error).toBeUndefined();
+  });
+});
+
+describe('an instance waiting for the migration lock', () => {
+  let database: TestDatabase;
+  let folder: MigrationFolder;
+  beforeEach(async () => {
+    database = await createTestDatabase('waiter');
+    folder = await migrationFolder({
+      '001_todos.sql': 'create table todos (id int);\n',
+      '002_tags.sql': 'create table tags (id int);\n',
+    });
+  });
+  afterEach(async () => {
+    await database.drop();
+    await folder.dispose();
+  });
+
+  it('stops waiting as soon as the holder has applied what it came for, without taking the lock', async () => {
+    const holder = new pg.Client({ connectionString: database.url, application_name: 'holder' });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1, $2)', [
+        ADVISORY_CLASS_ID,
+        advisoryObjectId('public.mig_migrations'),
+      ]);
+      const adapter = createKyselyAdapter({ db: database.db });
+      const waiting = createMigrator({
+        source: createFolderSource(folder.dir),
+        store: adapter.store,
+        lock: adapter.createLock(),
+        lockTimeoutMs: 30_000,
+      }).up();
+      await new Promise((r) => setTimeout(r, 300));
+      // The holder's work, done meanwhile (here without a lock, as the holder itself would under it).
+      const applied = await createMigrator({ source: createFolderSource(folder.dir), store: adapter.store }).up();
+      expect(applied.error).toBeUndefined();
+      const result = await waiting;
+      expect(result.error).toBeUndefined();
+      expect(result.results).toEqual([]);
+      expect(result.status).toMatchObject({ state: 'up-to-date', appliedCount: 2 });
+      // It finished while the lock was still held by the other session.
+      const { rows } = await database.query(
+        `select count(*)::int as n from pg_locks where locktype = 'advisory' and granted`,
+      );
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await holder.end();
+    }
+  });
+});
