@@ -36,7 +36,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     try {
       exitCode = await fn(ctx, output);
     } finally {
-      await ctx.close();
+      // The result is printed by now: a failure to close is a warning, never a second document.
+      await ctx
+        .close()
+        .catch((error: unknown) => output.logger.warn({}, `closing the connection failed: ${describeThrown(error)}`));
     }
   };
 

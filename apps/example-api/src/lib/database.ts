@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import { createStatusCache, type MigStatusCache } from '@mig/cache';
 import type { ResolvedConfig } from '@mig/config';
 import {
@@ -75,7 +75,8 @@ export function createDatabase(options: DatabaseOptions): AppDatabase {
           // Created on first use, so starting the app touches nothing.
           pglite: () => {
             mkdirSync(pgliteDir, { recursive: true });
-            return new PGlite(pgliteDir);
+            // bigint columns as strings, as pg returns them, so the API answers the same on both engines.
+            return new PGlite(pgliteDir, { parsers: { [types.INT8]: (value: string) => value } });
           },
         }),
   });

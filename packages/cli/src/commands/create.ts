@@ -63,7 +63,12 @@ export async function create(
     throw new MigError(MigErrorCode.InvalidOption, `${file} already exists; wait a second or pick another name.`);
   }
   await mkdir(dir, { recursive: true });
-  await writeFile(file, kind === 'sql' ? sqlTemplate(name) : tsTemplate(name), { flag: 'wx' });
+  try {
+    await writeFile(file, kind === 'sql' ? sqlTemplate(name) : tsTemplate(name), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new MigError(MigErrorCode.InvalidOption, `${file} already exists; wait a second or pick another name.`);
+  }
   output.result({ ok: true, exitCode: ExitCode.Ok, file }, () => `Created ${relative(io.cwd, file) || file}`);
   return ExitCode.Ok;
 }

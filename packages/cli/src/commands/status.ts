@@ -33,6 +33,7 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
       })),
       pending: status.pending,
       problems: status.problems,
+      ahead: status.ahead,
       local: local.length,
     },
     () => {
@@ -56,6 +57,10 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
       }
       lines.push('', color.bold(`Pending (${status.pending.length})`));
       for (const name of status.pending) lines.push(`  ${color.yellow('•')} ${name}`);
+      if (status.ahead.length > 0) {
+        lines.push('', color.bold(color.yellow(`Applied by a newer version (${status.ahead.length})`)));
+        for (const name of status.ahead) lines.push(`  ${color.yellow('↑')} ${name}`);
+      }
       if (status.problems.length > 0) {
         lines.push('', color.bold(color.red(`Problems (${status.problems.length})`)));
         for (const p of status.problems) lines.push(`  ${color.red('✗')} ${p.kind}: ${describeProblem(p)}`);

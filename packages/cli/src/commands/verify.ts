@@ -6,8 +6,17 @@ import type { Output } from '../output.js';
 /** `mig verify`: checksums and order of the applied migrations against the files. */
 export async function verify(ctx: CommandContext, output: Output): Promise<number> {
   const { status, applied } = await ctx.migrator.inspect();
+  // Here a database ahead of the files fails too: verify asks whether the database matches these files.
+  const problems = [
+    ...status.problems.map((p) => ({ ...p, message: describeProblem(p) })),
+    ...status.ahead.map((name) => ({
+      kind: 'ahead' as const,
+      name,
+      message: `"${name}" was applied by a newer version of the code; these files do not have it`,
+    })),
+  ];
   const exitCode =
-    status.problems.length > 0 ? ExitCode.VerifyFailed : status.pending.length > 0 ? ExitCode.Pending : ExitCode.Ok;
+    problems.length > 0 ? ExitCode.VerifyFailed : status.pending.length > 0 ? ExitCode.Pending : ExitCode.Ok;
   const { color } = output;
   output.result(
     {
@@ -16,13 +25,13 @@ export async function verify(ctx: CommandContext, output: Output): Promise<numbe
       database: ctx.where,
       verified: applied.length,
       pending: status.pending,
-      problems: status.problems.map((p) => ({ ...p, message: describeProblem(p) })),
+      problems,
     },
     () => {
-      if (status.problems.length > 0) {
+      if (problems.length > 0) {
         return [
-          color.red(`Verification failed: ${status.problems.length} problem(s) in ${ctx.where}`),
-          ...status.problems.map((p) => `  ${color.red('✗')} ${p.kind}: ${describeProblem(p)}`),
+          color.red(`Verification failed: ${problems.length} problem(s) in ${ctx.where}`),
+          ...problems.map((p) => `  ${color.red('✗')} ${p.kind}: ${p.message}`),
         ].join('\n');
       }
       const verified = `${color.green('✓')} ${applied.length} applied migration(s) match the files (checksums and order)`;
