@@ -337,9 +337,10 @@ class MigratorImpl<Db> implements Migrator<Db> {
       }
 
       throwIfAborted(options.signal, 'Stopped before any migration started');
-      await this.#options.store.prepare();
+      const { lock } = this.#options;
+      if (!lock?.independentOfStore) await this.#options.store.prepare();
       let store = this.#options.store;
-      if (this.#options.lock) {
+      if (lock) {
         // While waiting, look (lock-free) whether the holder already applied what this run came for: then
         // there is nothing left to wait for. Racing instances then finish with the holder, not one by one.
         const doneElsewhere = new AbortController();
@@ -366,19 +367,14 @@ class MigratorImpl<Db> implements Migrator<Db> {
             : undefined;
         const waitStarted = performance.now();
         const signal = options.signal ? AbortSignal.any([options.signal, doneElsewhere.signal]) : doneElsewhere.signal;
-        lease = await this.#acquire(
-          this.#options.lock,
-          { ...options, signal },
-          progress,
-          lookWhileWaiting,
-          doneElsewhere.signal,
-        );
+        lease = await this.#acquire(lock, { ...options, signal }, progress, lookWhileWaiting, doneElsewhere.signal);
         if (!lease) {
           lockWaitMs = performance.now() - waitStarted;
           return finish(undefined, await this.#statusAfter(history));
         }
         lockWaitMs = lease.waitedMs;
         store = store.bind?.(lease.fence) ?? store;
+        if (lock.independentOfStore) await store.prepare();
         // Someone may have migrated while this process waited: plan again under the lock.
         const planned = targets;
         targets = await this.#targets(direction, history, options, store);

@@ -96,6 +96,12 @@ export interface MigrationLock {
   readonly strategy: string;
   /** What is locked, for messages ("advisory lock 7345… on public.mig_migrations"). */
   readonly key: string;
+  /**
+   * True when the lock does not live in the store's tables (an advisory lock, an in-process mutex): the
+   * store's tables are then created under the lock, by one process, instead of by every racing process
+   * at once. Absent (a lease row, or a wrapper that does not say) means the tables are created first.
+   */
+  readonly independentOfStore?: boolean | undefined;
   acquire(options: LockAcquireOptions): Promise<LockLease>;
 }
 

@@ -77,7 +77,8 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
           { context: { strategy } },
         );
       }
-      if (engine === 'pglite') return createLocalLock(`pglite ${scope} ${tables.qualified}`);
+      if (engine === 'pglite')
+        return { ...createLocalLock(`pglite ${scope} ${tables.qualified}`), independentOfStore: true };
       const lock =
         strategy === 'lease'
           ? createLeaseLock(createLeasePrimitive({ db: options.db, tables }), {
@@ -95,7 +96,8 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
               }),
               { backoff: lockOptions.backoff },
             );
-      return withProcessMutex(lock, { scope });
+      const serialized = withProcessMutex(lock, { scope });
+      return strategy === 'lease' ? serialized : { ...serialized, independentOfStore: true };
     },
     leaseHolder: async () => {
       try {
