@@ -1,0 +1,48 @@
+// One application instance of a race: imports and builds its service, says "armed", waits for the start
+// line, then runs ensureInitialized() with autoMigrate on, and reports when it was ready and what it applied.
+import { parseArgs } from 'node:util';
+import type { LockStrategy } from '@mig/kysely-adapter';
+import { createPgDialect } from '@mig/kysely-adapter/pg';
+import { Kysely } from 'kysely';
+import { type LockTimings, migMigrator, migService, wallNow } from '../compose.js';
+import { countStatements, emit, failed, waitForStart } from './protocol.js';
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    dir: { type: 'string' },
+    strategy: { type: 'string', default: 'advisory' },
+    name: { type: 'string', default: `instance-${process.pid}` },
+  },
+});
+const url = values.url as string;
+const statements = countStatements();
+
+try {
+  // Two connections, as the adapter's README asks of the lease strategy (the advisory one needs one).
+  const db = new Kysely<any>({ dialect: createPgDialect({ url, max: 2, applicationName: values.name }) });
+  const lock: LockTimings = {};
+  const service = migService(db, {
+    migrator: (conn) =>
+      migMigrator(conn, values.dir as string, { url, strategy: values.strategy as LockStrategy, lockTimings: lock }),
+  });
+  emit('armed');
+  await waitForStart();
+  const startedAt = wallNow();
+  await service.ensureInitialized();
+  const readyAt = wallNow();
+  const state = service.state();
+  emit('ready', {
+    name: values.name,
+    startedAt,
+    readyAt,
+    appliedHere: state.appliedHere,
+    lockWaitMs: state.lockWaitMs,
+    lock,
+    migrations: state.migrations,
+    statements: statements.count,
+  });
+  await service.close();
+} catch (error) {
+  failed(error);
+}

@@ -1,0 +1,50 @@
+import type { Mode } from './types.js';
+
+/** How much of each scenario a mode runs. Full: the published figures. Quick: keeps the code working in CI. */
+export interface Settings {
+  /** Scenario 1: child processes per variant, batches per process, calls per batch. */
+  readonly fastPath: { readonly processes: number; readonly batches: number; readonly calls: number };
+  /** Scenario 2: rounds, and calls per round for peek (sync) and get (awaited). */
+  readonly cache: { readonly rounds: number; readonly peekCalls: number; readonly getCalls: number };
+  /** Scenario 3: applied-migration counts; rounds (all counts interleaved); timed calls per round of the fast variants. */
+  readonly statusCheck: { readonly counts: readonly number[]; readonly rounds: number; readonly callsPerRound: number };
+  /** Scenario 4: process starts per variant. */
+  readonly coldStart: { readonly rounds: number; readonly warmup: number };
+  /** Scenario 5: fresh databases per tool. */
+  readonly fullApply: { readonly rounds: number; readonly warmup: number };
+  /** Scenario 6: racing processes, rounds per strategy. */
+  readonly race: { readonly processes: number; readonly rounds: number };
+  /** Scenario 7: acquire/release rounds; release-to-waiter handoffs per strategy. */
+  readonly lock: { readonly rounds: number; readonly callsPerRound: number; readonly handoffs: number };
+  /** Scenario 8: rounds, calls per round. */
+  readonly warmInit: { readonly rounds: number; readonly callsPerRound: number };
+}
+
+/** Migrations of the "real" folder: scenarios 1, 4, 5, 6 and 8. */
+export const APPLY_COUNT = 100;
+
+const FULL: Settings = {
+  fastPath: { processes: 6, batches: 20, calls: 1_000_000 },
+  cache: { rounds: 30, peekCalls: 1_000_000, getCalls: 100_000 },
+  statusCheck: { counts: [10, 1_000, 10_000], rounds: 20, callsPerRound: 10 },
+  coldStart: { rounds: 30, warmup: 2 },
+  fullApply: { rounds: 8, warmup: 1 },
+  race: { processes: 20, rounds: 3 },
+  lock: { rounds: 40, callsPerRound: 10, handoffs: 12 },
+  warmInit: { rounds: 60, callsPerRound: 10 },
+};
+
+const QUICK: Settings = {
+  fastPath: { processes: 1, batches: 5, calls: 200_000 },
+  cache: { rounds: 5, peekCalls: 200_000, getCalls: 20_000 },
+  statusCheck: { counts: [10, 1_000], rounds: 5, callsPerRound: 5 },
+  coldStart: { rounds: 3, warmup: 1 },
+  fullApply: { rounds: 1, warmup: 0 },
+  race: { processes: 5, rounds: 1 },
+  lock: { rounds: 5, callsPerRound: 5, handoffs: 2 },
+  warmInit: { rounds: 5, callsPerRound: 5 },
+};
+
+export function settingsFor(mode: Mode): Settings {
+  return mode === 'quick' ? QUICK : FULL;
+}

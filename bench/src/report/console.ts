@@ -1,0 +1,38 @@
+import { formatDuration, formatRatio, formatStatements, textTable } from '../format.js';
+import type { BenchReport, ScenarioResult } from '../types.js';
+
+/** The summary printed at the end of a run: one table per scenario, then its ratios and targets. */
+export function consoleSummary(report: BenchReport): string {
+  const m = report.machine;
+  const out: string[] = [
+    '',
+    `mig bench (${report.mode}) — ${report.date}`,
+    `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; Node ${m.node}; PostgreSQL ${m.postgres}; kysely ${m.versions.kysely}; load ${m.loadAverage.join(' ')}`,
+  ];
+  for (const s of report.scenarios) out.push('', scenarioText(s));
+  const targets = report.scenarios.flatMap((s) => s.targets);
+  const met = targets.filter((t) => t.met === true).length;
+  out.push('', `Targets met: ${met} of ${targets.length}. Took ${formatDuration(report.elapsedMs)}.`, '');
+  return out.join('\n');
+}
+
+function scenarioText(s: ScenarioResult): string {
+  const grouped = s.rows.some((r) => r.group !== undefined);
+  const header = [...(grouped ? [''] : []), 'variant', 'median', 'min', 'max', 'n', 'stmts/call'];
+  const rows = s.rows.map((r) => [
+    ...(grouped ? [r.group ?? ''] : []),
+    r.label,
+    formatDuration(r.summary.median),
+    formatDuration(r.summary.min),
+    formatDuration(r.summary.max),
+    String(r.summary.n),
+    formatStatements(r.statements),
+  ]);
+  const lines = [`${s.id}. ${s.title} (${s.unit})`, textTable(header, rows)];
+  for (const c of s.comparisons)
+    lines.push(`   ratio ${c.group ? `${c.group}, ` : ''}${c.label}: ${formatRatio(c.ratio)}`);
+  for (const t of s.targets) {
+    lines.push(`   [${t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED'}] ${t.target}: ${t.detail}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,145 @@
+// `pnpm bench` (full) and `pnpm bench --quick`: runs the scenarios, prints a summary, writes results/*.json
+// and, after a full run, the chart and the README's results block. `--only 3,7` runs some scenarios (the
+// results then go to results/partial.tmp.json and the README is left alone).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { migMigrator, migUp } from './compose.js';
+import { APPLY_COUNT, settingsFor } from './config.js';
+import { countedPool, createDatabase, dropAllCreated } from './db.js';
+import { formatDuration } from './format.js';
+import { describeMachine } from './machine.js';
+import { disposeAllFolders, writeMigrationFolder } from './migrations.js';
+import { README, RESULTS_DIR } from './paths.js';
+import { statusCheckChart } from './report/charts.js';
+import { consoleSummary } from './report/console.js';
+import { markdownResults } from './report/markdown.js';
+import { updateReadme } from './report/readme.js';
+import { coldStart } from './scenarios/cold-start.js';
+import type { BenchContext } from './scenarios/context.js';
+import { fastPath } from './scenarios/fast-path.js';
+import { fullApply } from './scenarios/full-apply.js';
+import { lockScenario } from './scenarios/lock.js';
+import { raceScenario } from './scenarios/race.js';
+import { statusCache } from './scenarios/status-cache.js';
+import { statusCheck } from './scenarios/status-check.js';
+import { warmInit } from './scenarios/warm-init.js';
+import type { BenchReport, Mode, ScenarioResult } from './types.js';
+
+const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) => Promise<ScenarioResult> }[] = [
+  { id: '1', title: 'ready ensureInitialized() per call', run: fastPath },
+  { id: '2', title: 'cached status check per call', run: statusCache },
+  { id: '3', title: 'uncached no-op check vs Kysely vs SELECT 1', run: statusCheck },
+  { id: '4', title: 'cold start', run: coldStart },
+  { id: '5', title: `full apply of ${APPLY_COUNT} migrations`, run: fullApply },
+  { id: '6', title: 'processes racing on an empty database', run: raceScenario },
+  { id: '7', title: 'migration lock', run: lockScenario },
+  { id: '8', title: 'service initialization on a warm connection', run: warmInit },
+];
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+});
+const mode: Mode = values.quick ? 'quick' : 'full';
+const only = values.only?.split(',').map((s) => s.trim());
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+// Ctrl-C must not leave databases or generated folders behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: dropping the bench's databases and removing its folders`);
+    void Promise.allSettled([dropAllCreated(), disposeAllFolders()]).finally(() => process.exit(130));
+  });
+}
+
+/**
+ * A stuck scenario (a lock never granted, a pool that deadlocks) must fail the run, not hang CI: after this
+ * long the bench cleans up and exits with an error.
+ */
+const WATCHDOG_MS = mode === 'quick' ? 5 * 60_000 : 30 * 60_000;
+setTimeout(() => {
+  log(`\nThe bench ran longer than ${formatDuration(WATCHDOG_MS)}: something is stuck. Cleaning up.`);
+  void Promise.allSettled([dropAllCreated(), disposeAllFolders()]).finally(() => process.exit(1));
+}, WATCHDOG_MS).unref();
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  log(`mig bench, ${mode} mode${only ? ` (scenarios ${only.join(', ')})` : ''}`);
+  const folder = await writeMigrationFolder(APPLY_COUNT, 'table');
+  const database = await createDatabase('ready');
+  const scenarios: ScenarioResult[] = [];
+  try {
+    log(`setup: mig applies the ${APPLY_COUNT} migrations the up-to-date scenarios share`);
+    const conn = countedPool(database.url, 2);
+    try {
+      await migUp(migMigrator(conn.db, folder.dir, { url: database.url }));
+    } finally {
+      await conn.close();
+    }
+    const ctx: BenchContext = { mode, settings: settingsFor(mode), log, ready: { folder, database } };
+    for (const scenario of SCENARIOS) {
+      if (only && !only.includes(scenario.id)) continue;
+      log(`\n${scenario.id}. ${scenario.title}`);
+      const t = performance.now();
+      try {
+        scenarios.push(await scenario.run(ctx));
+      } catch (error) {
+        // One broken scenario must not throw away the others' figures; the run still fails at the end.
+        log(`   failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        scenarios.push(failedScenario(scenario.id, scenario.title, error, performance.now() - t));
+      }
+      log(`   (${formatDuration(performance.now() - t)})`);
+    }
+  } finally {
+    await database.drop().catch(() => {});
+    await folder.dispose();
+    await dropAllCreated();
+  }
+
+  const report: BenchReport = {
+    mode,
+    date,
+    elapsedMs: performance.now() - started,
+    machine: await describeMachine(),
+    scenarios,
+  };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const name = only ? 'partial.tmp.json' : mode === 'quick' ? 'latest-quick.json' : 'latest.json';
+  await writeFile(join(RESULTS_DIR, name), `${JSON.stringify(report, null, 2)}\n`);
+  log(`\nwrote results/${name}`);
+  if (mode === 'full' && !only) {
+    const svg = statusCheckChart(report);
+    const chartFile = svg ? 'results/status-check.svg' : undefined;
+    if (svg) await writeFile(join(RESULTS_DIR, 'status-check.svg'), svg);
+    await updateReadme(README, markdownResults(report, chartFile));
+    log('wrote results/status-check.svg and the README results block');
+  }
+  process.stdout.write(consoleSummary(report));
+  return scenarios.some((s) => s.rows.length === 0) ? 1 : 0;
+}
+
+function failedScenario(id: string, title: string, error: unknown, elapsedMs: number): ScenarioResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    id,
+    title,
+    unit: 'failed',
+    rows: [],
+    comparisons: [],
+    targets: [{ target: 'the scenario ran to completion', met: false, detail: message.split('\n')[0] ?? message }],
+    notes: [message],
+    elapsedMs,
+  };
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (error: unknown) => {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    await Promise.allSettled([dropAllCreated(), disposeAllFolders()]);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,66 @@
+import type { Summary } from './stats.js';
+
+export type Mode = 'full' | 'quick';
+
+/** Who a row measures: mig, Kysely's own Migrator, or a baseline (a bare round trip, a bare process). */
+export type Tool = 'mig' | 'kysely' | 'baseline';
+
+/** One measured variant. Times are milliseconds per call (or per run, for whole runs). */
+export interface Row {
+  /** Rows of one scenario are grouped, e.g. by the number of applied migrations. */
+  readonly group?: string | undefined;
+  /** The group's numeric parameter where it has one (applied migrations), for charts. */
+  readonly param?: number | undefined;
+  readonly label: string;
+  readonly tool: Tool;
+  readonly summary: Summary;
+  /** Statements sent to PostgreSQL per call, counted on the pg clients; null where not counted. */
+  readonly statements: number | null;
+}
+
+export interface Comparison {
+  readonly group?: string | undefined;
+  readonly label: string;
+  /** Median over median. */
+  readonly ratio: number;
+}
+
+/** A stated goal and whether this run met it. `met` is null when the run could not tell (e.g. skipped). */
+export interface TargetCheck {
+  readonly target: string;
+  readonly met: boolean | null;
+  readonly detail: string;
+}
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly title: string;
+  /** What the figures are, in one line: per call, per process start, per full run. */
+  readonly unit: string;
+  readonly rows: readonly Row[];
+  readonly comparisons: readonly Comparison[];
+  readonly targets: readonly TargetCheck[];
+  /** Observations worth keeping with the figures (breakdowns, checks, anomalies). */
+  readonly notes: readonly string[];
+  /** Wall time the scenario took, setup included. */
+  readonly elapsedMs: number;
+}
+
+export interface MachineInfo {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly loadAverage: readonly number[];
+  readonly os: string;
+  readonly node: string;
+  readonly postgres: string;
+  readonly versions: Readonly<Record<string, string>>;
+}
+
+export interface BenchReport {
+  readonly mode: Mode;
+  readonly date: string;
+  readonly elapsedMs: number;
+  readonly machine: MachineInfo;
+  readonly scenarios: readonly ScenarioResult[];
+}
