@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { mig, startNode, type Workspace, workspace } from './support.js';
 
-const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
+const HOLD_LOCK = fileURLToPath(new URL('../../../test/fixtures/hold-lock.mjs', import.meta.url));
 
 const MIGRATIONS = {
   '001_todos.sql': 'create table todos (id serial primary key, title text not null);\n-- mig:down\ndrop table todos;\n',

@@ -10,7 +10,7 @@ import { createFolderSource, createKyselyAdapter, describeConnection } from '../
 import { type MigrationFolder, migrationFolder } from './support/engines.js';
 import { createTelemetryProbe, findSpan, type TelemetryProbe } from './support/otel.js';
 
-const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
+const HOLD_LOCK = fileURLToPath(new URL('../../../test/fixtures/hold-lock.mjs', import.meta.url));
 
 const THREE = {
   '001_todos.sql': 'create table todos (id serial primary key, title text not null);\n',
