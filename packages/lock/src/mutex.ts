@@ -1,5 +1,6 @@
 import { AbortedError, type LockAcquireOptions, type LockLease, LockTimeoutError, type MigrationLock } from '@mig/core';
 import { type LockClock, systemClock } from './clock.js';
+import { withWholeWait } from './poll.js';
 
 /** A FIFO mutex inside one process; waits are bounded by a timeout and an AbortSignal. */
 export class Mutex {
@@ -125,7 +126,7 @@ export function withProcessMutex(
         };
       } catch (error) {
         unlock();
-        throw error;
+        throw withWholeWait(error, started, clock);
       }
     },
   };

@@ -84,3 +84,13 @@ export async function pollForLock<T>(
     await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining), options.signal);
   }
 }
+
+/**
+ * A lock timeout raised by an inner step (the poll after opening a session, the lock after the in-process
+ * mutex) restated with the caller's whole wait, which is what the caller's timeout measured.
+ */
+export function withWholeWait(error: unknown, startedAt: number, clock: LockClock): unknown {
+  return error instanceof LockTimeoutError
+    ? new LockTimeoutError(error.key, clock.now() - startedAt, error.holder)
+    : error;
+}

@@ -9,7 +9,7 @@ import {
 } from '@mig/core';
 import type { BackoffOptions } from './backoff.js';
 import { type LockClock, systemClock } from './clock.js';
-import { pollForLock } from './poll.js';
+import { pollForLock, withWholeWait } from './poll.js';
 
 export interface SessionLockOptions {
   readonly backoff?: BackoffOptions | undefined;
@@ -61,7 +61,7 @@ export function createSessionLock(primitive: SessionLockPrimitive, options: Sess
         };
       } catch (error) {
         await session.close().catch(() => {});
-        throw error;
+        throw withWholeWait(error, started, clock);
       }
     },
   };

@@ -104,6 +104,30 @@ describe('withProcessMutex', () => {
   });
 });
 
+describe('a timeout after the in-process wait', () => {
+  it('reports the whole wait, mutex included', async () => {
+    const inner: MigrationLock = {
+      strategy: 'test',
+      key: `k-${Math.random()}`,
+      acquire: async ({ timeoutMs }) => {
+        await new Promise((r) => setTimeout(r, timeoutMs));
+        throw new LockTimeoutError('k', timeoutMs, null);
+      },
+    };
+    const lock = withProcessMutex(inner);
+    // Another caller in this process holds the same key for 150 ms; the inner lock then times out.
+    const other = withProcessMutex({
+      ...inner,
+      acquire: async () => ({ fence: 0, waitedMs: 0, lost: new AbortController().signal, release: async () => {} }),
+    });
+    const held = await other.acquire({ timeoutMs: 100 });
+    setTimeout(() => void held.release(), 150);
+    const error = (await lock.acquire({ timeoutMs: 400 }).catch((e: unknown) => e)) as LockTimeoutError;
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error.waitedMs).toBeGreaterThanOrEqual(395);
+  });
+});
+
 describe('createLocalLock', () => {
   it('serialises callers and times out with the holder described', async () => {
     const lock = createLocalLock(`pglite-${Math.random()}`);
