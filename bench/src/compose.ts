@@ -5,12 +5,13 @@ import {
   createDatabaseService,
   createMigrator,
   type DatabaseService,
+  type LockStrategy,
   type MigrationLock,
   type MigrationSource,
   type MigrationStatus,
   type Migrator,
 } from '@mig/core';
-import { createFolderSource, createKyselyAdapter, describeConnection, type LockStrategy } from '@mig/kysely-adapter';
+import { createFolderSource, createKyselyAdapter, describeConnection } from '@mig/kysely-adapter';
 import { FileMigrationProvider, type Kysely, Migrator as KyselyMigrator, sql } from 'kysely';
 
 // How the bench composes each tool: the way the packages' README and tests show it, nothing tuned.
@@ -39,10 +40,11 @@ export function wallNow(): number {
  * The lock, observed through its port: records when it was requested, granted and released, so a race can
  * be taken apart (time to the lock, time holding it, time from its release to the waiters being ready).
  */
-export function observeLock(lock: MigrationLock, timings: LockTimings): MigrationLock {
+export function observeLock<F>(lock: MigrationLock<F>, timings: LockTimings): MigrationLock<F> {
   return {
     strategy: lock.strategy,
     key: lock.key,
+    livesInStore: lock.livesInStore,
     async acquire(options) {
       timings.requestedAt ??= wallNow();
       const lease = await lock.acquire(options);

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeChecksum, prefixDigests } from '@mig/core';
+import { computeChecksum, prefixDigests } from '@mig/core/adapter';
 import { createKyselyStore } from '@mig/kysely-adapter';
 import type { Kysely } from 'kysely';
 

@@ -1,7 +1,7 @@
 // One application instance of a race: imports and builds its service, says "armed", waits for the start
 // line, then runs ensureInitialized() with autoMigrate on, and reports when it was ready and what it applied.
 import { parseArgs } from 'node:util';
-import type { LockStrategy } from '@mig/kysely-adapter';
+import type { LockStrategy } from '@mig/core';
 import { createPgDialect } from '@mig/kysely-adapter/pg';
 import { Kysely } from 'kysely';
 import { type LockTimings, migMigrator, migService, wallNow } from '../compose.js';

@@ -1,5 +1,5 @@
-import type { MigrationLock } from '@mig/core';
-import { createKyselyAdapter, createKyselyStore, describeConnection, type LockStrategy } from '@mig/kysely-adapter';
+import type { LockStrategy, MigrationLock } from '@mig/core';
+import { createKyselyAdapter, createKyselyStore, describeConnection, type KyselyFence } from '@mig/kysely-adapter';
 import { type CountedPool, countedPool, createDatabase } from '../db.js';
 import { formatDuration } from '../format.js';
 import { interleave, timeEach } from '../measure.js';
@@ -17,7 +17,12 @@ const MAX_DELAY_MS = 500;
  * target names; the lock itself (advisory key, lease row) depends only on the table, so they contend in
  * the database exactly as two processes would.
  */
-function instanceLock(conn: CountedPool, url: string, instance: string, strategy: LockStrategy): MigrationLock {
+function instanceLock(
+  conn: CountedPool,
+  url: string,
+  instance: string,
+  strategy: LockStrategy,
+): MigrationLock<KyselyFence> {
   const target = describeConnection(url);
   const adapter = createKyselyAdapter({ db: conn.db, target: { ...target, server: `${target.server}#${instance}` } });
   return adapter.createLock({ strategy });
@@ -111,8 +116,8 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
 
 /** Holds the lock for a random time in `holdMs`, releases it, and times how late the waiter gets it. */
 async function measureHandoffs(
-  holder: MigrationLock,
-  waiter: MigrationLock,
+  holder: MigrationLock<KyselyFence>,
+  waiter: MigrationLock<KyselyFence>,
   count: number,
   [minHold, maxHold]: [number, number],
 ): Promise<number[]> {

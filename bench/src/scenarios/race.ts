@@ -1,4 +1,4 @@
-import type { LockStrategy } from '@mig/kysely-adapter';
+import type { LockStrategy } from '@mig/core';
 import pg from 'pg';
 import { type Child, childScript, startChild } from '../children.js';
 import type { LockTimings } from '../compose.js';

@@ -1,4 +1,4 @@
-import { createTelemetry } from '@mig/core';
+import { createTelemetry } from '@mig/core/adapter';
 import type { Meter, MeterProvider } from '@opentelemetry/api';
 import { VERSION } from './version.js';
 

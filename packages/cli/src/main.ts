@@ -1,4 +1,5 @@
-import { describeThrown, redactCredentials } from '@mig/core';
+import { redactCredentials } from '@mig/core';
+import { describeThrown } from '@mig/core/adapter';
 import { Command, CommanderError, Option } from 'commander';
 import { create } from './commands/create.js';
 import { run } from './commands/run.js';

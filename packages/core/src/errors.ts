@@ -29,6 +29,8 @@ export const MigErrorCode = {
   Store: 'STORE',
   /** A bad option was passed to a mig API. */
   InvalidOption: 'INVALID_OPTION',
+  /** The configuration (file, environment, flags) has bad values; every problem is listed at once. */
+  InvalidConfig: 'CONFIG_INVALID',
 } as const;
 
 export type MigErrorCode = (typeof MigErrorCode)[keyof typeof MigErrorCode];
@@ -39,6 +41,13 @@ export interface MigErrorOptions {
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The base of every error mig throws. Branch on `code` (stable), not on the message (for people).
+ *
+ * @example
+ * const { error } = await migrator.up();
+ * if (isMigError(error, MigErrorCode.LockTimeout)) console.warn('another instance is migrating');
+ */
 export class MigError extends Error {
   readonly code: MigErrorCode;
   readonly context: Readonly<Record<string, unknown>>;
@@ -61,6 +70,12 @@ export function isMigError(value: unknown, code?: MigErrorCode): value is MigErr
   return code === undefined || valueCode === code;
 }
 
+/** `text` as a sentence: ends with one full stop (or the ? or ! it has). */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** Describes a thrown value that may not be an Error (a string, an object, `undefined`). */
 export function describeThrown(value: unknown): string {
   if (value instanceof Error) return value.message || value.name;
@@ -74,20 +89,43 @@ export function describeThrown(value: unknown): string {
   return String(value);
 }
 
+/** A bad option passed to a mig API: which option, the value it got (when safe to show), and what it accepts. */
+export class InvalidOptionError extends MigError {
+  readonly option: string;
+
+  constructor(option: string, message: string, options: MigErrorOptions = {}) {
+    super(MigErrorCode.InvalidOption, message, { ...options, context: { option, ...options.context } });
+    this.name = 'InvalidOptionError';
+    this.option = option;
+  }
+}
+
 export type MigrationDirection = 'up' | 'down';
 
+/** A migration's `up` or `down` threw. Says whether its changes were rolled back. */
 export class MigrationFailedError extends MigError {
   readonly migration: string;
   readonly direction: MigrationDirection;
 
-  constructor(migration: string, direction: MigrationDirection, cause: unknown, transactional: boolean) {
+  /**
+   * `note` adds what the caller knows of the aftermath, e.g. which statements of a migration that could
+   * not run atomically had already taken effect, or what a failed index build left behind.
+   */
+  constructor(
+    migration: string,
+    direction: MigrationDirection,
+    cause: unknown,
+    transactional: boolean,
+    note?: string | undefined,
+  ) {
     const verb = direction === 'up' ? 'apply' : 'revert';
-    const rolledBack = transactional
-      ? 'its changes and its record were rolled back'
-      : 'it ran outside a transaction, so statements that completed before the failure remain';
+    const aftermath = transactional
+      ? 'Its changes and its record were rolled back'
+      : 'It ran outside a transaction, so statements that completed before the failure remain';
     super(
       MigErrorCode.MigrationFailed,
-      `Failed to ${verb} migration "${migration}": ${describeThrown(cause)}. ${rolledBack}; fix the migration and run again.`,
+      `Failed to ${verb} migration "${migration}": ${sentence(describeThrown(cause))} ${aftermath}.` +
+        `${note ? ` ${sentence(note)}` : ''} Fix the migration and run again.`,
       { cause, context: { migration, direction, transactional } },
     );
     this.name = 'MigrationFailedError';
@@ -96,6 +134,7 @@ export class MigrationFailedError extends MigError {
   }
 }
 
+/** The migration source is unusable: a missing folder, duplicate names, a module without `up`. */
 export class MigrationSourceError extends MigError {
   constructor(message: string, options: MigErrorOptions = {}) {
     super(MigErrorCode.InvalidSource, message, options);
@@ -134,6 +173,7 @@ export function describeProblem(problem: MigrationProblem): string {
   }
 }
 
+/** Applied migrations disagree with the local ones; `problems` lists each case. Nothing was applied. */
 export class MigrationDriftError extends MigError {
   readonly problems: readonly MigrationProblem[];
 
@@ -172,6 +212,7 @@ export function describeHolder(holder: LockHolder | null | undefined, now: Date 
   return text;
 }
 
+/** The lock was not granted in time. Names the holder last seen. */
 export class LockTimeoutError extends MigError {
   readonly waitedMs: number;
   readonly key: string;
@@ -191,6 +232,7 @@ export class LockTimeoutError extends MigError {
   }
 }
 
+/** A signal or a deadline stopped the operation before it started its next piece of work. */
 export class AbortedError extends MigError {
   /** `what` says what stopped, e.g. 'Stopped before migration "002_x" started'; the reason is appended. */
   constructor(what: string, reason: unknown) {
@@ -202,6 +244,7 @@ export class AbortedError extends MigError {
   }
 }
 
+/** Migrations are pending and the service's policy refuses to serve until they are applied. */
 export class PendingMigrationsError extends MigError {
   readonly pending: readonly string[];
 
@@ -214,7 +257,7 @@ export class PendingMigrationsError extends MigError {
     super(
       MigErrorCode.Pending,
       `${pending.length} migration(s) pending (${shown}${more}) and automatic migration is off. ` +
-        'Apply them with `mig up` (or set AUTO_MIGRATE=true), then retry.',
+        "Apply them (the migrator's up(), or turn automatic migration on), then retry.",
       { context: { pending: pending.length } },
     );
     this.name = 'PendingMigrationsError';
@@ -222,20 +265,28 @@ export class PendingMigrationsError extends MigError {
   }
 }
 
+/**
+ * The lock was lost while held (a lease that expired, a session that ended, a pooler that swapped the
+ * session). `reason` says which, for an edge that turns it into advice.
+ */
 export class LockLostError extends MigError {
   readonly key: string;
 
-  constructor(key: string, why: string) {
+  constructor(key: string, why: string, reason: LockLostReason = 'lost') {
     super(
       MigErrorCode.LockLost,
       `The migration lock ${key} was lost: ${why}. Nothing more was applied or recorded under it; run again.`,
-      { context: { key } },
+      { context: { key, reason } },
     );
     this.name = 'LockLostError';
     this.key = key;
   }
 }
 
+/** Why a lock was lost: `session-not-holder` is what a transaction pooler does to a session lock. */
+export type LockLostReason = 'lost' | 'expired' | 'session-not-holder';
+
+/** Another writer moved the store's head while this process applied: nothing was recorded for it. */
 export class MigrationConflictError extends MigError {
   constructor(migration: string, expected: { count: number }, found: { count: number }) {
     super(
@@ -253,6 +304,7 @@ export function redactCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]*):([^@/?#\s]*)@/gi, '$1$2:***@');
 }
 
+/** The database could not be reached within the connect timeout and retries. */
 export class ConnectionError extends MigError {
   readonly attempts: number;
 
@@ -261,7 +313,7 @@ export class ConnectionError extends MigError {
       MigErrorCode.ConnectFailed,
       redactCredentials(
         `Could not connect to ${target} after ${attempts} attempt(s) over ${(elapsedMs / 1000).toFixed(1)} s: ${describeThrown(cause)}. ` +
-          'Check that the database is up and reachable from here, and the connection settings (DATABASE_URL).',
+          'Check that the database is up and reachable from here, and the connection settings.',
       ),
       { cause, context: { target, attempts, elapsedMs: Math.round(elapsedMs) } },
     );

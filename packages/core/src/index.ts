@@ -1,12 +1,39 @@
+// The public surface of @mig/core: what a service or a user of the migrator needs, and the ports an adapter
+// implements. Helpers for adapter authors are in `@mig/core/adapter`, contract suites in `@mig/core/testing`.
+export { type BackoffOptions, type Clock, systemClock } from './clock.js';
+export {
+  DEFAULT_CHECK_TIMEOUT_MS,
+  DEFAULT_CONNECT_ATTEMPTS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_FAILURE_POLICY,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_LOCK_STRATEGY,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_MIGRATIONS_DIR,
+  DEFAULT_MIN_MIGRATION_TIME_MS,
+  DEFAULT_PENDING_POLICY,
+  DEFAULT_RETRY_BACKOFF,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATEMENT_LOCK_WAIT_MS,
+  DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TABLE,
+  FAILURE_POLICIES,
+  type FailurePolicy,
+  LOCK_STRATEGIES,
+  type LockStrategy,
+  PENDING_POLICIES,
+  type PendingPolicy,
+} from './defaults.js';
 export {
   AbortedError,
   ConnectionError,
   describeHolder,
   describeProblem,
-  describeThrown,
+  InvalidOptionError,
   isMigError,
   type LockHolder,
   LockLostError,
+  type LockLostReason,
   LockTimeoutError,
   MigError,
   MigErrorCode,
@@ -20,33 +47,20 @@ export {
   PendingMigrationsError,
   redactCredentials,
 } from './errors.js';
-export {
-  compareNames,
-  computeChecksum,
-  EMPTY_DIGEST,
-  type Migration,
-  type MigrationModule,
-  type MigrationSource,
-  nextDigest,
-  prefixDigests,
-  validateMigrations,
-} from './migration.js';
+export type {
+  MigrationResult,
+  MigrationResultStatus,
+  MigrationRunResult,
+  RunProgress,
+} from './internal/run-record.js';
+export type { Migration, MigrationModule, MigrationSource } from './migration.js';
 export {
   createMigrator,
-  DEFAULT_LOCK_TIMEOUT_MS,
-  type MigrationInspection,
-  type MigrationResult,
-  type MigrationResultStatus,
-  type MigrationRunResult,
-  type MigrationStatus,
   type Migrator,
   type MigratorOptions,
   type RunOptions,
-  type RunProgress,
-  type StatusState,
   statusCacheKey,
 } from './migrator.js';
-export { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
 export {
   type AppliedMigration,
   type ApplyOptions,
@@ -71,29 +85,11 @@ export {
   createDatabaseService,
   type DatabaseService,
   type DatabaseServiceOptions,
-  DEFAULT_CHECK_TIMEOUT_MS,
-  DEFAULT_CONNECT_ATTEMPTS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_MIN_MIGRATION_TIME_MS,
-  DEFAULT_STATUS_TTL_MS,
   type EnsureOptions,
-  type FailurePolicy,
   type MigrationState,
-  type PendingPolicy,
   type ServicePhase,
   type ServiceState,
 } from './service.js';
-export {
-  Attr,
-  createMigrationMetrics,
-  createTelemetry,
-  errorType,
-  MetricName,
-  type MigrationMetrics,
-  markFailed,
-  SpanName,
-  type Telemetry,
-  type TelemetryOptions,
-  withSpan,
-} from './telemetry.js';
+export type { MigrationInspection, MigrationStatus, StatusState } from './status.js';
+export { Attr, MetricName, SpanName, type TelemetryOptions } from './telemetry.js';
 export { VERSION } from './version.js';

@@ -1,4 +1,5 @@
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
+import { DEFAULT_LOCK_TIMEOUT_MS } from './defaults.js';
 import {
   AbortedError,
   describeHolder,
@@ -7,23 +8,15 @@ import {
   MigError,
   MigErrorCode,
   type MigrationDirection,
-  MigrationDriftError,
   MigrationFailedError,
-  type MigrationProblem,
 } from './errors.js';
+import { type MigrationResult, type MigrationRunResult, type RunProgress, RunRecord } from './internal/run-record.js';
+import { downTargets, loadModules, upTargets } from './internal/targets.js';
 import { EMPTY_DIGEST, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
-import { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
-import type {
-  AppliedMigration,
-  LockLease,
-  LockWait,
-  Logger,
-  MigrationLock,
-  MigrationStore,
-  StoreHead,
-  StoreTarget,
-} from './ports.js';
+import { LocalHistory, planMigrations } from './planner.js';
+import type { LockLease, LockWait, Logger, MigrationLock, MigrationStore, StoreHead, StoreTarget } from './ports.js';
 import { silentLogger } from './ports.js';
+import { type MigrationInspection, type MigrationStatus, statusOf } from './status.js';
 import {
   Attr,
   createMigrationMetrics,
@@ -35,58 +28,6 @@ import {
   withSpan,
 } from './telemetry.js';
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
-
-export type StatusState = 'up-to-date' | 'pending' | 'drifted';
-
-/** The answer of a status check. */
-export interface MigrationStatus {
-  readonly state: StatusState;
-  readonly appliedCount: number;
-  /** Names of pending migrations in the order they would be applied. */
-  readonly pending: readonly string[];
-  readonly problems: readonly MigrationProblem[];
-  /** Applied by a newer version of the code: recorded, sorting after every local migration (not drift). */
-  readonly ahead: readonly string[];
-  /** The store's head; null when its tables do not exist yet. */
-  readonly head: StoreHead | null;
-  /** Digest of the local migration set; part of cache keys. */
-  readonly localDigest: string;
-  /** "head": one row compared; "records": every applied record read and compared. */
-  readonly via: 'head' | 'records';
-}
-
-/** Status plus the full lists, for `mig status` and `mig verify`. */
-export interface MigrationInspection<Db = unknown> {
-  readonly status: MigrationStatus;
-  readonly applied: readonly AppliedMigration[];
-  readonly local: readonly Migration<Db>[];
-}
-
-export type MigrationResultStatus = 'applied' | 'reverted' | 'failed' | 'not-run' | 'planned';
-
-export interface MigrationResult {
-  readonly name: string;
-  readonly direction: MigrationDirection;
-  readonly status: MigrationResultStatus;
-  readonly durationMs: number;
-  readonly transactional: boolean;
-  /** Dry runs: the SQL this migration would run, when it can be known. */
-  readonly sql?: readonly string[] | undefined;
-}
-
-/** The outcome of `up` or `down`: one result per migration considered; `error` when the run stopped. */
-export interface MigrationRunResult {
-  readonly direction: MigrationDirection;
-  readonly dryRun: boolean;
-  readonly results: readonly MigrationResult[];
-  readonly error?: MigError | undefined;
-  /** Time spent waiting for the lock (0 without contention, or when no lock was taken). */
-  readonly lockWaitMs: number;
-  /** The status after the run, when it is known. */
-  readonly status?: MigrationStatus | undefined;
-}
-
 export interface RunOptions {
   /** `up`: apply up to and including this migration. `down`: revert every migration applied after it. */
   readonly to?: string | undefined;
@@ -96,28 +37,32 @@ export interface RunOptions {
   readonly dryRun?: boolean | undefined;
   /** Stops before the next migration starts; a running migration is never interrupted. */
   readonly signal?: AbortSignal | undefined;
+  /** Longest wait for the lock; overrides the migrator's `lockTimeoutMs`. */
   readonly lockTimeoutMs?: number | undefined;
   /** Called as the run progresses: lock waits, each migration's start and end (for a CLI's output). */
   readonly onProgress?: ((event: RunProgress) => void) | undefined;
 }
 
-export type RunProgress =
-  | { readonly type: 'lock-wait'; readonly wait: LockWait }
-  | { readonly type: 'lock-acquired'; readonly waitedMs: number }
-  | { readonly type: 'migration-start'; readonly name: string; readonly direction: MigrationDirection }
-  | { readonly type: 'migration-end'; readonly result: MigrationResult };
-
-type Progress = (event: RunProgress) => void;
-
-export interface MigratorOptions<Db = unknown> extends TelemetryOptions {
+/**
+ * What a migrator is built from. `F` ties the lock to the store: the lock's fences must be ones the store
+ * checks, or the call does not compile.
+ */
+export interface MigratorOptions<Db = unknown, F = undefined> extends TelemetryOptions {
+  /** Where migrations come from: a folder, an in-code list. */
   readonly source: MigrationSource<Db>;
-  readonly store: MigrationStore<Db>;
-  /** Without a lock, concurrent runners are still kept from recording twice, but the losers fail. */
-  readonly lock?: MigrationLock | undefined;
+  /** Where applied migrations are recorded. */
+  readonly store: MigrationStore<Db, F>;
+  /**
+   * The lock that keeps concurrent runners apart. Without one, concurrent runners still never record a
+   * migration twice (the store's compare-and-swap on its head), but the losers fail.
+   */
+  readonly lock?: MigrationLock<NoInfer<F>> | undefined;
+  /** Longest wait for the lock. Default 30 s. */
   readonly lockTimeoutMs?: number | undefined;
   readonly logger?: Logger | undefined;
 }
 
+/** Plans from a source and a store, and applies or reverts under a lock. Create one with {@link createMigrator}. */
 export interface Migrator<Db = unknown> {
   /** The store's target: what database and table this migrator works on (no secrets). */
   readonly target: StoreTarget;
@@ -125,11 +70,35 @@ export interface Migrator<Db = unknown> {
   local(): Promise<readonly Migration<Db>[]>;
   /** The head digest the local migrations lead to (computed once, when they are loaded). */
   localDigest(): Promise<string>;
-  /** One round trip when the head matches the local history; reads every record only when it does not. */
+  /**
+   * Whether migrations are pending: one round trip when the store's head matches the local history, and a
+   * read of every record only when it does not. Never writes, never locks.
+   *
+   * @example
+   * const status = await migrator.status();
+   * if (status.state === 'pending') console.log(`${status.pending.length} pending: ${status.pending.join(', ')}`);
+   */
   status(): Promise<MigrationStatus>;
-  /** Reads every applied record and compares them with the local migrations. */
+  /** Reads every applied record and compares them with the local migrations (for listings and verification). */
   inspect(): Promise<MigrationInspection<Db>>;
+  /**
+   * Applies pending migrations (up to and including `to`) under the lock, each in its own transaction with
+   * its record. Never throws: the result has one entry per migration considered, and `error` when it stopped.
+   *
+   * @example
+   * const { results, error } = await migrator.up({ lockTimeoutMs: 60_000 });
+   * for (const r of results) console.log(r.status, r.name);
+   * if (error) throw error;
+   */
   up(options?: RunOptions): Promise<MigrationRunResult>;
+  /**
+   * Reverts the latest applied migration, every one applied after `to`, or `all`, under the lock. Never
+   * throws, as `up`. Refuses migrations without a down before reverting anything.
+   *
+   * @example
+   * const { error } = await migrator.down({ to: '20260101000000_create_todos' });
+   * if (error) throw error;
+   */
   down(options?: RunOptions): Promise<MigrationRunResult>;
 }
 
@@ -146,50 +115,40 @@ export async function statusCacheKey(migrator: Migrator<unknown>): Promise<strin
  * Creates a migrator: plans from a source and a store and applies under a lock.
  *
  * @example
- * const migrator = createMigrator({ source, store, lock });
+ * const migrator = createMigrator({ source, store: adapter.store, lock: adapter.createLock() });
  * const { results, error } = await migrator.up();
  * if (error) throw error;
  */
-export function createMigrator<Db>(options: MigratorOptions<Db>): Migrator<Db> {
+export function createMigrator<Db, F = undefined>(options: MigratorOptions<Db, F>): Migrator<Db> {
   return new MigratorImpl(options);
 }
 
-function statusOf<Db>(
-  history: LocalHistory<Db>,
-  head: StoreHead | null,
-  appliedCount: number,
-  plan: Pick<MigrationPlan<Db>, 'pending' | 'problems' | 'ahead'>,
-  via: MigrationStatus['via'],
-): MigrationStatus {
-  const { pending, problems, ahead } = plan;
-  return {
-    state: problems.length > 0 ? 'drifted' : pending.length > 0 ? 'pending' : 'up-to-date',
-    appliedCount,
-    pending: pending.map((m) => m.name),
-    problems,
-    ahead,
-    head,
-    localDigest: history.digest,
-    via,
-  };
+/** Under the lock: the store bound to it, and the migrations to run there. */
+interface LockedWork<Db, F> {
+  readonly store: MigrationStore<Db, F>;
+  readonly targets: readonly Migration<Db>[];
 }
 
-class MigratorImpl<Db> implements Migrator<Db> {
-  readonly #options: Readonly<MigratorOptions<Db>>;
+class MigratorImpl<Db, F> implements Migrator<Db> {
+  readonly #options: Readonly<MigratorOptions<Db, F>>;
   readonly #logger: Logger;
   readonly #telemetry: Telemetry;
   readonly #metrics: MigrationMetrics;
   #history: Promise<LocalHistory<Db>> | undefined;
 
-  get target(): StoreTarget {
-    return this.#options.store.target;
-  }
-
-  constructor(options: MigratorOptions<Db>) {
+  constructor(options: MigratorOptions<Db, F>) {
     this.#options = Object.freeze({ ...options });
     this.#logger = options.logger ?? silentLogger;
     this.#telemetry = createTelemetry(options);
     this.#metrics = createMigrationMetrics(this.#telemetry.meter);
+  }
+
+  get target(): StoreTarget {
+    return this.#options.store.target;
+  }
+
+  get #lockTimeoutMs(): number {
+    return this.#options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   }
 
   async local(): Promise<readonly Migration<Db>[]> {
@@ -241,14 +200,13 @@ class MigratorImpl<Db> implements Migrator<Db> {
     });
   }
 
-  async #readStatus(history: LocalHistory<Db>, store = this.#options.store): Promise<MigrationStatus> {
+  async #readStatus(history: LocalHistory<Db>, store: MigrationStore<Db, F> = this.#options.store) {
     const head = await store.readHead();
     const effective = head ?? { count: 0, digest: EMPTY_DIGEST };
     const pending = history.pendingAfter(effective);
     if (pending) return statusOf(history, head, effective.count, { pending, problems: [], ahead: [] }, 'head');
     const applied = await store.readApplied();
-    const plan = planMigrations(history.migrations, applied);
-    return statusOf(history, head, applied.length, plan, 'records');
+    return statusOf(history, head, applied.length, planMigrations(history.migrations, applied), 'records');
   }
 
   async inspect(): Promise<MigrationInspection<Db>> {
@@ -273,202 +231,196 @@ class MigratorImpl<Db> implements Migrator<Db> {
     return this.#run('down', options);
   }
 
+  /** plan → (preview | acquire and re-plan → apply each) → release. Every phase below is one method. */
   async #run(direction: MigrationDirection, options: RunOptions): Promise<MigrationRunResult> {
-    // A caller's progress callback that throws must not break the run (or strand the lock).
-    const progress: Progress = (event) => {
-      try {
-        options.onProgress?.(event);
-      } catch (error) {
-        this.#logger.warn({ err: describeThrown(error) }, 'an onProgress callback threw; ignored');
-      }
-    };
-    const dryRun = options.dryRun === true;
-    let lockWaitMs = 0;
-    let lease: LockLease | undefined;
-    const results: MigrationResult[] = [];
-    const finish = (error?: unknown, status?: MigrationStatus): MigrationRunResult => ({
-      direction,
-      dryRun,
-      results,
-      error: error === undefined ? undefined : toMigError(error, this.#options.store.target.table),
-      lockWaitMs,
-      status,
-    });
-
+    const run = new RunRecord(direction, options, this.#logger, this.#options.store.target.table);
+    let lease: LockLease<F> | undefined;
     try {
       const history = await this.#localHistory();
-      let targets = await withSpan(
-        this.#telemetry.tracer,
-        SpanName.Plan,
-        { ...this.#storeAttributes(), [Attr.MigrationDirection]: direction, [Attr.DryRun]: dryRun },
-        async (span) => {
-          const found = await this.#targets(direction, history, options);
-          span.setAttribute(Attr.PendingCount, found.length);
-          return found;
-        },
-      );
-      if (targets.length === 0) return finish(undefined, await this.#statusAfter(history));
-
-      // Load every module before touching the database: a broken one fails the run with nothing applied.
-      const modules = await loadAll(targets, direction);
-
-      if (dryRun) {
-        for (const m of targets) {
-          const sql =
-            (await this.#options.store.preview?.(m, direction)) ?? (direction === 'up' && m.sql ? [m.sql] : undefined);
-          results.push({
-            name: m.name,
-            direction,
-            status: 'planned',
-            durationMs: 0,
-            transactional: modules.get(m.name)?.transactional ?? true,
-            sql,
-          });
-        }
-        this.#logger.info(
-          {
-            dryRun: true,
-            direction,
-            migrations: results.map((r) => ({ name: r.name, transactional: r.transactional, sql: r.sql })),
-          },
-          `dry run: would ${direction === 'up' ? 'apply' : 'revert'} ${targets.length} migration(s); nothing was written`,
-        );
-        return finish();
-      }
+      const planned = await this.#plan(run, history, options);
+      if (planned.length === 0) return run.finish(undefined, await this.#statusAfter(history));
+      // Every module is loaded before the database is touched: a broken one fails the run with nothing applied.
+      const modules = await loadModules(planned, direction);
+      if (run.dryRun) return await this.#preview(run, planned, modules);
 
       throwIfAborted(options.signal, 'Stopped before any migration started');
       const { lock } = this.#options;
-      if (!lock?.independentOfStore) await this.#options.store.prepare();
-      let store = this.#options.store;
+      let work: LockedWork<Db, F> = { store: this.#options.store, targets: planned };
+      if (!lock || lock.livesInStore) await work.store.prepare();
       if (lock) {
-        // While waiting, look (lock-free) whether the holder already applied what this run came for: then
-        // there is nothing left to wait for. Racing instances then finish with the holder, not one by one.
-        const doneElsewhere = new AbortController();
-        let looking = false;
-        const waiting = targets;
-        const lookWhileWaiting =
-          direction === 'up'
-            ? () => {
-                if (looking || doneElsewhere.signal.aborted) return;
-                looking = true;
-                this.#readStatus(history)
-                  .then((status) => {
-                    const left = waiting.filter((m) => status.pending.includes(m.name));
-                    if (status.problems.length === 0 && left.length === 0)
-                      doneElsewhere.abort('applied by another instance');
-                  })
-                  .catch(() => {
-                    // Only a shortcut: the wait goes on and the status is read again under the lock.
-                  })
-                  .finally(() => {
-                    looking = false;
-                  });
-              }
-            : undefined;
-        const waitStarted = performance.now();
-        const signal = options.signal ? AbortSignal.any([options.signal, doneElsewhere.signal]) : doneElsewhere.signal;
-        lease = await this.#acquire(lock, { ...options, signal }, progress, lookWhileWaiting, doneElsewhere.signal);
-        if (!lease) {
-          lockWaitMs = performance.now() - waitStarted;
-          return finish(undefined, await this.#statusAfter(history));
-        }
-        lockWaitMs = lease.waitedMs;
-        store = store.bind?.(lease.fence) ?? store;
-        if (lock.independentOfStore) await store.prepare();
-        // Someone may have migrated while this process waited: plan again under the lock.
-        const planned = targets;
-        targets = await this.#targets(direction, history, options, store);
-        if (direction === 'down' && targets.some((m) => !planned.includes(m))) {
-          // Never revert something the caller was not shown: the history moved while it waited.
-          throw new MigError(
-            MigErrorCode.Conflict,
-            'The applied history changed while waiting for the lock (another process migrated); nothing was reverted. Check `mig status` and run again.',
-          );
-        }
-        for (const [name, module] of await loadAll(
-          targets.filter((m) => !modules.has(m.name)),
-          direction,
-        )) {
-          modules.set(name, module);
-        }
+        lease = await this.#acquire(run, lock, history, planned, options);
+        // Another instance applied everything this run came for while it waited: nothing left to do.
+        if (!lease) return run.finish(undefined, await this.#statusAfter(history));
+        work = await this.#replanUnderLock(run, lock, lease, history, planned, modules, options);
       }
-      let head = (await store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
-
-      for (const [index, m] of targets.entries()) {
-        const module = modules.get(m.name) as MigrationModule<Db>;
-        const stop = options.signal?.aborted
-          ? new AbortedError(`Stopped before migration "${m.name}" started`, options.signal.reason)
-          : lease?.lost.aborted
-            ? lease.lost.reason
-            : undefined;
-        if (stop !== undefined) {
-          for (const rest of targets.slice(index)) results.push(notRun(rest, direction, modules));
-          return finish(stop);
-        }
-        const started = performance.now();
-        progress({ type: 'migration-start', name: m.name, direction });
-        try {
-          head = await withSpan(
-            this.#telemetry.tracer,
-            SpanName.Migration,
-            {
-              ...this.#storeAttributes(),
-              [Attr.MigrationName]: m.name,
-              [Attr.MigrationDirection]: direction,
-              [Attr.MigrationTransactional]: module.transactional,
-              [Attr.MigrationChecksum]: m.checksum,
-            },
-            async () => {
-              const applyOptions = { fence: lease?.fence, expectedHead: head };
-              try {
-                return direction === 'up' ? await store.apply(m, applyOptions) : await store.revert(m, applyOptions);
-              } catch (error) {
-                throw isMigError(error)
-                  ? error
-                  : new MigrationFailedError(m.name, direction, error, module.transactional);
-              }
-            },
-          );
-        } catch (error) {
-          const durationMs = performance.now() - started;
-          this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, true);
-          const failed: MigrationResult = {
-            name: m.name,
-            direction,
-            status: 'failed',
-            durationMs,
-            transactional: module.transactional,
-          };
-          results.push(failed);
-          progress({ type: 'migration-end', result: failed });
-          for (const rest of targets.slice(index + 1)) results.push(notRun(rest, direction, modules));
-          this.#logger.error(
-            { migration: m.name, direction, durationMs: Math.round(durationMs), err: describeThrown(error) },
-            `migration ${m.name} failed`,
-          );
-          return finish(error);
-        }
-        const durationMs = performance.now() - started;
-        this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, false);
-        const done: MigrationResult = {
-          name: m.name,
-          direction,
-          status: direction === 'up' ? 'applied' : 'reverted',
-          durationMs,
-          transactional: module.transactional,
-        };
-        results.push(done);
-        progress({ type: 'migration-end', result: done });
-        this.#logger.info(
-          { migration: m.name, direction, durationMs: Math.round(durationMs) },
-          `${direction === 'up' ? 'applied' : 'reverted'} migration ${m.name}`,
-        );
-      }
-      return finish(undefined, await this.#statusAfter(history, head, store));
+      const { head, error } = await this.#applyEach(run, work, modules, lease, options.signal);
+      if (error !== undefined) return run.finish(error);
+      return run.finish(undefined, await this.#statusAfter(history, head, work.store));
     } catch (error) {
-      return finish(error);
+      return run.finish(error);
     } finally {
       if (lease) await this.#release(lease);
+    }
+  }
+
+  /** The migrations the run would touch, in a span. Throws on drift or a bad target. */
+  #plan(run: RunRecord, history: LocalHistory<Db>, options: RunOptions): Promise<readonly Migration<Db>[]> {
+    const attributes = {
+      ...this.#storeAttributes(),
+      [Attr.MigrationDirection]: run.direction,
+      [Attr.DryRun]: run.dryRun,
+    };
+    return withSpan(this.#telemetry.tracer, SpanName.Plan, attributes, async (span) => {
+      const found = await this.#targets(run.direction, history, options);
+      span.setAttribute(Attr.PendingCount, found.length);
+      return found;
+    });
+  }
+
+  async #targets(
+    direction: MigrationDirection,
+    history: LocalHistory<Db>,
+    options: RunOptions,
+    store: MigrationStore<Db, F> = this.#options.store,
+  ): Promise<readonly Migration<Db>[]> {
+    if (direction === 'up') return upTargets(history, await this.#readStatus(history, store), options);
+    return downTargets(history, await store.readApplied(), options);
+  }
+
+  /** A dry run: each migration's SQL, logged once; nothing written. */
+  async #preview(
+    run: RunRecord,
+    targets: readonly Migration<Db>[],
+    modules: ReadonlyMap<string, MigrationModule<Db>>,
+  ): Promise<MigrationRunResult> {
+    for (const m of targets) {
+      const sql =
+        (await this.#options.store.preview(m, run.direction)) ??
+        (run.direction === 'up' && m.sql ? [m.sql] : undefined);
+      const transactional = modules.get(m.name)?.transactional ?? true;
+      run.add({ name: m.name, direction: run.direction, status: 'planned', durationMs: 0, transactional, sql });
+    }
+    const verb = run.direction === 'up' ? 'apply' : 'revert';
+    this.#logger.info(
+      {
+        dryRun: true,
+        direction: run.direction,
+        migrations: run.results.map((r) => ({ name: r.name, transactional: r.transactional, sql: r.sql })),
+      },
+      `dry run: would ${verb} ${targets.length} migration(s); nothing was written`,
+    );
+    return run.finish();
+  }
+
+  /**
+   * Someone may have migrated while this process waited: under the lock, create the tables if the lock did
+   * not need them, plan again on the lock's own store, and load what the new plan adds.
+   */
+  async #replanUnderLock(
+    run: RunRecord,
+    lock: MigrationLock<F>,
+    lease: LockLease<F>,
+    history: LocalHistory<Db>,
+    planned: readonly Migration<Db>[],
+    modules: Map<string, MigrationModule<Db>>,
+    options: RunOptions,
+  ): Promise<LockedWork<Db, F>> {
+    const store = this.#options.store.bind(lease.fence);
+    if (!lock.livesInStore) await store.prepare();
+    const targets = await this.#targets(run.direction, history, options, store);
+    if (run.direction === 'down' && targets.some((m) => !planned.includes(m))) {
+      // Never revert something the caller was not shown: the history moved while it waited.
+      throw new MigError(
+        MigErrorCode.Conflict,
+        'The applied history changed while waiting for the lock (another process migrated); nothing was reverted. Check the status and run again.',
+      );
+    }
+    const added = await loadModules(
+      targets.filter((m) => !modules.has(m.name)),
+      run.direction,
+    );
+    for (const [name, module] of added) modules.set(name, module);
+    return { store, targets };
+  }
+
+  /** Runs each target in order; stops at the first failure, an abort or a lost lock. */
+  async #applyEach(
+    run: RunRecord,
+    work: LockedWork<Db, F>,
+    modules: ReadonlyMap<string, MigrationModule<Db>>,
+    lease: LockLease<F> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ head: StoreHead; error?: unknown }> {
+    let head = (await work.store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+    for (const [index, m] of work.targets.entries()) {
+      const stop = signal?.aborted
+        ? new AbortedError(`Stopped before migration "${m.name}" started`, signal.reason)
+        : lease?.lost.aborted
+          ? lease.lost.reason
+          : undefined;
+      if (stop !== undefined) {
+        run.notRun(work.targets.slice(index), modules);
+        return { head, error: stop };
+      }
+      try {
+        head = await this.#applyOne(run, work.store, m, modules.get(m.name) as MigrationModule<Db>, {
+          fence: lease?.fence,
+          expectedHead: head,
+        });
+      } catch (error) {
+        run.notRun(work.targets.slice(index + 1), modules);
+        return { head, error };
+      }
+    }
+    return { head };
+  }
+
+  /** One migration in its span, with its result, metric, log line and progress events. */
+  async #applyOne(
+    run: RunRecord,
+    store: MigrationStore<Db, F>,
+    m: Migration<Db>,
+    module: MigrationModule<Db>,
+    applyOptions: { fence: F | undefined; expectedHead: StoreHead },
+  ): Promise<StoreHead> {
+    const { direction } = run;
+    const started = performance.now();
+    run.progress({ type: 'migration-start', name: m.name, direction });
+    const attributes = {
+      ...this.#storeAttributes(),
+      [Attr.MigrationName]: m.name,
+      [Attr.MigrationDirection]: direction,
+      [Attr.MigrationTransactional]: module.transactional,
+      [Attr.MigrationChecksum]: m.checksum,
+    };
+    const finished = (status: MigrationResult['status']): MigrationResult => {
+      const durationMs = performance.now() - started;
+      this.#metrics.migrationFinished(direction, module.transactional, durationMs / 1000, status === 'failed');
+      return { name: m.name, direction, status, durationMs, transactional: module.transactional };
+    };
+    try {
+      const head = await withSpan(this.#telemetry.tracer, SpanName.Migration, attributes, async () => {
+        try {
+          return direction === 'up' ? await store.apply(m, applyOptions) : await store.revert(m, applyOptions);
+        } catch (error) {
+          throw isMigError(error) ? error : new MigrationFailedError(m.name, direction, error, module.transactional);
+        }
+      });
+      const done = finished(direction === 'up' ? 'applied' : 'reverted');
+      run.ended(done);
+      this.#logger.info(
+        { migration: m.name, direction, durationMs: Math.round(done.durationMs) },
+        `${direction === 'up' ? 'applied' : 'reverted'} migration ${m.name}`,
+      );
+      return head;
+    } catch (error) {
+      const failed = finished('failed');
+      run.ended(failed);
+      this.#logger.error(
+        { migration: m.name, direction, durationMs: Math.round(failed.durationMs), err: describeThrown(error) },
+        `migration ${m.name} failed`,
+      );
+      throw error;
     }
   }
 
@@ -476,139 +428,129 @@ class MigratorImpl<Db> implements Migrator<Db> {
   async #statusAfter(
     history: LocalHistory<Db>,
     head?: StoreHead,
-    store = this.#options.store,
+    store: MigrationStore<Db, F> = this.#options.store,
   ): Promise<MigrationStatus> {
     const pending = head ? history.pendingAfter(head) : undefined;
     if (head && pending) return statusOf(history, head, head.count, { pending, problems: [], ahead: [] }, 'head');
     return this.#readStatus(history, store);
   }
 
-  /** The migrations a run would touch, in the order it would touch them. Throws on drift or a bad target. */
-  async #targets(
-    direction: MigrationDirection,
-    history: LocalHistory<Db>,
-    options: RunOptions,
-    store = this.#options.store,
-  ): Promise<readonly Migration<Db>[]> {
-    if (direction === 'up') {
-      const status = await this.#readStatus(history, store);
-      if (status.problems.length > 0) throw new MigrationDriftError(status.problems);
-      const pending = history.migrations.filter((m) => status.pending.includes(m.name));
-      if (options.to === undefined) return pending;
-      const index = pending.findIndex((m) => m.name === options.to);
-      if (index >= 0) return pending.slice(0, index + 1);
-      if (history.migrations.some((m) => m.name === options.to)) return []; // already applied
-      throw unknownTarget(options.to, history);
-    }
-
-    const applied = await store.readApplied();
-    const plan = planMigrations(history.migrations, applied);
-    if (plan.problems.length > 0) throw new MigrationDriftError(plan.problems);
-    const byName = new Map(history.migrations.map((m) => [m.name, m]));
-    const reversed = [...applied].reverse().map((r) => r.name);
-    let names: string[];
-    if (options.all) names = reversed;
-    else if (options.to === undefined) names = reversed.slice(0, 1);
-    else {
-      const index = reversed.indexOf(options.to);
-      if (index < 0) {
-        if (byName.has(options.to)) return []; // not applied: nothing after it to revert
-        throw unknownTarget(options.to, history);
-      }
-      names = reversed.slice(0, index);
-    }
-    const foreign = names.filter((name) => !byName.has(name));
-    if (foreign.length > 0) {
-      throw new MigError(
-        MigErrorCode.InvalidTarget,
-        `Cannot revert ${foreign.map((n) => `"${n}"`).join(', ')}: applied by a newer version of the code, whose files are not here. Revert with that version.`,
-        { context: { migrations: foreign } },
-      );
-    }
-    return names.map((name) => byName.get(name) as Migration<Db>);
-  }
-
+  /**
+   * Waits for the lock in a span. While an `up` waits, it looks (lock-free) whether the holder already
+   * applied what this run came for; then the wait ends without a lease (undefined) and without an error,
+   * so racing instances finish with the holder instead of one by one.
+   */
   async #acquire(
-    lock: MigrationLock,
+    run: RunRecord,
+    lock: MigrationLock<F>,
+    history: LocalHistory<Db>,
+    targets: readonly Migration<Db>[],
     options: RunOptions,
-    progress: Progress,
-    onBusy?: () => void,
-    /** Aborted when the wait is no longer needed: then no lease, and no error. */
-    notNeeded?: AbortSignal,
-  ): Promise<LockLease | undefined> {
-    const timeoutMs = options.lockTimeoutMs ?? this.#options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-    return withSpan(
-      this.#telemetry.tracer,
-      SpanName.LockAcquire,
-      { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key },
-      async (span) => {
-        let lastLog = Number.NEGATIVE_INFINITY;
-        let attempts = 1;
-        const started = performance.now();
-        const acquiring = lock.acquire({
+  ): Promise<LockLease<F> | undefined> {
+    const doneElsewhere = this.#watchForDoneElsewhere(run, history, targets);
+    const signal = options.signal ? AbortSignal.any([options.signal, doneElsewhere.signal]) : doneElsewhere.signal;
+    const timeoutMs = options.lockTimeoutMs ?? this.#lockTimeoutMs;
+    const spanAttributes = { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key };
+    return withSpan(this.#telemetry.tracer, SpanName.LockAcquire, spanAttributes, async (span) => {
+      let attempts = 1;
+      const started = performance.now();
+      const report = this.#waitReporter(run, lock, span);
+      const outcome = (waitedMs: number, result: 'acquired' | 'timeout' | 'aborted' | 'not-needed') => {
+        this.#metrics.lockWaited(lock.strategy, waitedMs / 1000, result);
+        span.setAttributes({ [Attr.LockWaitMs]: Math.round(waitedMs), [Attr.LockAttempts]: attempts });
+        run.lockWaitMs = waitedMs;
+      };
+      let lease: LockLease<F>;
+      try {
+        lease = await lock.acquire({
           timeoutMs,
-          signal: options.signal,
+          signal,
           onWait: (wait) => {
-            onBusy?.();
-            progress({ type: 'lock-wait', wait });
             attempts = wait.attempt + 1;
-            if (wait.holder) span.setAttribute(Attr.LockHolder, describeHolder(wait.holder));
-            // An expected retry: an event on the span, not an error.
-            span.addEvent('mig.lock.busy', {
-              [Attr.LockAttempts]: wait.attempt,
-              [Attr.LockWaitMs]: Math.round(wait.waitedMs),
-              [Attr.LockHolder]: describeHolder(wait.holder),
-            });
-            // Log the first wait, then at most every 5 s, so a long wait is visible but not noisy.
-            if (wait.waitedMs - lastLog >= 5_000 || wait.attempt === 1) {
-              lastLog = wait.waitedMs;
-              this.#logger.info(
-                { lock: lock.key, waitedMs: Math.round(wait.waitedMs), holder: wait.holder },
-                `waiting for the migration lock, held by ${describeHolder(wait.holder)}`,
-              );
-            }
+            doneElsewhere.look();
+            report(wait);
           },
         });
-        let lease: LockLease;
-        try {
-          lease = await acquiring;
-        } catch (error) {
-          const waited = performance.now() - started;
-          // Also when the caller aborted at the same moment: the work it wanted is done either way.
-          if (notNeeded?.aborted && isMigError(error, MigErrorCode.Aborted)) {
-            span.addEvent('mig.lock.not_needed', { [Attr.LockWaitMs]: Math.round(waited) });
-            span.setAttributes({ [Attr.LockWaitMs]: Math.round(waited), [Attr.LockAttempts]: attempts });
-            this.#metrics.lockWaited(lock.strategy, waited / 1000, 'not-needed');
-            return undefined;
-          }
-          const outcome = isMigError(error, MigErrorCode.LockTimeout) ? 'timeout' : 'aborted';
-          this.#metrics.lockWaited(lock.strategy, waited / 1000, outcome);
-          span.setAttributes({ [Attr.LockWaitMs]: Math.round(waited), [Attr.LockAttempts]: attempts });
-          throw error;
+      } catch (error) {
+        const waited = performance.now() - started;
+        // Also when the caller aborted at the same moment: the work it wanted is done either way.
+        if (doneElsewhere.signal.aborted && isMigError(error, MigErrorCode.Aborted)) {
+          span.addEvent('mig.lock.not_needed', { [Attr.LockWaitMs]: Math.round(waited) });
+          outcome(waited, 'not-needed');
+          return undefined;
         }
-        // Nothing between the grant and the caller's `finally` may throw, or the lock would be held forever.
-        try {
-          progress({ type: 'lock-acquired', waitedMs: lease.waitedMs });
-          this.#metrics.lockWaited(lock.strategy, lease.waitedMs / 1000, 'acquired');
-          span.setAttributes({ [Attr.LockWaitMs]: Math.round(lease.waitedMs), [Attr.LockAttempts]: attempts });
-        } catch (error) {
-          await this.#release(lease);
-          throw error;
-        }
-        return lease;
-      },
-    );
+        outcome(waited, isMigError(error, MigErrorCode.LockTimeout) ? 'timeout' : 'aborted');
+        throw error;
+      }
+      // Nothing between the grant and the caller's `finally` may throw, or the lock would be held forever.
+      try {
+        run.progress({ type: 'lock-acquired', waitedMs: lease.waitedMs });
+        outcome(lease.waitedMs, 'acquired');
+      } catch (error) {
+        await this.#release(lease);
+        throw error;
+      }
+      return lease;
+    });
   }
 
-  async #release(lease: LockLease): Promise<void> {
+  /** Reports a busy lock: a span event (an expected retry, not an error), progress, and a log line now and then. */
+  #waitReporter(run: RunRecord, lock: MigrationLock<F>, span: Span) {
+    let lastLog = Number.NEGATIVE_INFINITY;
+    return (wait: LockWait) => {
+      run.progress({ type: 'lock-wait', wait });
+      const holder = describeHolder(wait.holder);
+      if (wait.holder) span.setAttribute(Attr.LockHolder, holder);
+      span.addEvent('mig.lock.busy', {
+        [Attr.LockAttempts]: wait.attempt,
+        [Attr.LockWaitMs]: Math.round(wait.waitedMs),
+        [Attr.LockHolder]: holder,
+      });
+      // The first wait, then at most every 5 s, so a long wait is visible but not noisy.
+      if (wait.waitedMs - lastLog >= 5_000 || wait.attempt === 1) {
+        lastLog = wait.waitedMs;
+        this.#logger.info(
+          { lock: lock.key, waitedMs: Math.round(wait.waitedMs), holder: wait.holder },
+          `waiting for the migration lock, held by ${holder}`,
+        );
+      }
+    };
+  }
+
+  /**
+   * While an `up` waits for the lock: a lock-free status read per busy attempt (never two at once) that
+   * aborts `signal` once every migration this run came for is applied by someone else.
+   */
+  #watchForDoneElsewhere(
+    run: RunRecord,
+    history: LocalHistory<Db>,
+    targets: readonly Migration<Db>[],
+  ): { readonly signal: AbortSignal; look(): void } {
+    const done = new AbortController();
+    let looking = false;
+    const look = () => {
+      if (run.direction !== 'up' || looking || done.signal.aborted) return;
+      looking = true;
+      this.#readStatus(history)
+        .then((status) => {
+          const left = targets.filter((m) => status.pending.includes(m.name));
+          if (status.problems.length === 0 && left.length === 0) done.abort('applied by another instance');
+        })
+        .catch(() => {
+          // Only a shortcut: the wait goes on and the status is read again under the lock.
+        })
+        .finally(() => {
+          looking = false;
+        });
+    };
+    return { signal: done.signal, look };
+  }
+
+  async #release(lease: LockLease<F>): Promise<void> {
     const { lock } = this.#options;
+    const attributes = { [Attr.LockStrategy]: lock?.strategy ?? 'none', [Attr.LockKey]: lock?.key ?? '' };
     try {
-      await withSpan(
-        this.#telemetry.tracer,
-        SpanName.LockRelease,
-        { [Attr.LockStrategy]: lock?.strategy ?? 'none', [Attr.LockKey]: lock?.key ?? '' },
-        () => lease.release(),
-      );
+      await withSpan(this.#telemetry.tracer, SpanName.LockRelease, attributes, () => lease.release());
     } catch (error) {
       // The lock lapses by itself (session end or lease expiry); the run's own outcome stands.
       this.#logger.warn({ lock: lock?.key, err: describeThrown(error) }, 'releasing the migration lock failed');
@@ -616,56 +558,6 @@ class MigratorImpl<Db> implements Migrator<Db> {
   }
 }
 
-/** Loads the modules of `targets`; for `down`, each must have a down. */
-async function loadAll<Db>(
-  targets: readonly Migration<Db>[],
-  direction: MigrationDirection,
-): Promise<Map<string, MigrationModule<Db>>> {
-  const modules = new Map(await Promise.all(targets.map(async (m) => [m.name, await m.load()] as const)));
-  if (direction === 'down') {
-    const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
-    if (irreversible.length > 0) {
-      throw new MigError(
-        MigErrorCode.InvalidTarget,
-        `Cannot revert ${irreversible.map((m) => `"${m.name}"`).join(', ')}: no down migration defined. ` +
-          'Add a down (a `down` export, or a `-- mig:down` section in a SQL file) or write a new forward migration.',
-        { context: { migrations: irreversible.map((m) => m.name) } },
-      );
-    }
-  }
-  return modules;
-}
-
-function notRun<Db>(
-  m: Migration<Db>,
-  direction: MigrationDirection,
-  modules: Map<string, MigrationModule<Db>>,
-): MigrationResult {
-  return {
-    name: m.name,
-    direction,
-    status: 'not-run',
-    durationMs: 0,
-    transactional: modules.get(m.name)?.transactional ?? true,
-  };
-}
-
-function unknownTarget<Db>(name: string, history: LocalHistory<Db>): MigError {
-  const names = history.migrations.map((m) => m.name);
-  const hint =
-    names.length > 0 ? ` Known migrations: ${names.slice(-5).join(', ')}${names.length > 5 ? ', …' : ''}.` : '';
-  return new MigError(MigErrorCode.InvalidTarget, `There is no migration named "${name}".${hint}`, {
-    context: { target: name },
-  });
-}
-
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new AbortedError(what, signal.reason);
-}
-
-function toMigError(error: unknown, table: string): MigError {
-  if (isMigError(error)) return error;
-  return new MigError(MigErrorCode.Store, `Migration run on ${table} failed: ${describeThrown(error)}`, {
-    cause: error,
-  });
 }

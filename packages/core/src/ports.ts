@@ -30,9 +30,16 @@ export interface StoreTarget {
   readonly table: string;
 }
 
-export interface ApplyOptions {
-  /** What the store must check, in the migration's transaction, to prove the lock is still held. */
-  readonly fence?: unknown;
+/**
+ * What the store is given for one migration. `F` is the fence type of the lock the store works with: the
+ * compiler rejects a lock whose fences the store cannot check.
+ */
+export interface ApplyOptions<F = undefined> {
+  /**
+   * The held lock's proof, checked in the migration's transaction so a holder that lost the lock cannot
+   * record; undefined when the run holds no lock.
+   */
+  readonly fence?: F | undefined;
   /**
    * The head this run expects to build on. The store checks it under a row lock in the migration's
    * transaction and fails with a conflict if another writer moved it, so a migration is never recorded twice.
@@ -42,9 +49,12 @@ export interface ApplyOptions {
 
 /**
  * Where applied migrations are recorded. Implementations live in adapters (`@mig/kysely-adapter`).
- * `readHead` is the hot path: one round trip, constant cost, and no writes.
+ * `readHead` is the hot path: one round trip, constant cost, and no writes. `Db` is what migrations
+ * receive (a Kysely instance); `F` is the fence of the locks this store works with.
+ *
+ * Every implementation must pass `describeStoreContract` from `@mig/core/testing`.
  */
-export interface MigrationStore<Db = unknown> {
+export interface MigrationStore<Db = unknown, F = undefined> {
   readonly target: StoreTarget;
   /** The head, or null when the store's tables do not exist yet. Never creates anything. */
   readHead(): Promise<StoreHead | null>;
@@ -53,17 +63,21 @@ export interface MigrationStore<Db = unknown> {
   /** Creates the store's tables if needed. Idempotent and safe when several processes call it at once. */
   prepare(): Promise<void>;
   /** Runs `up` and records it, atomically for transactional migrations. Returns the new head. */
-  apply(migration: Migration<Db>, options: ApplyOptions): Promise<StoreHead>;
+  apply(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
   /** Runs `down` and removes the record, atomically for transactional migrations. Returns the new head. */
-  revert(migration: Migration<Db>, options: ApplyOptions): Promise<StoreHead>;
-  /** The SQL a migration would run, without running it (for dry runs); undefined when it cannot be known. */
-  preview?(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
+  revert(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
   /**
-   * This store working through a held lock's fence. A lock held by a database session (an advisory lock)
-   * hands its session over, so every read and write under the lock runs on the session that holds it:
-   * one connection for the whole migration, and if that session dies, the lock and the migration die with it.
+   * The SQL a migration would run, without running it and without writing anything (for dry runs);
+   * undefined when it cannot be known.
    */
-  bind?(fence: unknown): MigrationStore<Db>;
+  preview(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
+  /**
+   * This store working under a held lock. A lock held by a database session (an advisory lock) hands its
+   * session over in its fence, so every read and write under the lock runs on the session that holds it:
+   * one connection for the whole run, and if that session dies, the lock and the migration die with it.
+   * A store that needs nothing from the lock returns itself.
+   */
+  bind(fence: F): MigrationStore<Db, F>;
 }
 
 /** Reported while waiting for a lock, once per failed attempt. */
@@ -81,28 +95,33 @@ export interface LockAcquireOptions {
 }
 
 /** A granted lock. `release` is idempotent and never throws for a lock that was already lost. */
-export interface LockLease {
+export interface LockLease<F = undefined> {
   /** Passed to the store on each apply, so a holder that lost the lock cannot record a migration. */
-  readonly fence: unknown;
+  readonly fence: F;
   readonly waitedMs: number;
   /** Aborted when the lock is known to be lost (lease expired, connection ended). */
   readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
-/** The distributed migration lock. Algorithms live in `@mig/lock`, primitives in adapters. */
-export interface MigrationLock {
+/**
+ * The distributed migration lock. Algorithms live in `@mig/lock`, primitives in adapters. `F` is the fence
+ * its leases carry, which the store checks (see {@link MigrationStore}).
+ *
+ * Every implementation must pass `describeLockContract` from `@mig/core/testing`.
+ */
+export interface MigrationLock<F = undefined> {
   /** "advisory", "lease", "mutex"… */
   readonly strategy: string;
   /** What is locked, for messages ("advisory lock 7345… on public.mig_migrations"). */
   readonly key: string;
   /**
-   * True when the lock does not live in the store's tables (an advisory lock, an in-process mutex): the
-   * store's tables are then created under the lock, by one process, instead of by every racing process
-   * at once. Absent (a lease row, or a wrapper that does not say) means the tables are created first.
+   * True when the lock lives in the store's own tables (a lease row): they are created before the lock is
+   * taken. False (a session advisory lock, an in-process mutex): the tables are created under the lock, by
+   * one process, instead of by every racing process at once. Wrappers pass it through.
    */
-  readonly independentOfStore?: boolean | undefined;
-  acquire(options: LockAcquireOptions): Promise<LockLease>;
+  readonly livesInStore: boolean;
+  acquire(options: LockAcquireOptions): Promise<LockLease<F>>;
 }
 
 /** One attempt at a try-lock: granted (with what the lock needs next), or busy (with who holds it). */
@@ -111,9 +130,9 @@ export type TryLockResult<T> =
   | { readonly acquired: false; readonly holder: LockHolder | null };
 
 /** A dedicated database session that can hold a session-scoped lock (a PostgreSQL advisory lock). */
-export interface LockSession {
+export interface LockSession<F> {
   /** One non-blocking attempt; on success the value is the fence the store checks. */
-  tryLock(): Promise<TryLockResult<unknown>>;
+  tryLock(): Promise<TryLockResult<F>>;
   /** Releases the lock; false when this session did not hold it. */
   unlock(): Promise<boolean>;
   /** Ends the session (which releases anything it still holds). */
@@ -121,26 +140,28 @@ export interface LockSession {
 }
 
 /** Primitive of the session lock strategy: opens sessions that can try the lock. */
-export interface SessionLockPrimitive {
+export interface SessionLockPrimitive<F> {
   readonly strategy: string;
   readonly key: string;
-  open(): Promise<LockSession>;
+  open(): Promise<LockSession<F>>;
 }
 
 /** A granted lease. */
-export interface LeaseGrant {
+export interface LeaseGrant<F> {
   /** Grows with each grant of this key, so a stale holder's token never matches again. */
   readonly token: string;
   readonly expiresAt: Date;
-  readonly fence: unknown;
+  readonly fence: F;
 }
 
 /** Primitive of the lease strategy: a lock row with an owner, a token and an expiry. No session state. */
-export interface LeasePrimitive {
+export interface LeasePrimitive<F> {
   readonly strategy: string;
   readonly key: string;
+  /** True when the lease row lives in the store's tables (see {@link MigrationLock.livesInStore}). */
+  readonly livesInStore: boolean;
   /** Takes the lease if it is free or expired (or already this owner's). */
-  tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant>>;
+  tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<F>>>;
   /** Extends a held lease; null when it is no longer held by this owner and token. */
   renew(owner: string, token: string, ttlMs: number): Promise<Date | null>;
   /** Gives the lease up (it expires at once); a lease held by someone else is left alone. */
@@ -157,7 +178,8 @@ export interface CacheLookup<T> {
 
 /**
  * A TTL cache of migration status, keyed by what identifies the database and the migration set. `peek` is
- * on the service's fast path: synchronous, no I/O, no allocation. Implemented by `@mig/cache`.
+ * on the service's fast path: synchronous, no I/O, no allocation. Implemented by `@mig/cache`; every
+ * implementation must pass `describeCacheContract` from `@mig/core/testing`.
  */
 export interface StatusCache<T = unknown> {
   readonly ttlMs: number;

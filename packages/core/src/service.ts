@@ -1,3 +1,16 @@
+import { backoffDelay, type Clock, systemClock } from './clock.js';
+import {
+  DEFAULT_CHECK_TIMEOUT_MS,
+  DEFAULT_CONNECT_ATTEMPTS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_FAILURE_POLICY,
+  DEFAULT_MIN_MIGRATION_TIME_MS,
+  DEFAULT_PENDING_POLICY,
+  DEFAULT_RETRY_BACKOFF,
+  DEFAULT_STATUS_TTL_MS,
+  type FailurePolicy,
+  type PendingPolicy,
+} from './defaults.js';
 import {
   AbortedError,
   ConnectionError,
@@ -10,8 +23,18 @@ import {
   PendingMigrationsError,
   redactCredentials,
 } from './errors.js';
-import { type MigrationResult, type MigrationStatus, type Migrator, statusCacheKey } from './migrator.js';
+import type { MigrationResult } from './internal/run-record.js';
+import {
+  initialServiceModel,
+  type MigrationState,
+  type ServiceAction,
+  type ServiceModel,
+  type ServicePhase,
+  serviceReducer,
+} from './internal/service-state.js';
+import { type Migrator, statusCacheKey } from './migrator.js';
 import { type Logger, type StatusCache, silentLogger } from './ports.js';
+import type { MigrationStatus } from './status.js';
 import {
   Attr,
   createMigrationMetrics,
@@ -25,22 +48,12 @@ import {
   withSpan,
 } from './telemetry.js';
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_CONNECT_ATTEMPTS = 3;
-export const DEFAULT_STATUS_TTL_MS = 5 * 60_000;
-export const DEFAULT_MIN_MIGRATION_TIME_MS = 10_000;
-export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+export type { MigrationState, ServicePhase } from './internal/service-state.js';
+
 /** Rest between background status checks after one failed. */
 const BACKGROUND_RETRY_MS = 5_000;
-
-export type PendingPolicy = 'warn' | 'refuse';
-export type FailurePolicy = 'throw' | 'degrade';
-
-/** Where the service is: `ready` and `degraded` serve; `failed` refuses until its next retry. */
-export type ServicePhase = 'idle' | 'initializing' | 'ready' | 'degraded' | 'failed' | 'closed';
-
-/** What the service knows of the schema. */
-export type MigrationState = 'unknown' | 'up-to-date' | 'pending' | 'applied' | 'dry-run' | 'drifted' | 'failed';
+/** Between connection attempts: from 200 ms, doubling, at most 5 s, with jitter so instances spread out. */
+const CONNECT_BACKOFF = Object.freeze({ initialDelayMs: 200, maxDelayMs: 5_000, factor: 2, jitter: 0.3 });
 
 export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   /** Opens the application's connection (e.g. a Kysely instance after a first round trip). */
@@ -59,6 +72,7 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   readonly onPending?: PendingPolicy | undefined;
   /** A failed migration, lock timeout or drift: throw (default), or keep serving degraded and retry later. */
   readonly onFailure?: FailurePolicy | undefined;
+  /** Longest wait for the migration lock; default the migrator's. */
   readonly lockTimeoutMs?: number | undefined;
   /** Longest wait for one connection attempt. Default 10 s. */
   readonly connectTimeoutMs?: number | undefined;
@@ -75,13 +89,16 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   readonly checkTimeoutMs?: number | undefined;
   /** Status freshness when no cache is given. Default 5 minutes. */
   readonly statusTtlMs?: number | undefined;
-  /** Start initializing in the background as soon as the service is created. */
+  /**
+   * Start initializing in the background as soon as the service is created: connect, check the status and
+   * fill the cache, and (only when `autoMigrate` is on) migrate. A failure is kept for the first call.
+   */
   readonly warm?: boolean | undefined;
   /** How to name the database in messages, without secrets, e.g. "postgresql db.internal:5432/shop". */
   readonly target?: string | undefined;
   readonly logger?: Logger | undefined;
-  /** Monotonic milliseconds; injected in tests. */
-  readonly now?: (() => number) | undefined;
+  /** The service's time: monotonic for TTLs and backoffs, epoch for timestamps. Injected in tests. */
+  readonly clock?: Clock | undefined;
 }
 
 export interface EnsureOptions {
@@ -131,6 +148,12 @@ export interface DatabaseService<Conn> {
    * Connects, checks migrations and (by policy) applies them, once; resolves with the connection. Once
    * ready it answers at once: no I/O, no allocation. Concurrent first calls share one initialization; after
    * a failure the next call tries again, after a backoff.
+   *
+   * @example
+   * app.get('/todos', async (c) => {
+   *   const db = await database.ensureInitialized(); // first call migrates; then ~50 ns
+   *   return c.json(await db.selectFrom('todos').selectAll().execute());
+   * });
    */
   ensureInitialized(options?: EnsureOptions): Promise<Conn>;
   /** The service's state, without I/O. */
@@ -141,13 +164,14 @@ export interface DatabaseService<Conn> {
 
 /**
  * Creates a database service: lazy initialization with migrations, for an application's `lib/database`.
+ * Most services build it with one call instead (`createDatabase` of `@mig/config`); this is the hand-wired path.
  *
  * @example
  * export const database = createDatabaseService({
  *   connect: async () => { await sql`select 1`.execute(db); return db; },
  *   disconnect: (db) => db.destroy(),
  *   migrator: (db) => createMigrator({ source, store: adapter.store, lock: adapter.createLock() }),
- *   autoMigrate: config.autoMigrate,
+ *   autoMigrate: true,
  * });
  * // in a handler:
  * const db = await database.ensureInitialized();
@@ -161,38 +185,27 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   readonly #logger: Logger;
   readonly #telemetry: Telemetry;
   readonly #metrics: MigrationMetrics;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #closing = new AbortController();
   readonly #target: string;
 
-  #phase: ServicePhase = 'idle';
-  /** Set while serving: the fast path returns this very promise. */
+  /** The one state value; changed only by #dispatch. */
+  #model: ServiceModel = initialServiceModel;
+  /** While serving: the fast path returns this very promise (kept in step with the model by #dispatch). */
   #serving: Promise<Conn> | undefined;
+  // What the service holds rather than knows: the connection, what is built on it, and work in flight.
   #conn: Conn | undefined;
   #migrator: Migrator<unknown> | undefined;
   #cacheKey: string | undefined;
-  #freshUntil = 0;
-  /** After a failed background check, none starts again before this. */
-  #restUntil = 0;
-  #retryAt = 0;
-  #failures = 0;
   #inflight: Promise<Conn> | undefined;
   #revalidating: Promise<void> | undefined;
-
-  #migrations: MigrationState = 'unknown';
-  #status: MigrationStatus | undefined;
-  #appliedHere: string[] = [];
-  #planned: readonly MigrationResult[] = [];
-  #lastCheck: ServiceState['lastCheck'] = null;
-  #lastError: { error: MigError; at: Date } | undefined;
-  #lockWaitMs: number | null = null;
 
   constructor(options: DatabaseServiceOptions<Conn>) {
     this.#options = Object.freeze({ ...options });
     this.#logger = options.logger ?? silentLogger;
     this.#telemetry = createTelemetry(options);
     this.#metrics = createMigrationMetrics(this.#telemetry.meter);
-    this.#now = options.now ?? (() => performance.now());
+    this.#clock = options.clock ?? systemClock;
     this.#target = redactCredentials(options.target ?? 'the database');
     if (options.warm) {
       this.ensureInitialized().catch(() => {
@@ -201,10 +214,30 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     }
   }
 
+  get #policy() {
+    const o = this.#options;
+    return {
+      autoMigrate: o.autoMigrate ?? false,
+      dryRun: o.dryRun ?? false,
+      onPending: o.onPending ?? DEFAULT_PENDING_POLICY,
+      onFailure: o.onFailure ?? DEFAULT_FAILURE_POLICY,
+    };
+  }
+
+  get #ttl(): number {
+    return this.#options.cache?.ttlMs ?? this.#options.statusTtlMs ?? DEFAULT_STATUS_TTL_MS;
+  }
+
+  #dispatch(action: ServiceAction): void {
+    this.#model = serviceReducer(this.#model, action);
+    if (!this.#model.serving) this.#serving = undefined;
+    else if (this.#serving === undefined && this.#conn !== undefined) this.#serving = Promise.resolve(this.#conn);
+  }
+
   ensureInitialized(options?: EnsureOptions): Promise<Conn> {
     const serving = this.#serving;
     if (serving !== undefined) {
-      if (this.#phase === 'ready' ? this.#fresh() : this.#now() < this.#retryAt) return serving;
+      if (this.#model.phase === 'ready' ? this.#fresh() : this.#clock.now() < this.#model.retryAt) return serving;
       this.#refreshInBackground();
       return serving;
     }
@@ -216,55 +249,41 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     const { cache } = this.#options;
     return cache !== undefined && this.#cacheKey !== undefined
       ? cache.peek(this.#cacheKey) !== undefined
-      : this.#now() < this.#freshUntil;
-  }
-
-  #checkTimeoutMs(): number {
-    return this.#options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  }
-
-  #ttl(): number {
-    return this.#options.cache?.ttlMs ?? this.#options.statusTtlMs ?? DEFAULT_STATUS_TTL_MS;
+      : this.#clock.now() < this.#model.freshUntil;
   }
 
   #initializeOnce(options: EnsureOptions | undefined): Promise<Conn> {
-    if (this.#phase === 'closed') {
+    const model = this.#model;
+    if (model.phase === 'closed') {
       return Promise.reject(new MigError(MigErrorCode.Aborted, 'The database service is closed; create a new one.'));
     }
-    if (this.#phase === 'failed' && this.#now() < this.#retryAt && this.#lastError) {
+    if (model.phase === 'failed' && this.#clock.now() < model.retryAt && model.lastError) {
       // Within the backoff after a failure: answer with the failure, without touching the database.
-      return Promise.reject(this.#lastError.error);
+      return Promise.reject(model.lastError.error);
     }
     if (!this.#inflight) {
       const run = this.#initialize(options);
       this.#inflight = run;
-      run.then(
-        () => this.#settle(run),
-        () => this.#settle(run),
-      );
+      const settle = () => {
+        if (this.#inflight === run) this.#inflight = undefined;
+      };
+      run.then(settle, settle);
     }
     return boundByCaller(this.#inflight, options?.signal);
   }
 
-  #settle(run: Promise<Conn>): void {
-    if (this.#inflight === run) this.#inflight = undefined;
-  }
-
   #initialize(options: EnsureOptions | undefined): Promise<Conn> {
-    const wasServing = this.#serving !== undefined;
-    if (!wasServing) this.#phase = 'initializing';
-    const deadline = options?.timeBudgetMs === undefined ? undefined : this.#now() + options.timeBudgetMs;
-    const attributes = {
-      [Attr.AutoMigrate]: this.#options.autoMigrate === true,
-      [Attr.DryRun]: this.#options.dryRun === true,
-    };
+    this.#dispatch({ type: 'initialize' });
+    const deadline = options?.timeBudgetMs === undefined ? undefined : this.#clock.now() + options.timeBudgetMs;
+    const { autoMigrate, dryRun } = this.#policy;
+    const attributes = { [Attr.AutoMigrate]: autoMigrate, [Attr.DryRun]: dryRun };
     return withSpan(this.#telemetry.tracer, SpanName.Initialize, attributes, async (span) => {
       try {
         const conn = this.#conn ?? (await this.#connect());
         this.#conn = conn;
         this.#migrator ??= this.#options.migrator(conn);
         const migrator = this.#migrator;
-        const target = migrator.target;
+        const { target } = migrator;
         span.setAttributes({
           [Attr.DbSystem]: target.system,
           [Attr.DbNamespace]: target.namespace,
@@ -274,15 +293,12 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
         await this.#checkAndMigrate(migrator, this.#cacheKey, deadline);
         // close() may have been called while this ran: a closed service never comes back to life.
         if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
-        this.#failures = 0;
-        this.#lastError = undefined;
-        this.#phase = 'ready';
-        this.#serving ??= Promise.resolve(conn);
-        span.setAttribute(Attr.Outcome, this.#migrations);
+        this.#dispatch({ type: 'ready' });
+        span.setAttribute(Attr.Outcome, this.#model.migrations);
         return conn;
       } catch (error) {
         markFailed(span, error);
-        return this.#fail(error, wasServing);
+        return this.#fail(error);
       }
     });
   }
@@ -291,7 +307,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     return withSpan(this.#telemetry.tracer, SpanName.Connect, {}, async (span) => {
       const attempts = Math.max(1, this.#options.connectAttempts ?? DEFAULT_CONNECT_ATTEMPTS);
       const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-      const started = this.#now();
+      const started = this.#clock.now();
       let last: unknown;
       for (let attempt = 1; attempt <= attempts; attempt++) {
         if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
@@ -305,10 +321,10 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
             { target: this.#target, attempt, attempts, err: redactCredentials(describeThrown(error)) },
             `connecting to ${this.#target} failed (attempt ${attempt} of ${attempts})`,
           );
-          if (attempt < attempts) await sleep(Math.min(5_000, 200 * 2 ** (attempt - 1)), this.#closing.signal);
+          if (attempt < attempts) await this.#clock.sleep(backoffDelay(attempt, CONNECT_BACKOFF), this.#closing.signal);
         }
       }
-      throw new ConnectionError(this.#target, attempts, this.#now() - started, last);
+      throw new ConnectionError(this.#target, attempts, this.#clock.now() - started, last);
     });
   }
 
@@ -335,11 +351,12 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     return Promise.race([connecting, aborted]);
   }
 
+  /** The status, then by policy: serve, refuse, preview, or migrate. */
   async #checkAndMigrate(migrator: Migrator<unknown>, key: string, deadline: number | undefined): Promise<void> {
     // After a failure, read the database again rather than trust a cached status.
-    const status = await this.#check(migrator, key, this.#failures > 0);
+    const status = await this.#check(migrator, key, this.#model.failures > 0);
     if (status.state === 'up-to-date') {
-      this.#migrations = this.#appliedHere.length > 0 ? 'applied' : 'up-to-date';
+      this.#dispatch({ type: 'judged', migrations: 'up-to-date' });
       if (status.ahead.length > 0) {
         this.#logger.warn(
           { ahead: status.ahead },
@@ -349,20 +366,19 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       return;
     }
     if (status.state === 'drifted') {
-      this.#migrations = 'drifted';
+      this.#dispatch({ type: 'judged', migrations: 'drifted' });
       throw new MigrationDriftError(status.problems);
     }
-    const { autoMigrate = false, dryRun = false, onPending = 'warn' } = this.#options;
+    const { autoMigrate, dryRun, onPending } = this.#policy;
     if (dryRun) {
       const plan = await migrator.up({ dryRun: true });
       if (plan.error) throw plan.error;
       // The migrator logged the plan with its SQL; the state keeps it for /migrations and the like.
-      this.#planned = plan.results;
-      this.#migrations = 'dry-run';
+      this.#dispatch({ type: 'planned', planned: plan.results });
       return;
     }
     if (!autoMigrate) {
-      this.#migrations = 'pending';
+      this.#dispatch({ type: 'judged', migrations: 'pending' });
       this.#logger.warn(
         { pending: status.pending, policy: onPending },
         `${status.pending.length} migration(s) pending and automatic migration is off` +
@@ -371,14 +387,23 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       if (onPending === 'refuse') throw new PendingMigrationsError(status.pending);
       return;
     }
+    await this.#migrate(migrator, key, status, deadline);
+  }
 
+  /** Applies the pending migrations within the call's time budget (if it has one). */
+  async #migrate(
+    migrator: Migrator<unknown>,
+    key: string,
+    status: MigrationStatus,
+    deadline: number | undefined,
+  ): Promise<void> {
     const minTime = this.#options.minMigrationTimeMs ?? DEFAULT_MIN_MIGRATION_TIME_MS;
     // The run is shared by every caller waiting on it: one caller's signal ends only that caller's wait
     // (see boundByCaller), never the run. The budget of the call that started it does bound it.
     const signals = [this.#closing.signal];
     let lockTimeoutMs = this.#options.lockTimeoutMs;
     if (deadline !== undefined) {
-      const left = deadline - this.#now();
+      const left = deadline - this.#clock.now();
       if (left < minTime) {
         throw new AbortedError(
           `Not starting ${status.pending.length} pending migration(s) with ${Math.max(0, Math.round(left))} ms of the time budget left ` +
@@ -390,57 +415,51 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       signals.push(AbortSignal.timeout(Math.max(1, Math.floor(left))));
     }
     const result = await migrator.up({ signal: AbortSignal.any(signals), lockTimeoutMs });
-    this.#lockWaitMs = result.lockWaitMs;
     const applied = result.results.filter((r) => r.status === 'applied').map((r) => r.name);
-    this.#appliedHere.push(...applied);
-    if (result.error) {
-      this.#options.cache?.invalidate(key);
-      this.#migrations = 'failed';
-      throw result.error;
-    }
-    if (result.status) this.#remember(key, result.status);
-    // Another instance may have applied everything while this one waited for the lock.
-    this.#migrations = this.#appliedHere.length > 0 ? 'applied' : 'up-to-date';
+    const failed = result.error !== undefined;
+    if (failed) this.#options.cache?.invalidate(key);
+    else if (result.status) this.#options.cache?.set(key, result.status);
+    this.#dispatch({
+      type: 'migrated',
+      applied,
+      lockWaitMs: result.lockWaitMs,
+      failed,
+      status: result.status,
+      freshUntil: this.#clock.now() + this.#ttl,
+    });
+    if (result.error) throw result.error;
   }
 
   /** The status from the cache or, on a miss (or when `fresh`), from the database. */
   async #check(migrator: Migrator<unknown>, key: string, fresh: boolean): Promise<MigrationStatus> {
     const { cache } = this.#options;
-    const started = this.#now();
+    const started = this.#clock.now();
     if (fresh) cache?.invalidate(key);
-    let status: MigrationStatus;
-    let cached = false;
-    const read = () => bounded(migrator.status(), this.#checkTimeoutMs(), 'The migration status check');
-    if (cache) {
-      const lookup = await cache.get(key, read);
-      status = lookup.value;
-      cached = lookup.cached;
-      if (cached) {
-        this.#metrics.statusChecked((this.#now() - started) / 1000, true);
-        await withSpan(this.#telemetry.tracer, SpanName.Check, { [Attr.StatusCached]: true }, async (span) => {
-          span.setAttributes({ [Attr.StatusState]: status.state, [Attr.PendingCount]: status.pending.length });
-        });
-      }
-    } else {
-      status = await read();
+    const read = () => bounded(migrator.status(), this.#checkTimeoutMs, 'The migration status check', this.#clock);
+    const { value: status, cached } = cache ? await cache.get(key, read) : { value: await read(), cached: false };
+    if (cached) {
+      this.#metrics.statusChecked((this.#clock.now() - started) / 1000, true);
+      await withSpan(this.#telemetry.tracer, SpanName.Check, { [Attr.StatusCached]: true }, async (span) => {
+        span.setAttributes({ [Attr.StatusState]: status.state, [Attr.PendingCount]: status.pending.length });
+      });
     }
-    this.#freshUntil = this.#now() + this.#ttl();
-    this.#status = status;
-    this.#lastCheck = {
-      at: new Date().toISOString(),
+    this.#dispatch({
+      type: 'checked',
+      status,
       source: cached ? 'cache' : 'database',
-      durationMs: this.#now() - started,
-    };
+      durationMs: this.#clock.now() - started,
+      epoch: this.#clock.epochNow(),
+      freshUntil: this.#clock.now() + this.#ttl,
+    });
     return status;
   }
 
-  #remember(key: string, status: MigrationStatus): void {
-    this.#status = status;
-    this.#options.cache?.set(key, status);
-    this.#freshUntil = this.#now() + this.#ttl();
+  get #checkTimeoutMs(): number {
+    return this.#options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   }
 
-  #fail(error: unknown, wasServing: boolean): Conn {
+  /** Records a failed initialization; serves degraded when the policy allows, else rethrows. */
+  #fail(error: unknown): Conn {
     const migError = isMigError(error)
       ? error
       : new MigError(
@@ -448,53 +467,49 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
           redactCredentials(`Initializing the database service failed: ${describeThrown(error)}`),
           { cause: error },
         );
-    this.#lastError = { error: migError, at: new Date() };
-    if (this.#phase === 'closed' || this.#closing.signal.aborted) throw migError;
-    const tooLate = migError.code === MigErrorCode.Aborted;
-    if (tooLate) {
+    const epoch = this.#clock.epochNow();
+    if (this.#closing.signal.aborted || migError.code === MigErrorCode.Aborted) {
       // Not a failure of the database: the next call, with its own budget, tries again at once.
-      if (!wasServing) this.#phase = 'idle';
+      this.#dispatch({ type: 'gave-up', error: migError, epoch });
       throw migError;
     }
-    this.#failures++;
     const backoff = this.#options.retryBackoff ?? {};
-    const delay = Math.min(backoff.maxMs ?? 60_000, (backoff.initialMs ?? 1_000) * 2 ** (this.#failures - 1));
-    this.#retryAt = this.#now() + delay;
-    const canServe =
+    const delay = backoffDelay(this.#model.failures + 1, {
+      initialDelayMs: backoff.initialMs ?? DEFAULT_RETRY_BACKOFF.initialMs,
+      maxDelayMs: backoff.maxMs ?? DEFAULT_RETRY_BACKOFF.maxMs,
+      factor: 2,
+      jitter: 0,
+    });
+    const degraded =
       this.#conn !== undefined &&
-      this.#options.onFailure === 'degrade' &&
+      this.#policy.onFailure === 'degrade' &&
       migError.code !== MigErrorCode.Pending &&
       migError.code !== MigErrorCode.ConnectFailed;
     this.#logger.error(
-      { err: migError.message, code: migError.code, retryInMs: delay, degraded: canServe },
-      canServe
+      { err: migError.message, code: migError.code, retryInMs: delay, degraded },
+      degraded
         ? `database initialization failed; serving degraded, retrying in ${delay} ms`
         : `database initialization failed; retrying on a call after ${delay} ms`,
     );
-    if (canServe) {
-      this.#phase = 'degraded';
-      this.#serving ??= Promise.resolve(this.#conn as Conn);
-      return this.#conn as Conn;
-    }
-    this.#phase = 'failed';
-    this.#serving = undefined;
+    this.#dispatch({ type: 'failed', error: migError, epoch, retryAt: this.#clock.now() + delay, degraded });
+    if (degraded) return this.#conn as Conn;
     throw migError;
   }
 
   /** Ready: re-check the status once it is stale. Degraded: try the migrations again. Never throws. */
   #refreshInBackground(): void {
-    if (this.#phase === 'degraded') {
+    const model = this.#model;
+    if (model.phase === 'degraded') {
       if (!this.#inflight) this.#initializeOnce(undefined).catch(() => {});
       return;
     }
-    if (this.#revalidating || this.#now() < this.#restUntil || !this.#migrator || this.#cacheKey === undefined) return;
     const migrator = this.#migrator;
     const key = this.#cacheKey;
-    this.#freshUntil = this.#now() + this.#ttl();
+    if (this.#revalidating || this.#clock.now() < model.restUntil || !migrator || key === undefined) return;
+    this.#dispatch({ type: 'revalidating', freshUntil: this.#clock.now() + this.#ttl });
     this.#revalidating = this.#check(migrator, key, false)
       .then((status) => {
-        this.#migrations =
-          status.state === 'up-to-date' ? (this.#appliedHere.length > 0 ? 'applied' : 'up-to-date') : status.state;
+        this.#dispatch({ type: 'judged', migrations: status.state });
         if (status.state !== 'up-to-date') {
           // A ready service keeps serving: a newer deploy may have migrated ahead of this one.
           this.#logger.warn(
@@ -509,7 +524,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       })
       .catch((error: unknown) => {
         // Not again on the very next call: rest a little before the next background check.
-        this.#restUntil = this.#now() + BACKGROUND_RETRY_MS;
+        this.#dispatch({ type: 'revalidate-failed', restUntil: this.#clock.now() + BACKGROUND_RETRY_MS });
         this.#logger.warn({ err: redactCredentials(describeThrown(error)) }, 'background status check failed');
       })
       .finally(() => {
@@ -518,44 +533,47 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   }
 
   state(): ServiceState {
-    const status = this.#status;
-    const { autoMigrate = false, dryRun = false, onPending = 'warn', onFailure = 'throw' } = this.#options;
-    const serving = this.#serving !== undefined;
+    const model = this.#model;
+    const { status } = model;
+    const epochOf = (monotonic: number) => this.#clock.epochNow() + (monotonic - this.#clock.now());
     return Object.freeze({
-      phase: this.#phase,
-      serving,
-      healthy: serving && this.#phase === 'ready',
-      migrations: this.#migrations,
+      phase: model.phase,
+      serving: model.serving,
+      healthy: model.serving && model.phase === 'ready',
+      migrations: model.migrations,
       appliedCount: status ? status.appliedCount : null,
       pending: status?.pending ?? [],
       problems: status?.problems ?? [],
-      appliedHere: [...this.#appliedHere],
-      planned: this.#planned,
-      lastCheck: this.#lastCheck,
-      lastError: this.#lastError
+      appliedHere: [...model.appliedHere],
+      planned: model.planned,
+      lastCheck: model.lastCheck
         ? {
-            code: this.#lastError.error.code,
-            message: this.#lastError.error.message,
-            at: this.#lastError.at.toISOString(),
+            at: new Date(model.lastCheck.epoch).toISOString(),
+            source: model.lastCheck.source,
+            durationMs: model.lastCheck.durationMs,
           }
         : null,
-      lockWaitMs: this.#lockWaitMs,
+      lastError: model.lastError
+        ? {
+            code: model.lastError.error.code,
+            message: model.lastError.error.message,
+            at: new Date(model.lastError.epoch).toISOString(),
+          }
+        : null,
+      lockWaitMs: model.lockWaitMs,
       retryAt:
-        this.#phase === 'failed' || this.#phase === 'degraded'
-          ? new Date(Date.now() + Math.max(0, this.#retryAt - this.#now())).toISOString()
+        model.phase === 'failed' || model.phase === 'degraded'
+          ? new Date(Math.max(this.#clock.epochNow(), epochOf(model.retryAt))).toISOString()
           : null,
-      policy: { autoMigrate, dryRun, onPending, onFailure },
+      policy: this.#policy,
     });
   }
 
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
-    this.#phase = 'closed';
-    this.#serving = undefined;
+    this.#dispatch({ type: 'closed' });
     this.#closing.abort(new AbortedError('Stopped: the database service was closed', 'close() was called'));
     await Promise.allSettled([this.#inflight, this.#revalidating]);
-    this.#phase = 'closed';
-    this.#serving = undefined;
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn !== undefined) await this.#options.disconnect?.(conn);
@@ -583,34 +601,16 @@ function boundByCaller<T>(shared: Promise<T>, signal: AbortSignal | undefined): 
 }
 
 /** `work`, or a Store error if it takes longer than `ms` (the work itself goes on; its result is dropped). */
-function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+function bounded<T>(work: Promise<T>, ms: number, what: string, clock: Clock): Promise<T> {
+  let cancel = () => {};
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new MigError(MigErrorCode.Store, `${what} did not answer within ${ms} ms; is the database reachable?`, {
-            context: { timeoutMs: ms },
-          }),
-        ),
-      ms,
+    cancel = clock.schedule(ms, () =>
+      reject(
+        new MigError(MigErrorCode.Store, `${what} did not answer within ${ms} ms; is the database reachable?`, {
+          context: { timeoutMs: ms },
+        }),
+      ),
     );
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A wait someone awaits (between connection attempts): a plain timer, cut short by `signal`. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return Promise.race([work, timeout]).finally(() => cancel());
 }

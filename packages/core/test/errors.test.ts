@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { describeThrown } from '../src/adapter-kit.js';
 import {
   describeHolder,
-  describeThrown,
   isMigError,
   LockTimeoutError,
   MigError,
@@ -67,7 +67,7 @@ describe('errors', () => {
     const error = new PendingMigrationsError(['001', '002', '003', '004', '005', '006', '007']);
     expect(error.message).toContain('7 migration(s) pending');
     expect(error.message).toContain('and 2 more');
-    expect(error.message).toContain('mig up');
+    expect(error.message).toContain('automatic migration');
   });
 
   it('keep VERSION equal to package.json', () => {

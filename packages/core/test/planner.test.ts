@@ -3,13 +3,12 @@ import {
   computeChecksum,
   EMPTY_DIGEST,
   LocalHistory,
-  type Migration,
-  MigrationSourceError,
   nextDigest,
   planMigrations,
   prefixDigests,
   validateMigrations,
-} from '../src/index.js';
+} from '../src/adapter-kit.js';
+import { type Migration, MigrationSourceError } from '../src/index.js';
 
 function m(name: string, content = name): Migration {
   return {

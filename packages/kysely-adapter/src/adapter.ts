@@ -1,27 +1,32 @@
-import { type LockHolder, type Logger, MigError, MigErrorCode, type MigrationLock } from '@mig/core';
 import {
   type BackoffOptions,
-  createLeaseLock,
-  createLocalLock,
-  createSessionLock,
   DEFAULT_LEASE_TTL_MS,
-  withProcessMutex,
-} from '@mig/lock';
+  DEFAULT_LOCK_STRATEGY,
+  InvalidOptionError,
+  LOCK_STRATEGIES,
+  type LockAcquireOptions,
+  type LockHolder,
+  type LockStrategy,
+  type Logger,
+  type MigrationLock,
+} from '@mig/core';
+import { createLeaseLock, createLocalLock, createSessionLock, withProcessMutex } from '@mig/lock';
+import { confirmEngine, detectEngine, type Engine } from './engine.js';
 import { createAdvisoryPrimitive, readAdvisoryHolder } from './internal/advisory.js';
+import type { KyselyFence } from './internal/fence.js';
 import { createLeasePrimitive, forceReleaseLease } from './internal/lease.js';
 import { isUndefinedTable } from './internal/pg-errors.js';
+import type { StoreTables } from './internal/tables.js';
+import type { MigrationDb } from './sources.js';
 import { createKyselyStore, type KyselyStore, type KyselyStoreOptions } from './store.js';
-
-export const LOCK_STRATEGIES = ['advisory', 'lease'] as const;
-export type LockStrategy = (typeof LOCK_STRATEGIES)[number];
 
 export interface KyselyLockOptions {
   /**
    * `advisory` (default): a PostgreSQL session advisory lock on one dedicated connection, which also runs
    * the migrations; released by the server the moment its holder dies. Needs session pooling or a direct
    * connection. `lease`: a lock row with an expiry renewed by a heartbeat; works through PgBouncer in
-   * transaction mode; a dead holder's lease is taken over once it expires. PGlite always uses an
-   * in-process mutex.
+   * transaction mode; a dead holder's lease is taken over once it expires. An embedded engine (PGlite)
+   * always uses an in-process mutex.
    */
   readonly strategy?: LockStrategy | undefined;
   /** Lease lifetime without renewal. Default 30 s. */
@@ -35,69 +40,57 @@ export interface KyselyLockOptions {
 }
 
 export interface KyselyAdapter {
-  readonly engine: 'postgres' | 'pglite';
+  /**
+   * The engine read from the Kysely instance. A plain `PostgresDialect` is taken as PostgreSQL; a lock
+   * confirms it with one query before it is first taken (a PGlite behind another package's dialect).
+   */
+  readonly engine: Engine;
   readonly store: KyselyStore;
   /** A migration lock for this store. Callers in one process share one acquisition at a time. */
-  createLock(options?: KyselyLockOptions): MigrationLock;
+  createLock(options?: KyselyLockOptions): MigrationLock<KyselyFence>;
   /** Who holds the lease lock now (null when free). */
   leaseHolder(): Promise<LockHolder | null>;
-  /** Who holds the advisory lock now (null when free); PostgreSQL only. */
+  /** Who holds the advisory lock now (null when free, and always on an embedded engine). */
   advisoryHolder(): Promise<LockHolder | null>;
   /** Ends the lease lock whoever holds it; returns the holder it cleared. For `mig unlock --force`. */
   forceReleaseLease(): Promise<LockHolder | null>;
 }
 
 /**
- * mig on one Kysely instance: the store and its locks share the instance's connections.
+ * mig on one Kysely instance: the store and its locks share the instance's connections. The engine and
+ * what it can do are read from the instance; nobody has to say which database it is.
  *
  * @example
  * const adapter = createKyselyAdapter({ db, target: describeConnection(url) });
  * const migrator = createMigrator({ source, store: adapter.store, lock: adapter.createLock({ strategy: 'lease' }) });
  */
 export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter {
-  const engine = options.engine ?? 'postgres';
-  const store = createKyselyStore(options);
+  const detected = detectEngine(options.db, options.engine);
+  const store = createKyselyStore({ ...options, engine: detected.capabilities.engine });
   const { tables, target } = store;
   // The in-process mutex is per database. Without a described target, this Kysely instance is the best
   // identity there is: two instances on one database then meet at the database lock instead, which is
   // still correct, only less frugal.
   const scope =
-    options.target?.server !== undefined && engine === 'postgres'
+    options.target?.server !== undefined && !detected.capabilities.embedded
       ? `${target.server}/${target.namespace}`
       : instanceScope(options.db);
+  const engine = () => confirmEngine(options.db, detected);
   return {
-    engine,
+    engine: detected.capabilities.engine,
     store,
     createLock(lockOptions = {}) {
-      const strategy = lockOptions.strategy ?? 'advisory';
+      const strategy = lockOptions.strategy ?? DEFAULT_LOCK_STRATEGY;
       if (!(LOCK_STRATEGIES as readonly string[]).includes(strategy)) {
-        throw new MigError(
-          MigErrorCode.InvalidOption,
-          `Unknown lock strategy ${JSON.stringify(strategy)}: use "advisory" or "lease".`,
+        throw new InvalidOptionError(
+          'strategy',
+          `Unknown lock strategy ${JSON.stringify(strategy)}: use ${LOCK_STRATEGIES.map((s) => `"${s}"`).join(' or ')}.`,
           { context: { strategy } },
         );
       }
-      if (engine === 'pglite')
-        return { ...createLocalLock(`pglite ${scope} ${tables.qualified}`), independentOfStore: true };
-      const lock =
-        strategy === 'lease'
-          ? createLeaseLock(createLeasePrimitive({ db: options.db, tables }), {
-              ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-              renewEveryMs: lockOptions.renewEveryMs,
-              owner: lockOptions.owner,
-              backoff: lockOptions.backoff,
-              logger: lockOptions.logger,
-            })
-          : createSessionLock(
-              createAdvisoryPrimitive({
-                db: options.db,
-                tables,
-                clientCheckIntervalMs: options.clientCheckIntervalMs ?? 1000,
-              }),
-              { backoff: lockOptions.backoff },
-            );
-      const serialized = withProcessMutex(lock, { scope });
-      return strategy === 'lease' ? serialized : { ...serialized, independentOfStore: true };
+      const build = (which: Engine) => buildLock(which, strategy, options.db, tables, scope, lockOptions, options);
+      if (detected.certain) return build(detected.capabilities.engine);
+      return deferredLock(strategy, tables, () => engine().then(build));
     },
     leaseHolder: async () => {
       try {
@@ -107,8 +100,58 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
         throw error;
       }
     },
-    advisoryHolder: () => (engine === 'pglite' ? Promise.resolve(null) : readAdvisoryHolder(options.db, tables)),
+    advisoryHolder: async () => ((await engine()) === 'pglite' ? null : readAdvisoryHolder(options.db, tables)),
     forceReleaseLease: () => forceReleaseLease(options.db, tables),
+  };
+}
+
+function buildLock(
+  engine: Engine,
+  strategy: LockStrategy,
+  db: MigrationDb,
+  tables: StoreTables,
+  scope: string,
+  lockOptions: KyselyLockOptions,
+  storeOptions: KyselyStoreOptions,
+): MigrationLock<KyselyFence> {
+  if (engine === 'pglite') return createLocalLock(`pglite ${scope} ${tables.qualified}`);
+  const lock: MigrationLock<KyselyFence> =
+    strategy === 'lease'
+      ? createLeaseLock(createLeasePrimitive({ db, tables }), {
+          ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+          renewEveryMs: lockOptions.renewEveryMs,
+          owner: lockOptions.owner,
+          backoff: lockOptions.backoff,
+          logger: lockOptions.logger,
+        })
+      : createSessionLock(
+          createAdvisoryPrimitive({ db, tables, clientCheckIntervalMs: storeOptions.clientCheckIntervalMs ?? 1000 }),
+          { backoff: lockOptions.backoff },
+        );
+  return withProcessMutex(lock, { scope });
+}
+
+/**
+ * A lock whose engine is confirmed (one query, once) before it is first taken. Its key and whether it
+ * lives in the store's tables follow from the strategy alone, so they are known before then.
+ */
+function deferredLock(
+  strategy: LockStrategy,
+  tables: StoreTables,
+  resolve: () => Promise<MigrationLock<KyselyFence>>,
+): MigrationLock<KyselyFence> {
+  let inner: Promise<MigrationLock<KyselyFence>> | undefined;
+  return {
+    strategy,
+    key: `${strategy} lock on ${tables.qualified}`,
+    livesInStore: strategy === 'lease',
+    async acquire(options: LockAcquireOptions) {
+      inner ??= resolve();
+      inner.catch(() => {
+        inner = undefined;
+      });
+      return (await inner).acquire(options);
+    },
   };
 }
 

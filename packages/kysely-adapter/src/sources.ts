@@ -2,15 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  computeChecksum,
-  describeThrown,
-  type Migration,
-  type MigrationModule,
-  type MigrationSource,
-  MigrationSourceError,
-  validateMigrations,
-} from '@mig/core';
+import { type Migration, type MigrationModule, type MigrationSource, MigrationSourceError } from '@mig/core';
+import { computeChecksum, describeThrown, validateMigrations } from '@mig/core/adapter';
 import { type Kysely, sql } from 'kysely';
 import { splitSqlStatements } from './internal/split-sql.js';
 import { parseSqlMigration } from './internal/sql-file.js';
@@ -46,8 +39,8 @@ export function createFolderSource(dir: string, options: FolderSourceOptions = {
         const others = names.filter((f) => !f.startsWith('.')).slice(0, 5);
         throw new MigrationSourceError(
           `No migrations in ${folder}: expected files ending in ${MIGRATION_EXTENSIONS.join(', ')}` +
-            `${others.length > 0 ? ` (found ${others.join(', ')})` : ''}. Create one with \`mig create NAME\`.`,
-          { context: { folder } },
+            `${others.length > 0 ? ` (found ${others.join(', ')})` : ''}. Add one, e.g. 20260101000000_create_users.sql.`,
+          { context: { folder, reason: 'empty-folder' } },
         );
       }
       assertUniqueStems(files, folder);
@@ -71,13 +64,13 @@ async function listFolder(folder: string): Promise<string[]> {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'
-        ? 'does not exist. Create it, or point MIGRATIONS_DIR (or --migrations) at the right folder'
+        ? 'does not exist. Create it, or point the source at the right folder'
         : code === 'EACCES' || code === 'EPERM'
           ? 'cannot be read (permission denied). Fix its permissions'
           : `cannot be read: ${describeThrown(error)}`;
     throw new MigrationSourceError(`The migrations folder ${folder} ${why}.`, {
       cause: error,
-      context: { folder },
+      context: { folder, reason: code === 'ENOENT' ? 'missing-folder' : 'unreadable-folder' },
     });
   }
 }

@@ -2,26 +2,27 @@ import {
   type AppliedMigration,
   type ApplyOptions,
   Attr,
-  createTelemetry,
-  describeThrown,
-  EMPTY_DIGEST,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATEMENT_LOCK_WAIT_MS,
+  DEFAULT_TABLE,
   isMigError,
   MigError,
   MigErrorCode,
   type Migration,
   MigrationConflictError,
+  type MigrationDirection,
   type MigrationModule,
   type MigrationStore,
-  nextDigest,
   SpanName,
   type StoreHead,
   type StoreTarget,
   type TelemetryOptions,
-  withSpan,
 } from '@mig/core';
+import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } from '@mig/core/adapter';
 import type { Tracer } from '@opentelemetry/api';
 import { sql } from 'kysely';
-import { checkFence, isFence } from './internal/fence.js';
+import { detectEngine, type Engine } from './engine.js';
+import { checkFence, type KyselyFence } from './internal/fence.js';
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
@@ -31,10 +32,6 @@ import { VERSION } from './version.js';
 /** Version of mig's own tables; a store refuses tables written by a newer version. */
 export const STORE_SCHEMA_VERSION = 1;
 
-export const DEFAULT_SCHEMA = 'public';
-export const DEFAULT_TABLE = 'mig_migrations';
-export const DEFAULT_LOCK_WAIT_TIMEOUT_MS = 30_000;
-
 export interface KyselyStoreOptions {
   readonly db: MigrationDb;
   /** Schema of mig's tables. Default "public". */
@@ -43,8 +40,8 @@ export interface KyselyStoreOptions {
   readonly table?: string | undefined;
   /** How to name the database in spans and messages (no secrets). See `describeConnection`. */
   readonly target?: Partial<Omit<StoreTarget, 'table'>> | undefined;
-  /** "postgres" (default) or "pglite". */
-  readonly engine?: 'postgres' | 'pglite' | undefined;
+  /** Overrides the engine read from the Kysely instance (its dialect adapter); rarely needed. */
+  readonly engine?: Engine | undefined;
   /**
    * PostgreSQL 14+: in each migration's transaction, have the server check every this many ms that the
    * client is still there, so a migration whose process was killed is rolled back within a second instead of
@@ -67,18 +64,18 @@ export interface KyselyStoreOptions {
  */
 export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
   const tables = storeTables(options.schema ?? DEFAULT_SCHEMA, options.table ?? DEFAULT_TABLE);
-  const engine = options.engine ?? 'postgres';
+  const { capabilities } = detectEngine(options.db, options.engine);
   const target: StoreTarget = Object.freeze({
-    system: options.target?.system ?? 'postgresql',
-    namespace: options.target?.namespace ?? (engine === 'pglite' ? 'pglite' : 'postgres'),
-    server: options.target?.server ?? (engine === 'pglite' ? 'embedded' : 'unknown'),
+    system: options.target?.system ?? capabilities.system,
+    namespace: options.target?.namespace ?? (capabilities.embedded ? capabilities.engine : 'postgres'),
+    server: options.target?.server ?? (capabilities.embedded ? 'embedded' : 'unknown'),
     table: tables.qualified,
   });
-  const clientCheckIntervalMs = options.clientCheckIntervalMs ?? (engine === 'pglite' ? 0 : 1000);
+  const clientCheckIntervalMs = options.clientCheckIntervalMs ?? (capabilities.embedded ? 0 : 1000);
   const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
   return new KyselyStore(options.db, tables, target, {
     clientCheckIntervalMs,
-    lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_TIMEOUT_MS,
+    lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
     clientCheckSupported: undefined,
     tracer,
   });
@@ -97,7 +94,8 @@ interface HeadRow {
   digest: string;
 }
 
-export class KyselyStore implements MigrationStore<MigrationDb> {
+/** mig's store on a Kysely instance; its locks' fences are {@link KyselyFence}s. */
+export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
   readonly target: StoreTarget;
   readonly tables: StoreTables;
   readonly #db: MigrationDb;
@@ -112,10 +110,8 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
   }
 
   /** Under an advisory lock, this store on the lock's own session; otherwise this store. */
-  bind(fence: unknown): KyselyStore {
-    return isFence(fence) && fence.kind === 'advisory'
-      ? new KyselyStore(fence.db, this.tables, this.target, this.#settings)
-      : this;
+  bind(fence: KyselyFence): KyselyStore {
+    return fence?.kind === 'advisory' ? new KyselyStore(fence.db, this.tables, this.target, this.#settings) : this;
   }
 
   async readHead(): Promise<StoreHead | null> {
@@ -231,8 +227,33 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
     });
   }
 
-  async apply(migration: Migration<MigrationDb>, options: ApplyOptions): Promise<StoreHead> {
+  apply(migration: Migration<MigrationDb>, options: ApplyOptions<KyselyFence>): Promise<StoreHead> {
+    return this.#change(migration, 'up', options);
+  }
+
+  revert(migration: Migration<MigrationDb>, options: ApplyOptions<KyselyFence>): Promise<StoreHead> {
+    return this.#change(migration, 'down', options);
+  }
+
+  /**
+   * Runs `up` or `down` and records it. A transactional migration: one transaction with the head locked,
+   * the migration, the fence check and the record. Otherwise: the head and the fence proven first (nothing
+   * can be rolled back), the migration on one connection, then the record in its own transaction.
+   */
+  async #change(
+    migration: Migration<MigrationDb>,
+    direction: MigrationDirection,
+    options: ApplyOptions<KyselyFence>,
+  ): Promise<StoreHead> {
     const module = await migration.load();
+    const run = direction === 'up' ? module.up : module.down;
+    if (!run) {
+      throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
+    }
+    const finish = (trx: MigrationDb, head: StoreHead, durationMs: number) =>
+      direction === 'up'
+        ? this.#record(trx, migration, module, head, durationMs)
+        : this.#unrecord(trx, migration, head);
     if (module.transactional) {
       // Learned before the transaction opens: under an advisory lock this store has one connection, and a
       // query on it from inside its own transaction would wait for itself.
@@ -240,64 +261,38 @@ export class KyselyStore implements MigrationStore<MigrationDb> {
       return this.#db.transaction().execute(async (trx) => {
         await this.#limitWaits(trx, checkClient);
         const head = await this.#lockHead(trx, migration.name, options.expectedHead);
-        const durationMs = await timed(() => this.#explained(module.up(trx)));
+        const durationMs = await timed(() => this.#explained(run(trx)));
+        // Checked last: the lease row is then locked only for the commit, not the whole migration.
         await checkFence(trx, this.tables, options.fence);
-        return this.#record(trx, migration, module, head, durationMs);
+        return finish(trx, head, durationMs);
       });
     }
-    // Outside a transaction nothing can be rolled back, so prove the head and the lock before starting.
     await this.#checkHeadBefore(migration.name, options.expectedHead);
     await checkFence(this.#db, this.tables, options.fence);
-    const durationMs = await this.#db.connection().execute((conn) => timed(() => module.up(conn)));
+    const durationMs = await this.#db.connection().execute((conn) => timed(() => run(conn)));
     return this.#db.transaction().execute(async (trx) => {
       const head = await this.#lockHead(trx, migration.name, options.expectedHead);
       await checkFence(trx, this.tables, options.fence);
-      return this.#record(trx, migration, module, head, durationMs);
+      return finish(trx, head, durationMs);
     });
   }
 
-  async revert(migration: Migration<MigrationDb>, options: ApplyOptions): Promise<StoreHead> {
-    const module = await migration.load();
-    const down = module.down;
-    if (!down) {
-      throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
+  /** Removes the record of the latest applied migration, which must be `migration`. */
+  async #unrecord(trx: MigrationDb, migration: Migration<MigrationDb>, head: StoreHead): Promise<StoreHead> {
+    const { rows } = await sql<{ name: string; digest: string }>`
+      select name, digest from ${this.tables.records} order by id desc limit 2`.execute(trx);
+    if (rows[0]?.name !== migration.name) {
+      throw new MigError(
+        MigErrorCode.Conflict,
+        `Cannot revert "${migration.name}": the latest applied migration is ${rows[0] ? `"${rows[0].name}"` : 'none'}. Revert in reverse order.`,
+      );
     }
-    const unrecord = async (trx: MigrationDb): Promise<StoreHead> => {
-      await checkFence(trx, this.tables, options.fence);
-      const { rows } = await sql<{ name: string; digest: string }>`
-        select name, digest from ${this.tables.records} order by id desc limit 2`.execute(trx);
-      if (rows[0]?.name !== migration.name) {
-        throw new MigError(
-          MigErrorCode.Conflict,
-          `Cannot revert "${migration.name}": the latest applied migration is ${rows[0] ? `"${rows[0].name}"` : 'none'}. Revert in reverse order.`,
-        );
-      }
-      const head = { count: options.expectedHead.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
-      await sql`delete from ${this.tables.records} where name = ${migration.name}`.execute(trx);
-      await sql`
-        update ${this.tables.head} set applied_count = ${head.count}, digest = ${head.digest}, updated_at = now()
-        where id = 1`.execute(trx);
-      return head;
-    };
-    if (module.transactional) {
-      // Learned before the transaction opens: under an advisory lock this store has one connection, and a
-      // query on it from inside its own transaction would wait for itself.
-      const checkClient = await this.#clientCheckSupported();
-      return this.#db.transaction().execute(async (trx) => {
-        await this.#limitWaits(trx, checkClient);
-        await this.#lockHead(trx, migration.name, options.expectedHead);
-        await this.#explained(down(trx));
-        // Checked last, as in apply: the lease row is then locked only for the commit, not the whole down.
-        return unrecord(trx);
-      });
-    }
-    await this.#checkHeadBefore(migration.name, options.expectedHead);
-    await checkFence(this.#db, this.tables, options.fence);
-    await this.#db.connection().execute((conn) => down(conn));
-    return this.#db.transaction().execute(async (trx) => {
-      await this.#lockHead(trx, migration.name, options.expectedHead);
-      return unrecord(trx);
-    });
+    const next = { count: head.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
+    await sql`delete from ${this.tables.records} where name = ${migration.name}`.execute(trx);
+    await sql`
+      update ${this.tables.head} set applied_count = ${next.count}, digest = ${next.digest}, updated_at = now()
+      where id = 1`.execute(trx);
+    return next;
   }
 
   async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {

@@ -1,12 +1,11 @@
 import {
   createMigrator,
-  EMPTY_DIGEST,
   MigErrorCode,
   MigrationConflictError,
   MigrationDriftError,
   MigrationFailedError,
-  prefixDigests,
 } from '@mig/core';
+import { EMPTY_DIGEST, prefixDigests } from '@mig/core/adapter';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFolderSource, createKyselyStore } from '../src/index.js';

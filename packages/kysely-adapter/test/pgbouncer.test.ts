@@ -1,4 +1,5 @@
-import { EMPTY_DIGEST, LockLostError } from '@mig/core';
+import { LockLostError } from '@mig/core';
+import { EMPTY_DIGEST } from '@mig/core/adapter';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +74,8 @@ describe('behind PgBouncer in transaction pooling mode', () => {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LockLostError);
       expect((error as Error).message).toContain('transaction pooler');
-      expect((error as Error).message).toContain('MIGRATION_LOCK_STRATEGY=lease');
+      expect((error as Error).message).toContain('use the lease strategy');
+      expect(error).toMatchObject({ context: { reason: 'session-not-holder' } });
       // The migration rolled back with its transaction: nothing applied, nothing recorded.
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from mig_migrations`.execute(db);
       expect(rows[0]?.n).toBe(0);

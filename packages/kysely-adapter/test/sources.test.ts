@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeChecksum, MigErrorCode, MigrationSourceError } from '@mig/core';
+import { MigErrorCode, MigrationSourceError } from '@mig/core';
+import { computeChecksum } from '@mig/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFolderSource, createListSource } from '../src/index.js';
 
@@ -53,12 +54,13 @@ describe('createFolderSource', () => {
   it('rejects a folder that does not exist, saying how to fix it', async () => {
     const error = await loadError(() => createFolderSource('/nonexistent/mig-migrations').load());
     expect(error.message).toContain('/nonexistent/mig-migrations does not exist');
-    expect(error.message).toContain('MIGRATIONS_DIR');
+    expect(error.message).toContain('Create it, or point the source at the right folder');
+    expect(error.context).toMatchObject({ reason: 'missing-folder' });
   });
 
   it('rejects an empty folder and one with no migration files', async () => {
     const empty = await folder({});
-    expect((await loadError(() => createFolderSource(empty).load())).message).toMatch(/No migrations in .*mig create/);
+    expect((await loadError(() => createFolderSource(empty).load())).message).toMatch(/No migrations in .*Add one/);
     const others = await folder({ 'notes.txt': 'x' });
     expect((await loadError(() => createFolderSource(others).load())).message).toContain('found notes.txt');
   });

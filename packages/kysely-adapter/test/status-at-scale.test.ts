@@ -1,4 +1,5 @@
-import { computeChecksum, createMigrator, EMPTY_DIGEST, nextDigest } from '@mig/core';
+import { createMigrator } from '@mig/core';
+import { computeChecksum, EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countQueries, createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  describeThrown,
+  type BackoffOptions,
+  type Clock,
+  DEFAULT_LEASE_TTL_MS,
+  InvalidOptionError,
   type LeasePrimitive,
   type LockAcquireOptions,
   type LockLease,
@@ -9,12 +12,10 @@ import {
   type Logger,
   type MigrationLock,
   silentLogger,
+  systemClock,
 } from '@mig/core';
-import type { BackoffOptions } from './backoff.js';
-import { type LockClock, systemClock } from './clock.js';
+import { describeThrown } from '@mig/core/adapter';
 import { pollForLock } from './poll.js';
-
-export const DEFAULT_LEASE_TTL_MS = 30_000;
 
 export interface LeaseLockOptions {
   /** How long a lease lasts without renewal; a crashed holder's lease is taken over after this. Default 30 s. */
@@ -24,7 +25,7 @@ export interface LeaseLockOptions {
   /** Identifies this process in the lock row. Default `host:pid:random`. */
   readonly owner?: string | undefined;
   readonly backoff?: BackoffOptions | undefined;
-  readonly clock?: LockClock | undefined;
+  readonly clock?: Clock | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -34,14 +35,16 @@ export interface LeaseLockOptions {
  * mode. Each grant gets a larger token (the fence): the store checks it in every migration's transaction,
  * so a holder whose lease lapsed cannot record a migration.
  */
-export function createLeaseLock(primitive: LeasePrimitive, options: LeaseLockOptions = {}): MigrationLock {
+export function createLeaseLock<F>(primitive: LeasePrimitive<F>, options: LeaseLockOptions = {}): MigrationLock<F> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   const renewEveryMs = options.renewEveryMs ?? Math.max(50, Math.floor(ttlMs / 3));
   if (!(ttlMs > 0) || !(renewEveryMs > 0) || renewEveryMs >= ttlMs) {
-    throw new RangeError(
+    throw new InvalidOptionError(
+      'ttlMs',
       `Lease timing is invalid: ttlMs ${ttlMs} must be positive and above renewEveryMs ${renewEveryMs}.`,
+      { context: { ttlMs, renewEveryMs } },
     );
   }
   const prefix = options.owner ?? `${hostname()}:${process.pid}`;
@@ -49,7 +52,8 @@ export function createLeaseLock(primitive: LeasePrimitive, options: LeaseLockOpt
   return {
     strategy: primitive.strategy,
     key: primitive.key,
-    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease> {
+    livesInStore: primitive.livesInStore,
+    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease<F>> {
       const owner = `${prefix}:${randomUUID().slice(0, 8)}`;
       const started = clock.now();
       let sentAt = started;
@@ -77,7 +81,9 @@ export function createLeaseLock(primitive: LeasePrimitive, options: LeaseLockOpt
         try {
           const expiresAt = await primitive.renew(owner, grant.token, ttlMs);
           if (expiresAt === null) {
-            lost.abort(new LockLostError(primitive.key, `lease token ${grant.token} expired or was taken over`));
+            lost.abort(
+              new LockLostError(primitive.key, `lease token ${grant.token} expired or was taken over`, 'expired'),
+            );
             return;
           }
           validUntil = sent + ttlMs;
@@ -88,7 +94,11 @@ export function createLeaseLock(primitive: LeasePrimitive, options: LeaseLockOpt
           );
           if (clock.now() >= validUntil) {
             lost.abort(
-              new LockLostError(primitive.key, `it could not be renewed before it expired (${describeThrown(error)})`),
+              new LockLostError(
+                primitive.key,
+                `it could not be renewed before it expired (${describeThrown(error)})`,
+                'expired',
+              ),
             );
             return;
           }

@@ -1,5 +1,12 @@
-import { AbortedError, type LockAcquireOptions, type LockLease, LockTimeoutError, type MigrationLock } from '@mig/core';
-import { type LockClock, systemClock } from './clock.js';
+import {
+  AbortedError,
+  type Clock,
+  type LockAcquireOptions,
+  type LockLease,
+  LockTimeoutError,
+  type MigrationLock,
+  systemClock,
+} from '@mig/core';
 import { withWholeWait } from './poll.js';
 
 /** A FIFO mutex inside one process; waits are bounded by a timeout and an AbortSignal. */
@@ -93,20 +100,21 @@ export function processMutex(key: string): Mutex {
  * time holds a database session or polls the database, and the others wait without any I/O. The wait on
  * the mutex counts toward the caller's timeout.
  */
-export function withProcessMutex(
-  lock: MigrationLock,
+export function withProcessMutex<F>(
+  lock: MigrationLock<F>,
   options: {
     /** Tells apart locks with the same key on different databases, e.g. "db.internal:5432/shop". */
     readonly scope?: string | undefined;
-    readonly clock?: LockClock | undefined;
+    readonly clock?: Clock | undefined;
   } = {},
-): MigrationLock {
+): MigrationLock<F> {
   const clock = options.clock ?? systemClock;
   const mutex = processMutex(`${lock.strategy}:${options.scope ?? ''}:${lock.key}`);
   return {
     strategy: lock.strategy,
     key: lock.key,
-    async acquire(acquire: LockAcquireOptions): Promise<LockLease> {
+    livesInStore: lock.livesInStore,
+    async acquire(acquire: LockAcquireOptions): Promise<LockLease<F>> {
       const started = clock.now();
       const unlock = await mutex.acquire({ timeoutMs: acquire.timeoutMs, signal: acquire.signal, key: lock.key });
       try {
@@ -138,17 +146,19 @@ export function withProcessMutex(
  * @example
  * const lock = createLocalLock('pglite:./.data/pglite');
  */
-export function createLocalLock(key: string): MigrationLock {
+export function createLocalLock(key: string, options: { readonly clock?: Clock | undefined } = {}): MigrationLock {
+  const clock = options.clock ?? systemClock;
   const mutex = processMutex(`mutex:${key}`);
   return {
     strategy: 'mutex',
     key,
-    async acquire(options: LockAcquireOptions): Promise<LockLease> {
-      const started = performance.now();
-      const release = await mutex.acquire({ timeoutMs: options.timeoutMs, signal: options.signal, key });
+    livesInStore: false,
+    async acquire(acquire: LockAcquireOptions): Promise<LockLease> {
+      const started = clock.now();
+      const release = await mutex.acquire({ timeoutMs: acquire.timeoutMs, signal: acquire.signal, key });
       return {
         fence: undefined,
-        waitedMs: performance.now() - started,
+        waitedMs: clock.now() - started,
         lost: new AbortController().signal,
         release: async () => release(),
       };

@@ -1,6 +1,16 @@
-import { AbortedError, type LockHolder, LockTimeoutError, type LockWait, type TryLockResult } from '@mig/core';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
-import { type LockClock, systemClock } from './clock.js';
+import {
+  AbortedError,
+  type BackoffOptions,
+  type Clock,
+  isMigError,
+  type LockHolder,
+  LockTimeoutError,
+  type LockWait,
+  MigErrorCode,
+  systemClock,
+  type TryLockResult,
+} from '@mig/core';
+import { backoffDelay } from '@mig/core/adapter';
 
 /** How long an attempt that is already running may overrun the deadline before the wait gives up on it. */
 const ATTEMPT_GRACE_MS = 1_000;
@@ -15,7 +25,7 @@ async function attemptWithin<T>(
   ms: number,
   key: string,
   holder: LockHolder | null,
-  clock: LockClock,
+  clock: Clock,
 ): Promise<TryLockResult<T>> {
   let cancel = () => {};
   const attempt = tryOnce();
@@ -41,7 +51,7 @@ export interface PollOptions {
   readonly signal?: AbortSignal | undefined;
   readonly onWait?: ((wait: LockWait) => void) | undefined;
   readonly backoff?: BackoffOptions | undefined;
-  readonly clock?: LockClock | undefined;
+  readonly clock?: Clock | undefined;
 }
 
 export interface PollResult<T> {
@@ -81,7 +91,12 @@ export async function pollForLock<T>(
     options.onWait?.({ attempt, waitedMs, holder });
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw new LockTimeoutError(options.key, waitedMs, holder);
-    await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining), options.signal);
+    try {
+      await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining), options.signal);
+    } catch (error) {
+      if (!isMigError(error, MigErrorCode.Aborted)) throw error;
+      throw new AbortedError(`Stopped waiting for the migration lock ${options.key}`, options.signal?.reason);
+    }
   }
 }
 
@@ -89,7 +104,7 @@ export async function pollForLock<T>(
  * A lock timeout raised by an inner step (the poll after opening a session, the lock after the in-process
  * mutex) restated with the caller's whole wait, which is what the caller's timeout measured.
  */
-export function withWholeWait(error: unknown, startedAt: number, clock: LockClock): unknown {
+export function withWholeWait(error: unknown, startedAt: number, clock: Clock): unknown {
   return error instanceof LockTimeoutError
     ? new LockTimeoutError(error.key, clock.now() - startedAt, error.holder)
     : error;

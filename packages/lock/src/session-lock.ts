@@ -1,4 +1,6 @@
 import {
+  type BackoffOptions,
+  type Clock,
   type LockAcquireOptions,
   type LockLease,
   LockLostError,
@@ -6,14 +8,13 @@ import {
   LockTimeoutError,
   type MigrationLock,
   type SessionLockPrimitive,
+  systemClock,
 } from '@mig/core';
-import type { BackoffOptions } from './backoff.js';
-import { type LockClock, systemClock } from './clock.js';
 import { pollForLock, withWholeWait } from './poll.js';
 
 export interface SessionLockOptions {
   readonly backoff?: BackoffOptions | undefined;
-  readonly clock?: LockClock | undefined;
+  readonly clock?: Clock | undefined;
 }
 
 /**
@@ -21,12 +22,17 @@ export interface SessionLockOptions {
  * polls its try-lock with backoff, and on release unlocks and ends the session. If the holder dies, its
  * session ends and the database releases the lock by itself: no stale lock, no manual unlock.
  */
-export function createSessionLock(primitive: SessionLockPrimitive, options: SessionLockOptions = {}): MigrationLock {
+export function createSessionLock<F>(
+  primitive: SessionLockPrimitive<F>,
+  options: SessionLockOptions = {},
+): MigrationLock<F> {
   const clock = options.clock ?? systemClock;
   return {
     strategy: primitive.strategy,
     key: primitive.key,
-    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease> {
+    // The lock lives in a database session, not in the store's tables: they are created under it.
+    livesInStore: false,
+    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease<F>> {
       const started = clock.now();
       const session = await openWithin(primitive, timeoutMs, clock);
       try {
@@ -50,6 +56,7 @@ export function createSessionLock(primitive: SessionLockPrimitive, options: Sess
                   throw new LockLostError(
                     primitive.key,
                     'the session did not hold it at release; if connections go through a transaction pooler (PgBouncer in transaction mode), use the lease strategy',
+                    'session-not-holder',
                   );
                 }
               } finally {
@@ -68,7 +75,11 @@ export function createSessionLock(primitive: SessionLockPrimitive, options: Sess
 }
 
 /** Opening the session counts toward the lock timeout: a pool with no free connection is a wait too. */
-async function openWithin(primitive: SessionLockPrimitive, timeoutMs: number, clock: LockClock): Promise<LockSession> {
+async function openWithin<F>(
+  primitive: SessionLockPrimitive<F>,
+  timeoutMs: number,
+  clock: Clock,
+): Promise<LockSession<F>> {
   const opening = primitive.open();
   let cancel = () => {};
   const timedOut = new Promise<never>((_, reject) => {

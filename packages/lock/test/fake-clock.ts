@@ -1,14 +1,18 @@
+import type { Clock } from '@mig/core';
 import { AbortedError } from '@mig/core';
-import type { LockClock } from '../src/index.js';
 
 /** Virtual time: sleeps advance it at once; scheduled callbacks run when time is advanced past them. */
-export class FakeClock implements LockClock {
+export class FakeClock implements Clock {
   time = 0;
   readonly sleeps: number[] = [];
   #scheduled: Array<{ at: number; fn: () => void }> = [];
 
   now(): number {
     return this.time;
+  }
+
+  epochNow(): number {
+    return Date.UTC(2026, 0, 1) + this.time;
   }
 
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {

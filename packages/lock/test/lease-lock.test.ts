@@ -1,5 +1,5 @@
 import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core';
-import { LockLostError } from '@mig/core';
+import { InvalidOptionError, LockLostError } from '@mig/core';
 import { describe, expect, it } from 'vitest';
 import { createLeaseLock } from '../src/index.js';
 import { FakeClock } from './fake-clock.js';
@@ -8,15 +8,16 @@ import { FakeClock } from './fake-clock.js';
  * The lease rules on virtual time, to test the algorithm (heartbeat, loss, release). The SQL
  * implementation is tested against PostgreSQL in @mig/kysely-adapter.
  */
-class MemoryLease implements LeasePrimitive {
+class MemoryLease implements LeasePrimitive<number> {
   readonly strategy = 'lease';
   readonly key = 'memory lease';
+  readonly livesInStore = true;
   row: { owner: string | null; token: number; expiresAt: number } | undefined;
   renewals = 0;
   failRenewals = false;
   constructor(readonly clock: FakeClock) {}
 
-  async tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant>> {
+  async tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<number>>> {
     const now = this.clock.now();
     if (!this.row || this.row.expiresAt <= now || this.row.owner === owner) {
       const token = (this.row?.token ?? 0) + 1;
@@ -103,6 +104,8 @@ describe('createLeaseLock', () => {
 
   it('rejects a renewal interval that is not below the TTL', () => {
     const clock = new FakeClock();
-    expect(() => createLeaseLock(new MemoryLease(clock), { ttlMs: 1_000, renewEveryMs: 1_000 })).toThrow(RangeError);
+    expect(() => createLeaseLock(new MemoryLease(clock), { ttlMs: 1_000, renewEveryMs: 1_000 })).toThrow(
+      InvalidOptionError,
+    );
   });
 });

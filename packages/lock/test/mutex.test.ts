@@ -52,10 +52,11 @@ describe('withProcessMutex', () => {
     let inside = 0;
     let maxInside = 0;
     let acquisitions = 0;
-    const inner: MigrationLock = {
+    const inner: MigrationLock<number> = {
       strategy: 'test',
       key: `k-${Math.random()}`,
-      async acquire(): Promise<LockLease> {
+      livesInStore: false,
+      async acquire(): Promise<LockLease<number>> {
         acquisitions++;
         inside++;
         maxInside = Math.max(maxInside, inside);
@@ -82,9 +83,10 @@ describe('withProcessMutex', () => {
   });
 
   it('counts the in-process wait toward the timeout', async () => {
-    const inner: MigrationLock = {
+    const inner: MigrationLock<number> = {
       strategy: 'test',
       key: `k-${Math.random()}`,
+      livesInStore: false,
       acquire: async ({ timeoutMs }) => ({
         fence: timeoutMs,
         waitedMs: 0,
@@ -106,9 +108,10 @@ describe('withProcessMutex', () => {
 
 describe('a timeout after the in-process wait', () => {
   it('reports the whole wait, mutex included', async () => {
-    const inner: MigrationLock = {
+    const inner: MigrationLock<number> = {
       strategy: 'test',
       key: `k-${Math.random()}`,
+      livesInStore: false,
       acquire: async ({ timeoutMs }) => {
         await new Promise((r) => setTimeout(r, timeoutMs));
         throw new LockTimeoutError('k', timeoutMs, null);

@@ -37,14 +37,14 @@ interface TryRow {
  * schema.table), so two apps or tenants with their own tables in one database never block each other.
  * Attempts use `pg_try_advisory_lock` and report who holds the lock, in the same statement.
  */
-export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): SessionLockPrimitive {
+export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): SessionLockPrimitive<AdvisoryFence> {
   const classId = ADVISORY_CLASS_ID;
   const objId = advisoryObjectId(options.tables.qualified);
   const key = `advisory lock (${classId}, ${objId}) on ${options.tables.qualified}`;
   return {
     strategy: 'advisory',
     key,
-    async open(): Promise<LockSession> {
+    async open(): Promise<LockSession<AdvisoryFence>> {
       const session = await holdConnection(options.db);
       const conn = session.conn;
       let checking = false;

@@ -20,12 +20,11 @@ export interface LeaseFence {
   readonly token: string;
 }
 
-export type Fence = AdvisoryFence | LeaseFence;
-
-export function isFence(value: unknown): value is Fence {
-  const kind = (value as { kind?: unknown } | null)?.kind;
-  return kind === 'advisory' || kind === 'lease';
-}
+/**
+ * What a Kysely store checks of the lock a run holds: an advisory lock, a lease, or nothing to check
+ * (undefined: an in-process mutex on an embedded database, or no lock at all).
+ */
+export type KyselyFence = AdvisoryFence | LeaseFence | undefined;
 
 /**
  * Checks, inside the migration's transaction, that this process still holds the lock. An advisory lock must
@@ -33,8 +32,8 @@ export function isFence(value: unknown): value is Fence {
  * where that shows). For a lease the row is locked FOR SHARE, so nobody can take the lease over until this
  * transaction ends.
  */
-export async function checkFence(db: MigrationDb, tables: StoreTables, fence: unknown): Promise<void> {
-  if (!isFence(fence)) return;
+export async function checkFence(db: MigrationDb, tables: StoreTables, fence: KyselyFence): Promise<void> {
+  if (fence === undefined) return;
   if (fence.kind === 'advisory') {
     const { rows } = await sql<{ held: boolean }>`
       select exists (
@@ -46,8 +45,8 @@ export async function checkFence(db: MigrationDb, tables: StoreTables, fence: un
       throw new LockLostError(
         fence.key,
         'the session running the migration does not hold it. If connections go through a transaction pooler ' +
-          '(PgBouncer in transaction mode), session advisory locks do not work: use the lease strategy ' +
-          '(MIGRATION_LOCK_STRATEGY=lease)',
+          '(PgBouncer in transaction mode), session advisory locks do not work: use the lease strategy',
+        'session-not-holder',
       );
     }
     return;
@@ -57,6 +56,10 @@ export async function checkFence(db: MigrationDb, tables: StoreTables, fence: un
     where key = ${fence.key} and token = ${fence.token}::bigint and expires_at > now()
     for share`.execute(db);
   if (rows.length === 0) {
-    throw new LockLostError(fence.key, `lease token ${fence.token} expired or was taken over by another instance`);
+    throw new LockLostError(
+      fence.key,
+      `lease token ${fence.token} expired or was taken over by another instance`,
+      'expired',
+    );
   }
 }

@@ -20,7 +20,7 @@ interface AttemptRow {
 export function createLeasePrimitive(options: {
   readonly db: MigrationDb;
   readonly tables: StoreTables;
-}): LeasePrimitive {
+}): LeasePrimitive<LeaseFence> {
   const { db, tables } = options;
   const key = tables.qualified;
   const toDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
@@ -29,7 +29,9 @@ export function createLeasePrimitive(options: {
   return {
     strategy: 'lease',
     key: `lease lock on ${key}`,
-    async tryAcquire(owner, ttlMs): Promise<TryLockResult<LeaseGrant>> {
+    // The lease row is in the store's `_lock` table: the tables are created before the lock is taken.
+    livesInStore: true,
+    async tryAcquire(owner, ttlMs): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
       // One statement: take the row if it is free, expired or already ours (the token always grows), and
       // read who held it before, from the snapshot the statement started with.
       const { rows } = await sql<AttemptRow>`

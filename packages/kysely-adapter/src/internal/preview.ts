@@ -1,4 +1,4 @@
-import { describeThrown } from '@mig/core';
+import { describeThrown } from '@mig/core/adapter';
 import {
   type CompiledQuery,
   type DatabaseConnection,

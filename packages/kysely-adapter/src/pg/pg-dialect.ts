@@ -1,5 +1,6 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { brandAdapter } from '../engine.js';
 
 export interface PgDialectOptions {
   /** A PostgreSQL connection string. */
@@ -44,5 +45,12 @@ export function createPgDialect(options: PgDialectOptions): PostgresDialect {
   pool.on('connect', (client) => {
     client.on('error', onError);
   });
-  return new PostgresDialect({ pool });
+  return new BrandedPostgresDialect({ pool });
+}
+
+/** PostgreSQL as mig reads it from the Kysely instance, with no query to tell it from PGlite. */
+class BrandedPostgresDialect extends PostgresDialect {
+  override createAdapter() {
+    return brandAdapter(super.createAdapter(), 'postgres');
+  }
 }

@@ -10,6 +10,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { brandAdapter } from '../engine.js';
 
 /** The slice of PGlite this dialect uses, so `@electric-sql/pglite` stays out of our public types. */
 export interface PGliteLike {
@@ -46,7 +47,8 @@ export class PGliteDialect implements Dialect {
   }
 
   createAdapter() {
-    return new PostgresAdapter();
+    // Branded, so mig reads "PGlite" from the Kysely instance: PostgreSQL's dialect, but one process.
+    return brandAdapter(new PostgresAdapter(), 'pglite');
   }
 
   createDriver(): Driver {

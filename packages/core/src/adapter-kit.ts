@@ -1,0 +1,13 @@
+// `@mig/core/adapter`: helpers for authors of stores, locks and sources. Not needed to use mig.
+export { backoffDelay, DEFAULT_BACKOFF } from './clock.js';
+export { describeThrown, sentence } from './errors.js';
+export {
+  compareNames,
+  computeChecksum,
+  EMPTY_DIGEST,
+  nextDigest,
+  prefixDigests,
+  validateMigrations,
+} from './migration.js';
+export { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
+export { createTelemetry, errorType, markFailed, type Telemetry, withSpan } from './telemetry.js';

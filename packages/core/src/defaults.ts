@@ -1,0 +1,49 @@
+/**
+ * Every default and every closed set of values mig has, defined once. The other packages (config, CLI,
+ * adapters, lock, cache) import them from here, so a default never differs between two of them.
+ */
+
+/** Longest wait for the migration lock. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+/** How long a known migration status is trusted (the status cache's TTL). */
+export const DEFAULT_STATUS_TTL_MS = 5 * 60_000;
+/** Lifetime of a lease lock without renewal; a dead holder's lease is taken over after this. */
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+/** Longest wait of a statement inside a migration for a table lock another session holds. */
+export const DEFAULT_STATEMENT_LOCK_WAIT_MS = 30_000;
+/** Longest wait for one connection attempt. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Connection attempts before the service gives up (for this call). */
+export const DEFAULT_CONNECT_ATTEMPTS = 3;
+/** Longest wait for a status check's answer. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+/** A call with less than this left of its time budget does not start migrating. */
+export const DEFAULT_MIN_MIGRATION_TIME_MS = 10_000;
+/** The service's rest after a failure: doubles from `initialMs` up to `maxMs`. */
+export const DEFAULT_RETRY_BACKOFF = Object.freeze({ initialMs: 1_000, maxMs: 60_000 });
+
+/** Schema of mig's own tables (where the engine has schemas). */
+export const DEFAULT_SCHEMA = 'public';
+/** mig's record table; the head and lock tables add `_head` and `_lock`. */
+export const DEFAULT_TABLE = 'mig_migrations';
+/** Folder of migration files, relative to the working directory. */
+export const DEFAULT_MIGRATIONS_DIR = './migrations';
+
+/**
+ * How instances agree on who migrates. `advisory`: a lock held by a database session (PostgreSQL advisory
+ * lock, MySQL `GET_LOCK`), released by the server when its holder dies. `lease`: a lock row with an expiry,
+ * renewed by a heartbeat; works through poolers that share sessions.
+ */
+export const LOCK_STRATEGIES = ['advisory', 'lease'] as const;
+export type LockStrategy = (typeof LOCK_STRATEGIES)[number];
+export const DEFAULT_LOCK_STRATEGY: LockStrategy = 'advisory';
+
+/** Pending migrations with automatic migration off: serve and report them (`warn`), or refuse to serve. */
+export const PENDING_POLICIES = ['warn', 'refuse'] as const;
+export type PendingPolicy = (typeof PENDING_POLICIES)[number];
+export const DEFAULT_PENDING_POLICY: PendingPolicy = 'warn';
+
+/** A failed migration, lock timeout or drift: throw, or keep serving degraded and retry later. */
+export const FAILURE_POLICIES = ['throw', 'degrade'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'throw';

@@ -1,0 +1,112 @@
+import { describeThrown, isMigError, MigError, MigErrorCode, type MigrationDirection } from '../errors.js';
+import type { Migration, MigrationModule } from '../migration.js';
+import type { LockWait, Logger } from '../ports.js';
+import type { MigrationStatus } from '../status.js';
+
+export type MigrationResultStatus = 'applied' | 'reverted' | 'failed' | 'not-run' | 'planned';
+
+export interface MigrationResult {
+  readonly name: string;
+  readonly direction: MigrationDirection;
+  readonly status: MigrationResultStatus;
+  readonly durationMs: number;
+  readonly transactional: boolean;
+  /** Dry runs: the SQL this migration would run, when it can be known. */
+  readonly sql?: readonly string[] | undefined;
+}
+
+/** The outcome of `up` or `down`: one result per migration considered; `error` when the run stopped. */
+export interface MigrationRunResult {
+  readonly direction: MigrationDirection;
+  readonly dryRun: boolean;
+  readonly results: readonly MigrationResult[];
+  readonly error?: MigError | undefined;
+  /** Time spent waiting for the lock (0 without contention, or when no lock was taken). */
+  readonly lockWaitMs: number;
+  /** The status after the run, when it is known. */
+  readonly status?: MigrationStatus | undefined;
+}
+
+/** What a run reports as it goes: lock waits, each migration's start and end (for a CLI's output). */
+export type RunProgress =
+  | { readonly type: 'lock-wait'; readonly wait: LockWait }
+  | { readonly type: 'lock-acquired'; readonly waitedMs: number }
+  | { readonly type: 'migration-start'; readonly name: string; readonly direction: MigrationDirection }
+  | { readonly type: 'migration-end'; readonly result: MigrationResult };
+
+/** The results of one run as they accumulate, and the run's progress callback made safe to call. */
+export class RunRecord {
+  readonly direction: MigrationDirection;
+  readonly dryRun: boolean;
+  readonly #results: MigrationResult[] = [];
+  readonly #onProgress: ((event: RunProgress) => void) | undefined;
+  readonly #logger: Logger;
+  readonly #table: string;
+  lockWaitMs = 0;
+
+  constructor(
+    direction: MigrationDirection,
+    options: { dryRun?: boolean | undefined; onProgress?: ((event: RunProgress) => void) | undefined },
+    logger: Logger,
+    table: string,
+  ) {
+    this.direction = direction;
+    this.dryRun = options.dryRun === true;
+    this.#onProgress = options.onProgress;
+    this.#logger = logger;
+    this.#table = table;
+  }
+
+  /** A caller's progress callback that throws must not break the run (or strand the lock). */
+  progress(event: RunProgress): void {
+    try {
+      this.#onProgress?.(event);
+    } catch (error) {
+      this.#logger.warn({ err: describeThrown(error) }, 'an onProgress callback threw; ignored');
+    }
+  }
+
+  add(result: MigrationResult): void {
+    this.#results.push(result);
+  }
+
+  /** Adds a result and reports it as the end of that migration. */
+  ended(result: MigrationResult): void {
+    this.#results.push(result);
+    this.progress({ type: 'migration-end', result });
+  }
+
+  notRun<Db>(rest: readonly Migration<Db>[], modules: ReadonlyMap<string, MigrationModule<Db>>): void {
+    for (const m of rest) {
+      this.#results.push({
+        name: m.name,
+        direction: this.direction,
+        status: 'not-run',
+        durationMs: 0,
+        transactional: modules.get(m.name)?.transactional ?? true,
+      });
+    }
+  }
+
+  get results(): readonly MigrationResult[] {
+    return this.#results;
+  }
+
+  finish(error?: unknown, status?: MigrationStatus): MigrationRunResult {
+    return {
+      direction: this.direction,
+      dryRun: this.dryRun,
+      results: this.#results,
+      error: error === undefined ? undefined : toMigError(error, this.#table),
+      lockWaitMs: this.lockWaitMs,
+      status,
+    };
+  }
+}
+
+function toMigError(error: unknown, table: string): MigError {
+  if (isMigError(error)) return error;
+  return new MigError(MigErrorCode.Store, `Migration run on ${table} failed: ${describeThrown(error)}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,91 @@
+import { MigError, MigErrorCode, MigrationDriftError } from '../errors.js';
+import type { Migration, MigrationModule } from '../migration.js';
+import { type LocalHistory, planMigrations } from '../planner.js';
+import type { AppliedMigration } from '../ports.js';
+import type { MigrationStatus } from '../status.js';
+
+/** What a run was asked for: `to` a migration, or (`down`) `all` of them; neither means the default. */
+export interface TargetRequest {
+  readonly to?: string | undefined;
+  readonly all?: boolean | undefined;
+}
+
+/** The migrations `up` would apply, in order. Throws on drift or an unknown `to`. */
+export function upTargets<Db>(
+  history: LocalHistory<Db>,
+  status: MigrationStatus,
+  request: TargetRequest,
+): readonly Migration<Db>[] {
+  if (status.problems.length > 0) throw new MigrationDriftError(status.problems);
+  const pending = history.migrations.filter((m) => status.pending.includes(m.name));
+  if (request.to === undefined) return pending;
+  const index = pending.findIndex((m) => m.name === request.to);
+  if (index >= 0) return pending.slice(0, index + 1);
+  if (history.migrations.some((m) => m.name === request.to)) return []; // already applied
+  throw unknownTarget(request.to, history);
+}
+
+/** The migrations `down` would revert, newest first. Throws on drift, an unknown `to`, or foreign records. */
+export function downTargets<Db>(
+  history: LocalHistory<Db>,
+  applied: readonly AppliedMigration[],
+  request: TargetRequest,
+): readonly Migration<Db>[] {
+  const plan = planMigrations(history.migrations, applied);
+  if (plan.problems.length > 0) throw new MigrationDriftError(plan.problems);
+  const byName = new Map(history.migrations.map((m) => [m.name, m]));
+  const reversed = [...applied].reverse().map((r) => r.name);
+  let names: string[];
+  if (request.all) names = reversed;
+  else if (request.to === undefined) names = reversed.slice(0, 1);
+  else {
+    const index = reversed.indexOf(request.to);
+    if (index < 0) {
+      if (byName.has(request.to)) return []; // not applied: nothing after it to revert
+      throw unknownTarget(request.to, history);
+    }
+    names = reversed.slice(0, index);
+  }
+  const foreign = names.filter((name) => !byName.has(name));
+  if (foreign.length > 0) {
+    throw new MigError(
+      MigErrorCode.InvalidTarget,
+      `Cannot revert ${quoted(foreign)}: applied by a newer version of the code, whose files are not here. Revert with that version.`,
+      { context: { migrations: foreign } },
+    );
+  }
+  return names.map((name) => byName.get(name) as Migration<Db>);
+}
+
+/** Loads the modules of `targets`; for `down`, each must have a down. */
+export async function loadModules<Db>(
+  targets: readonly Migration<Db>[],
+  direction: 'up' | 'down',
+): Promise<Map<string, MigrationModule<Db>>> {
+  const modules = new Map(await Promise.all(targets.map(async (m) => [m.name, await m.load()] as const)));
+  if (direction === 'down') {
+    const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
+    if (irreversible.length > 0) {
+      throw new MigError(
+        MigErrorCode.InvalidTarget,
+        `Cannot revert ${quoted(irreversible.map((m) => m.name))}: no down migration defined. ` +
+          'Add a down (a `down` export, or a `-- mig:down` section in a SQL file) or write a new forward migration.',
+        { context: { migrations: irreversible.map((m) => m.name) } },
+      );
+    }
+  }
+  return modules;
+}
+
+export function unknownTarget<Db>(name: string, history: LocalHistory<Db>): MigError {
+  const names = history.migrations.map((m) => m.name);
+  const hint =
+    names.length > 0 ? ` Known migrations: ${names.slice(-5).join(', ')}${names.length > 5 ? ', …' : ''}.` : '';
+  return new MigError(MigErrorCode.InvalidTarget, `There is no migration named "${name}".${hint}`, {
+    context: { target: name },
+  });
+}
+
+function quoted(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(', ');
+}
