@@ -49,6 +49,7 @@ export function createLeaseLock<F>(primitive: LeasePrimitive<F>, options: LeaseL
   }
   const prefix = options.owner ?? `${hostname()}:${process.pid}`;
 
+  const settings: HeartbeatSettings<F> = { primitive, clock, logger, ttlMs, renewEveryMs };
   return {
     strategy: primitive.strategy,
     key: primitive.key,
@@ -70,57 +71,73 @@ export function createLeaseLock<F>(primitive: LeasePrimitive<F>, options: LeaseL
         clock,
       });
       // Counted from when the granting request was sent, so this side never trusts a lease the database dropped.
-      let validUntil = sentAt + ttlMs;
-      const lost = new AbortController();
-      let cancel: (() => void) | undefined;
-      let stopped = false;
-
-      const beat = async () => {
-        if (stopped) return;
-        const sent = clock.now();
-        try {
-          const expiresAt = await primitive.renew(owner, grant.token, ttlMs);
-          if (expiresAt === null) {
-            lost.abort(
-              new LockLostError(primitive.key, `lease token ${grant.token} expired or was taken over`, 'expired'),
-            );
-            return;
-          }
-          validUntil = sent + ttlMs;
-        } catch (error) {
-          logger.warn(
-            { lock: primitive.key, err: describeThrown(error) },
-            'renewing the migration lease failed; retrying',
-          );
-          if (clock.now() >= validUntil) {
-            lost.abort(
-              new LockLostError(
-                primitive.key,
-                `it could not be renewed before it expired (${describeThrown(error)})`,
-                'expired',
-              ),
-            );
-            return;
-          }
-        }
-        if (!stopped) cancel = clock.schedule(renewEveryMs, () => void beat());
-      };
-      cancel = clock.schedule(renewEveryMs, () => void beat());
-
+      const heartbeat = startHeartbeat(settings, owner, grant.token, sentAt + ttlMs);
       let released: Promise<void> | undefined;
       return {
         fence: grant.fence,
         waitedMs: clock.now() - started,
-        lost: lost.signal,
+        lost: heartbeat.lost,
         release() {
           released ??= (async () => {
-            stopped = true;
-            cancel?.();
-            if (!lost.signal.aborted) await primitive.release(owner, grant.token);
+            heartbeat.stop();
+            if (!heartbeat.lost.aborted) await primitive.release(owner, grant.token);
           })();
           return released;
         },
       };
+    },
+  };
+}
+
+interface HeartbeatSettings<F> {
+  readonly primitive: LeasePrimitive<F>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly ttlMs: number;
+  readonly renewEveryMs: number;
+}
+
+/**
+ * Renews a held lease every `renewEveryMs` in the background (an unref'd timer). `lost` aborts when the
+ * lease is known to be gone: the database refused the renewal, or renewals failed until it expired.
+ */
+function startHeartbeat<F>(
+  settings: HeartbeatSettings<F>,
+  owner: string,
+  token: string,
+  initialValidUntil: number,
+): { readonly lost: AbortSignal; stop(): void } {
+  const { primitive, clock, logger, ttlMs, renewEveryMs } = settings;
+  let validUntil = initialValidUntil;
+  const lost = new AbortController();
+  let cancel: (() => void) | undefined;
+  let stopped = false;
+  const beat = async () => {
+    if (stopped) return;
+    const sent = clock.now();
+    try {
+      const expiresAt = await primitive.renew(owner, token, ttlMs);
+      if (expiresAt === null) {
+        lost.abort(new LockLostError(primitive.key, `lease token ${token} expired or was taken over`, 'expired'));
+        return;
+      }
+      validUntil = sent + ttlMs;
+    } catch (error) {
+      logger.warn({ lock: primitive.key, err: describeThrown(error) }, 'renewing the migration lease failed; retrying');
+      if (clock.now() >= validUntil) {
+        const why = `it could not be renewed before it expired (${describeThrown(error)})`;
+        lost.abort(new LockLostError(primitive.key, why, 'expired'));
+        return;
+      }
+    }
+    if (!stopped) cancel = clock.schedule(renewEveryMs, () => void beat());
+  };
+  cancel = clock.schedule(renewEveryMs, () => void beat());
+  return {
+    lost: lost.signal,
+    stop() {
+      stopped = true;
+      cancel?.();
     },
   };
 }

@@ -38,84 +38,117 @@ interface TryRow {
  * Attempts use `pg_try_advisory_lock` and report who holds the lock, in the same statement.
  */
 export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): SessionLockPrimitive<AdvisoryFence> {
-  const classId = ADVISORY_CLASS_ID;
-  const objId = advisoryObjectId(options.tables.qualified);
-  const key = `advisory lock (${classId}, ${objId}) on ${options.tables.qualified}`;
+  const keys = advisoryKeys(options.tables);
   return {
     strategy: 'advisory',
-    key,
-    async open(): Promise<LockSession<AdvisoryFence>> {
-      const session = await holdConnection(options.db);
-      const conn = session.conn;
-      let checking = false;
-      let held = false;
-      if (options.clientCheckIntervalMs > 0) {
-        try {
-          // If this process dies in the middle of a long statement, the server notices within this interval
-          // and ends the session, which releases the lock and rolls the migration back.
-          await sql`select set_config('client_connection_check_interval', ${String(options.clientCheckIntervalMs)}, false)`.execute(
-            conn,
-          );
-          checking = true;
-        } catch (error) {
-          // PostgreSQL before 14 has no such setting; a dead client is then noticed when its statement ends.
-          if (sqlState(error) !== '42704') {
-            await session.close();
-            throw error;
-          }
+    key: keys.key,
+    open: () => AdvisorySession.open(options, keys),
+  };
+}
+
+interface AdvisoryKeys {
+  readonly classId: number;
+  readonly objId: number;
+  /** For messages: "advisory lock (7170407, 732521539) on public.mig_migrations". */
+  readonly key: string;
+}
+
+function advisoryKeys(tables: StoreTables): AdvisoryKeys {
+  const classId = ADVISORY_CLASS_ID;
+  const objId = advisoryObjectId(tables.qualified);
+  return { classId, objId, key: `advisory lock (${classId}, ${objId}) on ${tables.qualified}` };
+}
+
+/** One dedicated connection that tries, holds and releases the advisory lock. */
+class AdvisorySession implements LockSession<AdvisoryFence> {
+  readonly #session: HeldConnection;
+  readonly #keys: AdvisoryKeys;
+  readonly #checking: boolean;
+  #held = false;
+
+  private constructor(session: HeldConnection, keys: AdvisoryKeys, checking: boolean) {
+    this.#session = session;
+    this.#keys = keys;
+    this.#checking = checking;
+  }
+
+  static async open(options: AdvisoryPrimitiveOptions, keys: AdvisoryKeys): Promise<AdvisorySession> {
+    const session = await holdConnection(options.db);
+    let checking = false;
+    if (options.clientCheckIntervalMs > 0) {
+      try {
+        // If this process dies in the middle of a long statement, the server notices within this interval
+        // and ends the session, which releases the lock and rolls the migration back.
+        await sql`select set_config('client_connection_check_interval', ${String(options.clientCheckIntervalMs)}, false)`.execute(
+          session.conn,
+        );
+        checking = true;
+      } catch (error) {
+        // PostgreSQL before 14 has no such setting; a dead client is then noticed when its statement ends.
+        if (sqlState(error) !== '42704') {
+          await session.close();
+          throw error;
         }
       }
-      return {
-        async tryLock(): Promise<TryLockResult<AdvisoryFence>> {
-          // query_start of an idle holder is the statement that took the lock: mig's lock session runs
-          // nothing else between its grant and the first migration.
-          const { rows } = await sql<TryRow>`
-            select pg_try_advisory_lock(${classId}::int, ${objId}::int) as acquired,
-                   h.pid as holder_pid, h.application_name as holder_app, h.query_start as holder_since
-            from (select 1) as one
-            left join lateral (
-              select a.pid, a.application_name, a.query_start
-              from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
-              where l.locktype = 'advisory' and l.classid = ${classId}::int::oid and l.objid = ${objId}::int::oid
-                and l.objsubid = 2 and l.granted and l.pid <> pg_backend_pid()
-              limit 1
-            ) as h on true`.execute(conn);
-          const row = rows[0];
-          if (row?.acquired) {
-            held = true;
-            return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
-          }
-          return { acquired: false, holder: row ? toHolder(row) : null };
-        },
-        async unlock(): Promise<boolean> {
-          const unlockOnce = async () => {
-            const { rows } = await sql<{ released: boolean }>`
-              select pg_advisory_unlock(${classId}::int, ${objId}::int) as released`.execute(conn);
-            return rows[0]?.released === true;
-          };
-          let released: boolean;
-          try {
-            released = await unlockOnce();
-          } catch {
-            // E.g. a failed non-transactional migration left the session in an aborted transaction.
-            await sql`rollback`.execute(conn).catch(() => {});
-            released = await unlockOnce();
-          }
-          held = false;
-          return released;
-        },
-        async close(): Promise<void> {
-          // The connection goes back to the application's pool: it must not go back holding the lock.
-          if (held) {
-            await sql`rollback`.execute(conn).catch(() => {});
-            await sql`select pg_advisory_unlock_all()`.execute(conn).catch(() => {});
-          }
-          if (checking) await sql`reset client_connection_check_interval`.execute(conn).catch(() => {});
-          await session.close();
-        },
-      };
-    },
-  };
+    }
+    return new AdvisorySession(session, keys, checking);
+  }
+
+  async tryLock(): Promise<TryLockResult<AdvisoryFence>> {
+    const { classId, objId, key } = this.#keys;
+    const conn = this.#session.conn;
+    // query_start of an idle holder is the statement that took the lock: mig's lock session runs nothing
+    // else between its grant and the first migration.
+    const { rows } = await sql<TryRow>`
+      select pg_try_advisory_lock(${classId}::int, ${objId}::int) as acquired,
+             h.pid as holder_pid, h.application_name as holder_app, h.query_start as holder_since
+      from (select 1) as one
+      left join lateral (
+        select a.pid, a.application_name, a.query_start
+        from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.classid = ${classId}::int::oid and l.objid = ${objId}::int::oid
+          and l.objsubid = 2 and l.granted and l.pid <> pg_backend_pid()
+        limit 1
+      ) as h on true`.execute(conn);
+    const row = rows[0];
+    if (row?.acquired) {
+      this.#held = true;
+      return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
+    }
+    return { acquired: false, holder: row ? toHolder(row) : null };
+  }
+
+  async unlock(): Promise<boolean> {
+    let released: boolean;
+    try {
+      released = await this.#unlockOnce();
+    } catch {
+      // E.g. a failed non-transactional migration left the session in an aborted transaction.
+      await sql`rollback`.execute(this.#session.conn).catch(() => {});
+      released = await this.#unlockOnce();
+    }
+    this.#held = false;
+    return released;
+  }
+
+  async #unlockOnce(): Promise<boolean> {
+    const { rows } = await sql<{ released: boolean }>`
+      select pg_advisory_unlock(${this.#keys.classId}::int, ${this.#keys.objId}::int) as released`.execute(
+      this.#session.conn,
+    );
+    return rows[0]?.released === true;
+  }
+
+  async close(): Promise<void> {
+    const conn = this.#session.conn;
+    // The connection goes back to the application's pool: it must not go back holding the lock.
+    if (this.#held) {
+      await sql`rollback`.execute(conn).catch(() => {});
+      await sql`select pg_advisory_unlock_all()`.execute(conn).catch(() => {});
+    }
+    if (this.#checking) await sql`reset client_connection_check_interval`.execute(conn).catch(() => {});
+    await this.#session.close();
+  }
 }
 
 function toHolder(row: TryRow): LockHolder | null {
@@ -131,7 +164,12 @@ function toHolder(row: TryRow): LockHolder | null {
  * Takes one connection from Kysely's pool and keeps it until `close()`: Kysely lends a connection only for
  * the length of a callback, so the callback waits on a promise that `close()` resolves.
  */
-async function holdConnection(db: MigrationDb): Promise<{ conn: MigrationDb; close(): Promise<void> }> {
+interface HeldConnection {
+  readonly conn: MigrationDb;
+  close(): Promise<void>;
+}
+
+async function holdConnection(db: MigrationDb): Promise<HeldConnection> {
   let release!: () => void;
   const released = new Promise<void>((resolve) => {
     release = resolve;

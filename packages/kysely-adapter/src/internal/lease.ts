@@ -21,83 +21,93 @@ export function createLeasePrimitive(options: {
   readonly db: MigrationDb;
   readonly tables: StoreTables;
 }): LeasePrimitive<LeaseFence> {
-  const { db, tables } = options;
-  const key = tables.qualified;
-  const toDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
-  const fence = (token: string): LeaseFence => ({ kind: 'lease', key, token });
+  return new PgLease(options.db, options.tables);
+}
 
-  return {
-    strategy: 'lease',
-    key: `lease lock on ${key}`,
-    // The lease row is in the store's `_lock` table: the tables are created before the lock is taken.
-    livesInStore: true,
-    async tryAcquire(owner, ttlMs): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
-      // One statement: take the row if it is free, expired or already ours (the token always grows), and
-      // read who held it before, from the snapshot the statement started with.
-      const { rows } = await sql<AttemptRow>`
-        with attempt as (
-          insert into ${tables.lock} as l (key, owner, token, acquired_at, expires_at)
-          values (${key}, ${owner}, 1, now(), now() + ${ttlMs} * interval '1 millisecond')
-          on conflict (key) do update
-            set owner = excluded.owner, token = l.token + 1, acquired_at = excluded.acquired_at,
-                expires_at = excluded.expires_at
-            where l.expires_at <= now() or l.owner = excluded.owner
-          returning token::text as token, expires_at
-        )
-        select a.token, a.expires_at, h.owner as holder_owner, h.acquired_at as holder_acquired_at,
-               h.expires_at as holder_expires_at
-        from (select 1) as one
-        left join attempt a on true
-        left join ${tables.lock} h on h.key = ${key}`.execute(db);
-      const row = rows[0];
-      if (row?.token && row.expires_at) {
-        return {
-          acquired: true,
-          value: { token: row.token, expiresAt: toDate(row.expires_at), fence: fence(row.token) },
-        };
-      }
-      return {
-        acquired: false,
-        holder: row?.holder_owner
-          ? {
-              owner: row.holder_owner,
-              since: row.holder_acquired_at ? toDate(row.holder_acquired_at) : undefined,
-              expiresAt: row.holder_expires_at ? toDate(row.holder_expires_at) : undefined,
-            }
-          : null,
-      };
-    },
-    async renew(owner, token, ttlMs) {
-      const { rows } = await sql<{ expires_at: Date | string }>`
-        update ${tables.lock} set expires_at = now() + ${ttlMs} * interval '1 millisecond'
-        where key = ${key} and owner = ${owner} and token = ${token}::bigint and expires_at > now()
-        returning expires_at`.execute(db);
-      return rows[0] ? toDate(rows[0].expires_at) : null;
-    },
-    async release(owner, token) {
-      // The row stays (with its token) so the next grant's token is larger: fencing survives a release.
-      await sql`
-        update ${tables.lock} set owner = null, expires_at = now()
-        where key = ${key} and owner = ${owner} and token = ${token}::bigint`.execute(db);
-    },
-    async holder(): Promise<LockHolder | null> {
-      const { rows } = await sql<{
-        owner: string | null;
-        acquired_at: Date | string | null;
-        expires_at: Date | string;
-      }>`
-        select owner, acquired_at, expires_at from ${tables.lock} where key = ${key} and expires_at > now()`.execute(
-        db,
-      );
-      const row = rows[0];
-      if (!row?.owner) return null;
-      return {
-        owner: row.owner,
-        since: row.acquired_at ? toDate(row.acquired_at) : undefined,
-        expiresAt: toDate(row.expires_at),
-      };
-    },
-  };
+class PgLease implements LeasePrimitive<LeaseFence> {
+  readonly strategy = 'lease';
+  readonly key: string;
+  // The lease row is in the store's `_lock` table: the tables are created before the lock is taken.
+  readonly livesInStore = true;
+  readonly #db: MigrationDb;
+  readonly #tables: StoreTables;
+
+  constructor(db: MigrationDb, tables: StoreTables) {
+    this.#db = db;
+    this.#tables = tables;
+    this.key = `lease lock on ${tables.qualified}`;
+  }
+
+  get #row(): string {
+    return this.#tables.qualified;
+  }
+
+  async tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
+    const { lock } = this.#tables;
+    const key = this.#row;
+    // One statement: take the row if it is free, expired or already ours (the token always grows), and
+    // read who held it before, from the snapshot the statement started with.
+    const { rows } = await sql<AttemptRow>`
+      with attempt as (
+        insert into ${lock} as l (key, owner, token, acquired_at, expires_at)
+        values (${key}, ${owner}, 1, now(), now() + ${ttlMs} * interval '1 millisecond')
+        on conflict (key) do update
+          set owner = excluded.owner, token = l.token + 1, acquired_at = excluded.acquired_at,
+              expires_at = excluded.expires_at
+          where l.expires_at <= now() or l.owner = excluded.owner
+        returning token::text as token, expires_at
+      )
+      select a.token, a.expires_at, h.owner as holder_owner, h.acquired_at as holder_acquired_at,
+             h.expires_at as holder_expires_at
+      from (select 1) as one
+      left join attempt a on true
+      left join ${lock} h on h.key = ${key}`.execute(this.#db);
+    const row = rows[0];
+    if (row?.token && row.expires_at) {
+      const fence: LeaseFence = { kind: 'lease', key, token: row.token };
+      return { acquired: true, value: { token: row.token, expiresAt: toDate(row.expires_at), fence } };
+    }
+    const holder = row?.holder_owner
+      ? {
+          owner: row.holder_owner,
+          since: row.holder_acquired_at ? toDate(row.holder_acquired_at) : undefined,
+          expiresAt: row.holder_expires_at ? toDate(row.holder_expires_at) : undefined,
+        }
+      : null;
+    return { acquired: false, holder };
+  }
+
+  async renew(owner: string, token: string, ttlMs: number): Promise<Date | null> {
+    const { rows } = await sql<{ expires_at: Date | string }>`
+      update ${this.#tables.lock} set expires_at = now() + ${ttlMs} * interval '1 millisecond'
+      where key = ${this.#row} and owner = ${owner} and token = ${token}::bigint and expires_at > now()
+      returning expires_at`.execute(this.#db);
+    return rows[0] ? toDate(rows[0].expires_at) : null;
+  }
+
+  async release(owner: string, token: string): Promise<void> {
+    // The row stays (with its token) so the next grant's token is larger: fencing survives a release.
+    await sql`
+      update ${this.#tables.lock} set owner = null, expires_at = now()
+      where key = ${this.#row} and owner = ${owner} and token = ${token}::bigint`.execute(this.#db);
+  }
+
+  async holder(): Promise<LockHolder | null> {
+    const { rows } = await sql<{ owner: string | null; acquired_at: Date | string | null; expires_at: Date | string }>`
+      select owner, acquired_at, expires_at from ${this.#tables.lock}
+      where key = ${this.#row} and expires_at > now()`.execute(this.#db);
+    const row = rows[0];
+    if (!row?.owner) return null;
+    return {
+      owner: row.owner,
+      since: row.acquired_at ? toDate(row.acquired_at) : undefined,
+      expiresAt: toDate(row.expires_at),
+    };
+  }
+}
+
+function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
 }
 
 /** Ends a lease whoever holds it (`mig unlock --force`). Returns the holder it cleared, if any. */
