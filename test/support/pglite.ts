@@ -27,7 +27,11 @@ export async function createTestPGlite(): Promise<TestPGlite> {
     db,
     dataDir,
     async close() {
+      // db.destroy() closes PGlite only once Kysely has opened it; one never queried is closed here, and
+      // only then is its data directory removed from under it.
       await db.destroy();
+      await pglite.waitReady.catch(() => {});
+      if (!pglite.closed) await pglite.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -62,9 +62,17 @@ export interface MigrationStore<Db = unknown, F = undefined> {
   readApplied(): Promise<readonly AppliedMigration[]>;
   /** Creates the store's tables if needed. Idempotent and safe when several processes call it at once. */
   prepare(): Promise<void>;
-  /** Runs `up` and records it, atomically for transactional migrations. Returns the new head. */
+  /**
+   * Runs `up` and records it, atomically for transactional migrations (a failure leaves neither its changes
+   * nor its record). Fails with CONFLICT, before running anything, when the head is not `expectedHead`.
+   * Returns the new head.
+   */
   apply(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
-  /** Runs `down` and removes the record, atomically for transactional migrations. Returns the new head. */
+  /**
+   * Runs `down` and removes the record, atomically for transactional migrations. Returns the new head. Only
+   * the latest applied migration can be reverted: anything else fails with CONFLICT before its `down` runs;
+   * a migration without a `down` fails with INVALID_TARGET.
+   */
   revert(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
   /**
    * The SQL a migration would run, without running it and without writing anything (for dry runs);

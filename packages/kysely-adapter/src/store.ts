@@ -254,6 +254,8 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       direction === 'up'
         ? this.#record(trx, migration, module, head, durationMs)
         : this.#unrecord(trx, migration, head);
+    // Only the latest applied migration can be reverted; checked before its down runs, under the head lock.
+    const latest = direction === 'down' ? (db: MigrationDb) => this.#assertLatest(db, migration.name) : async () => {};
     if (module.transactional) {
       // Learned before the transaction opens: under an advisory lock this store has one connection, and a
       // query on it from inside its own transaction would wait for itself.
@@ -261,6 +263,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       return this.#db.transaction().execute(async (trx) => {
         await this.#limitWaits(trx, checkClient);
         const head = await this.#lockHead(trx, migration.name, options.expectedHead);
+        await latest(trx);
         const durationMs = await timed(() => this.#explained(run(trx)));
         // Checked last: the lease row is then locked only for the commit, not the whole migration.
         await checkFence(trx, this.tables, options.fence);
@@ -268,6 +271,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       });
     }
     await this.#checkHeadBefore(migration.name, options.expectedHead);
+    await latest(this.#db);
     await checkFence(this.#db, this.tables, options.fence);
     const durationMs = await this.#db.connection().execute((conn) => timed(() => run(conn)));
     return this.#db.transaction().execute(async (trx) => {
@@ -277,16 +281,23 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     });
   }
 
-  /** Removes the record of the latest applied migration, which must be `migration`. */
-  async #unrecord(trx: MigrationDb, migration: Migration<MigrationDb>, head: StoreHead): Promise<StoreHead> {
+  /** Refuses (CONFLICT) unless `name` is the latest applied migration; returns the two latest records. */
+  async #assertLatest(db: MigrationDb, name: string): Promise<Array<{ name: string; digest: string }>> {
     const { rows } = await sql<{ name: string; digest: string }>`
-      select name, digest from ${this.tables.records} order by id desc limit 2`.execute(trx);
-    if (rows[0]?.name !== migration.name) {
+      select name, digest from ${this.tables.records} order by id desc limit 2`.execute(db);
+    if (rows[0]?.name !== name) {
       throw new MigError(
         MigErrorCode.Conflict,
-        `Cannot revert "${migration.name}": the latest applied migration is ${rows[0] ? `"${rows[0].name}"` : 'none'}. Revert in reverse order.`,
+        `Cannot revert "${name}": the latest applied migration is ${rows[0] ? `"${rows[0].name}"` : 'none'}. Revert in reverse order; nothing was changed.`,
+        { context: { migration: name, latest: rows[0]?.name ?? null } },
       );
     }
+    return rows;
+  }
+
+  /** Removes the record of the latest applied migration, which must be `migration`. */
+  async #unrecord(trx: MigrationDb, migration: Migration<MigrationDb>, head: StoreHead): Promise<StoreHead> {
+    const rows = await this.#assertLatest(trx, migration.name);
     const next = { count: head.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
     await sql`delete from ${this.tables.records} where name = ${migration.name}`.execute(trx);
     await sql`

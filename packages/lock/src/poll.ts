@@ -13,7 +13,7 @@ import {
 import { backoffDelay } from '@mig/core/adapter';
 
 /** How long an attempt that is already running may overrun the deadline before the wait gives up on it. */
-const ATTEMPT_GRACE_MS = 1_000;
+export const ATTEMPT_GRACE_MS = 1_000;
 
 /**
  * One attempt, bounded: a try-lock statement can itself be stuck (a lease row locked by a long

@@ -10,7 +10,8 @@ import {
   type SessionLockPrimitive,
   systemClock,
 } from '@mig/core';
-import { pollForLock, withWholeWait } from './poll.js';
+import { describeThrown } from '@mig/core/adapter';
+import { ATTEMPT_GRACE_MS, pollForLock, withWholeWait } from './poll.js';
 
 export interface SessionLockOptions {
   readonly backoff?: BackoffOptions | undefined;
@@ -45,22 +46,24 @@ export function createSessionLock<F>(
           clock,
         });
         let released: Promise<void> | undefined;
+        const lost = new AbortController();
         return {
           fence,
           waitedMs: clock.now() - started,
-          lost: new AbortController().signal,
+          lost: lost.signal,
+          // Never throws: a lock found lost at release is reported through `lost`, and the session ends anyway.
           release() {
             released ??= (async () => {
               try {
                 if (!(await session.unlock())) {
-                  throw new LockLostError(
-                    primitive.key,
-                    'the session did not hold it at release; if connections go through a transaction pooler (PgBouncer in transaction mode), use the lease strategy',
-                    'session-not-holder',
-                  );
+                  const why =
+                    'the session did not hold it at release; if connections go through a transaction pooler (PgBouncer in transaction mode), use the lease strategy';
+                  lost.abort(new LockLostError(primitive.key, why, 'session-not-holder'));
                 }
+              } catch (error) {
+                lost.abort(new LockLostError(primitive.key, `its session ended (${describeThrown(error)})`, 'lost'));
               } finally {
-                await session.close();
+                await session.close().catch(() => {});
               }
             })();
             return released;
@@ -74,7 +77,10 @@ export function createSessionLock<F>(
   };
 }
 
-/** Opening the session counts toward the lock timeout: a pool with no free connection is a wait too. */
+/**
+ * Opening the session counts toward the lock timeout (a pool with no free connection is a wait too), with
+ * the same grace as one attempt, so a timeout of 0 still makes its one attempt.
+ */
 async function openWithin<F>(
   primitive: SessionLockPrimitive<F>,
   timeoutMs: number,
@@ -83,7 +89,7 @@ async function openWithin<F>(
   const opening = primitive.open();
   let cancel = () => {};
   const timedOut = new Promise<never>((_, reject) => {
-    cancel = clock.schedule(Math.max(0, timeoutMs), () =>
+    cancel = clock.schedule(Math.max(0, timeoutMs) + ATTEMPT_GRACE_MS, () =>
       reject(new LockTimeoutError(primitive.key, timeoutMs, { owner: 'no free database connection to wait on' })),
     );
   });

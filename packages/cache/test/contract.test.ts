@@ -1,0 +1,6 @@
+import { describeCacheContract } from '@mig/core/testing';
+import { createStatusCache } from '../src/index.js';
+
+describeCacheContract('createStatusCache', {
+  create: ({ ttlMs, now }) => createStatusCache({ ttlMs, now }),
+});
