@@ -5,6 +5,7 @@ import {
   createDatabaseService,
   createMigrator,
   type DatabaseService,
+  DEFAULT_STATUS_TTL_MS,
   type LockStrategy,
   type MigrationLock,
   type MigrationSource,
@@ -97,7 +98,7 @@ export function migService(db: Kysely<any>, options: ServiceOptions): DatabaseSe
     connect: () => connect(db),
     disconnect: options.disconnect === false ? undefined : (conn) => conn.destroy(),
     migrator: (conn) => options.migrator(conn),
-    cache: options.cache === false ? undefined : createStatusCache<MigrationStatus>({ ttlMs: 5 * 60_000 }),
+    cache: options.cache === false ? undefined : createStatusCache<MigrationStatus>({ ttlMs: DEFAULT_STATUS_TTL_MS }),
     autoMigrate: options.autoMigrate ?? true,
     lockTimeoutMs: 120_000,
   });

@@ -121,7 +121,9 @@ const SEED_BATCH = 1_000;
  * head. The caller checks that it does (the bench fails if seeding is wrong).
  */
 export async function seedMig(db: Kysely<any>, folder: MigrationFolder): Promise<void> {
-  await createKyselyStore({ db }).prepare();
+  const store = createKyselyStore({ db });
+  await store.prepare();
+  const { table } = store.tables;
   const digests = prefixDigests(folder.migrations);
   const rows = folder.migrations.map((m, i) => ({
     name: m.name,
@@ -132,12 +134,12 @@ export async function seedMig(db: Kysely<any>, folder: MigrationFolder): Promise
   await db.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += SEED_BATCH) {
       await trx
-        .insertInto('mig_migrations')
+        .insertInto(table)
         .values(rows.slice(i, i + SEED_BATCH))
         .execute();
     }
     await trx
-      .updateTable('mig_migrations_head')
+      .updateTable(`${table}_head`)
       .set({ applied_count: rows.length, digest: digests[rows.length] as string })
       .where('id', '=', 1)
       .execute();

@@ -1,4 +1,4 @@
-import { type ResolvedConfig, summarizeConfig } from '@mig/config';
+import { adviceFor, type ResolvedConfig, summarizeConfig } from '@mig/config';
 import { isMigError, type Logger, MigErrorCode, type ServiceState } from '@mig/core';
 import { type Context, Hono } from 'hono';
 import type { AppDatabase } from './lib/database.js';
@@ -20,7 +20,7 @@ function reason(state: ServiceState): string {
     return `serving degraded: ${state.lastError?.message ?? 'migrations did not complete'}; retrying at ${state.retryAt}`;
   }
   if (state.lastError?.code === MigErrorCode.Pending) {
-    return `${state.pending.length} migration(s) pending and automatic migration is off (refusing policy); run \`mig up\``;
+    return `${state.pending.length} migration(s) pending and automatic migration is off (refusing policy)`;
   }
   if (state.lastError) return state.lastError.message;
   return `the database service is ${state.phase}`;
@@ -70,8 +70,10 @@ export function createApp(database: AppDatabase, options: { config: ResolvedConf
   const app = new Hono();
 
   app.get('/health', async (c) => {
-    await database.ensureInitialized().catch(() => {
-      // The state below says why; /health reports rather than throws.
+    // /health reports rather than throws: the state says why, the error (with its context) what to do.
+    let failure: unknown;
+    await database.ensureInitialized().catch((error: unknown) => {
+      failure = error;
     });
     const state = database.state();
     if (state.healthy) {
@@ -81,6 +83,7 @@ export function createApp(database: AppDatabase, options: { config: ResolvedConf
       {
         status: state.phase === 'degraded' ? 'degraded' : 'unavailable',
         reason: reason(state),
+        advice: adviceFor(failure ?? state.lastError),
         migrations: state.migrations,
         pending: state.pending,
         error: state.lastError,
@@ -147,7 +150,7 @@ export function createApp(database: AppDatabase, options: { config: ResolvedConf
     }
     if (isMigError(error)) {
       // The database is not usable yet (pending under the refusing policy, failed, unreachable): 503.
-      return c.json({ error: 'unavailable', code: error.code, reason: error.message }, 503);
+      return c.json({ error: 'unavailable', code: error.code, reason: error.message, advice: adviceFor(error) }, 503);
     }
     options.logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal', message: 'Something went wrong; see the server log.' }, 500);

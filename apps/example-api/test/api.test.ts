@@ -117,10 +117,11 @@ describe.each(['postgres', 'pglite'] as const)('the example API on %s', (engine)
     expect(health.status).toBe(503);
     expect(health.json.status).toBe('unavailable');
     expect(health.json.reason).toContain('3 migration(s) pending and automatic migration is off');
+    expect(health.json.advice).toMatch(/`mig up`.*AUTO_MIGRATE=true/);
     expect(health.json.pending).toHaveLength(3);
     const todos = await call(api, 'GET', '/todos');
     expect(todos.status).toBe(503);
-    expect(todos.json).toMatchObject({ error: 'unavailable', code: 'PENDING' });
+    expect(todos.json).toMatchObject({ error: 'unavailable', code: 'PENDING', advice: health.json.advice });
   });
 
   it('answers 503 with the reason when a migration failed, and applies nothing of it', async () => {

@@ -1,4 +1,5 @@
-import type { LockStrategy, MigrationLock } from '@mig/core';
+import { LOCK_STRATEGIES, type LockStrategy, type MigrationLock } from '@mig/core';
+import { DEFAULT_BACKOFF } from '@mig/core/adapter';
 import { createKyselyAdapter, createKyselyStore, describeConnection, type KyselyFence } from '@mig/kysely-adapter';
 import { type CountedPool, countedPool, createDatabase } from '../db.js';
 import { formatDuration } from '../format.js';
@@ -7,9 +8,8 @@ import { summarize } from '../stats.js';
 import type { Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
 
-const STRATEGIES = ['advisory', 'lease'] as const;
-/** The poll backoff's default ceiling (`DEFAULT_BACKOFF.maxDelayMs` in @mig/lock). */
-const MAX_DELAY_MS = 500;
+/** The poll backoff's defaults: a waiter sleeps at most `maxDelayMs` between two attempts. */
+const { initialDelayMs, factor, jitter, maxDelayMs: MAX_DELAY_MS } = DEFAULT_BACKOFF;
 
 /**
  * An instance's lock: its own pool and its own adapter, as in a separate process. The adapter wraps every
@@ -44,7 +44,7 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
     await createKyselyStore({ db: holderConn.db }).prepare();
     await Promise.all([holderConn.warm(2), waiterConn.warm(2)]);
     const uncontended = await interleave(
-      STRATEGIES.map((strategy) => {
+      LOCK_STRATEGIES.map((strategy) => {
         const lock = instanceLock(holderConn, database.url, 'a', strategy);
         return {
           label: `${strategy}: acquire + release, uncontended`,
@@ -61,7 +61,7 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
     );
 
     const handoffRows: Row[] = [];
-    for (const strategy of STRATEGIES) {
+    for (const strategy of LOCK_STRATEGIES) {
       const holder = instanceLock(holderConn, database.url, 'holder', strategy);
       const waiter = instanceLock(waiterConn, database.url, 'waiter', strategy);
       const crossInstance = await measureHandoffs(holder, waiter, handoffs, [300, 1_300]);
@@ -102,7 +102,7 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
       comparisons: [],
       targets,
       notes: [
-        `Uncontended: ${rounds} rounds of ${callsPerRound}, alternating strategies. Handoffs: ${handoffs} per strategy across instances, each after a random hold of 0.3–1.3 s, so the waiter is anywhere in its backoff (25 ms growing ×1.6 to ${MAX_DELAY_MS} ms, minus up to 50 % jitter).`,
+        `Uncontended: ${rounds} rounds of ${callsPerRound}, alternating strategies. Handoffs: ${handoffs} per strategy across instances, each after a random hold of 0.3–1.3 s, so the waiter is anywhere in its backoff (${initialDelayMs} ms growing ×${factor} to ${MAX_DELAY_MS} ms, minus up to ${jitter * 100} % jitter).`,
         'Advisory acquire opens a session (takes a pooled connection, sets client_connection_check_interval), tries the lock, and on release unlocks, resets the setting and returns the connection: 4 statements. Lease: one upsert to take the row, one update to give it up.',
       ],
       elapsedMs: performance.now() - started,

@@ -1,4 +1,4 @@
-import type { LockStrategy } from '@mig/core';
+import { DEFAULT_TABLE, LOCK_STRATEGIES, type LockStrategy } from '@mig/core';
 import pg from 'pg';
 import { type Child, childScript, startChild } from '../children.js';
 import type { LockTimings } from '../compose.js';
@@ -82,7 +82,7 @@ async function checkExactlyOnce(url: string, instances: readonly Ready[]): Promi
   await client.connect();
   try {
     const records = await client.query<{ n: number; distinct: number }>(
-      'select count(*)::int as n, count(distinct name)::int as distinct from mig_migrations',
+      `select count(*)::int as n, count(distinct name)::int as distinct from ${DEFAULT_TABLE}`,
     );
     // The first migration creates the audit table and is the only one that writes no audit row.
     const audit = await client.query<{ n: number; distinct: number; pids: number }>(
@@ -123,7 +123,7 @@ export async function raceScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const comparisons: Comparison[] = [];
   const targets: TargetCheck[] = [];
   const notes: string[] = [];
-  for (const strategy of ['advisory', 'lease'] as const) {
+  for (const strategy of LOCK_STRATEGIES) {
     const single: RaceRun[] = [];
     const many: RaceRun[] = [];
     for (let r = 0; r < rounds; r++) {

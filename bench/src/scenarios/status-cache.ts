@@ -1,5 +1,5 @@
 import { createStatusCache } from '@mig/cache';
-import { createMigrator, type MigrationStatus, statusCacheKey } from '@mig/core';
+import { createMigrator, DEFAULT_STATUS_TTL_MS, type MigrationStatus, statusCacheKey } from '@mig/core';
 import { createFolderSource, createKyselyStore, describeConnection } from '@mig/kysely-adapter';
 import { countedPool } from '../db.js';
 import { formatDuration } from '../format.js';
@@ -30,7 +30,7 @@ export async function statusCache(ctx: BenchContext): Promise<ScenarioResult> {
   } finally {
     await conn.close();
   }
-  const cache = createStatusCache<MigrationStatus>({ ttlMs: 5 * 60_000 });
+  const cache = createStatusCache<MigrationStatus>({ ttlMs: DEFAULT_STATUS_TTL_MS });
   cache.set(key, status);
   let loads = 0;
   const load = async () => {

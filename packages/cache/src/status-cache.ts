@@ -1,19 +1,12 @@
-import type { CacheLookup, StatusCache } from '@mig/core';
+import { type CacheLookup, DEFAULT_STATUS_TTL_MS, InvalidOptionError, type StatusCache } from '@mig/core';
 import type { MeterProvider } from '@opentelemetry/api';
-import { attachCacheMetrics } from './metrics.js';
+import { attachCacheMetrics, type CacheCounters, zeroCounters } from './metrics.js';
 
-export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+/** The cache's default TTL: core's `DEFAULT_STATUS_TTL_MS` (5 minutes), under the name this package exports. */
+export const DEFAULT_CACHE_TTL_MS = DEFAULT_STATUS_TTL_MS;
 
-/** What the cache has done since it was created. */
-export interface CacheStats {
-  readonly hits: number;
-  readonly misses: number;
-  /** Lookups that found an entry past its TTL (each is also a miss). */
-  readonly expirations: number;
-  /** Entries dropped by `invalidate`, or replaced by a load that found a different value. */
-  readonly invalidations: number;
-  readonly loads: number;
-  readonly loadFailures: number;
+/** What the cache has done since it was created: its counters, load latency, size and hit ratio. */
+export interface CacheStats extends CacheCounters {
   readonly loadLatency: {
     readonly count: number;
     readonly totalMs: number;
@@ -56,7 +49,7 @@ export interface MigStatusCache<T> extends StatusCache<T> {
  * timer, so nothing keeps a process alive. Concurrent misses for one key share one load.
  *
  * @example
- * const cache = createStatusCache({ ttlMs: 5 * 60_000 });
+ * const cache = createStatusCache({ ttlMs: 60_000 });
  * const { value, cached } = await cache.get(key, () => migrator.status());
  */
 export function createStatusCache<T = unknown>(options: StatusCacheOptions<T> = {}): MigStatusCache<T> {
@@ -72,12 +65,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   readonly #loading = new Map<string, { generation: number; promise: Promise<T> }>();
   /** Bumped by invalidate, so a load that started before it does not store a stale value. */
   readonly #generations = new Map<string, number>();
-  #hits = 0;
-  #misses = 0;
-  #expirations = 0;
-  #invalidations = 0;
-  #loads = 0;
-  #loadFailures = 0;
+  readonly #counts = zeroCounters();
   #latencyCount = 0;
   #latencyTotal = 0;
   #latencyMax = 0;
@@ -88,33 +76,28 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
     const ttlMs = options.ttlMs ?? DEFAULT_CACHE_TTL_MS;
     // 0 is allowed: nothing is ever fresh, so every check reads the database.
     if (!(ttlMs >= 0) || !Number.isFinite(ttlMs)) {
-      throw new RangeError(`Cache TTL must be 0 or a positive number of milliseconds, got ${ttlMs}.`);
+      throw new InvalidOptionError('ttlMs', `Cache TTL must be 0 or a positive number of milliseconds, got ${ttlMs}.`, {
+        context: { value: ttlMs },
+      });
     }
     this.ttlMs = ttlMs;
     this.#maxEntries = Math.max(1, options.maxEntries ?? 100);
     this.#now = options.now ?? (() => performance.now());
     this.#isSame = options.isSame;
-    this.#metrics = attachCacheMetrics(options.meterProvider, () => ({
-      hits: this.#hits,
-      misses: this.#misses,
-      expirations: this.#expirations,
-      invalidations: this.#invalidations,
-      loads: this.#loads,
-      loadFailures: this.#loadFailures,
-    }));
+    this.#metrics = attachCacheMetrics(options.meterProvider, () => this.#counts);
   }
 
   peek(key: string): T | undefined {
     const entry = this.#entries.get(key);
     if (entry !== undefined) {
       if (this.#now() < entry.expiresAt) {
-        this.#hits++;
+        this.#counts.hits++;
         return entry.value;
       }
       this.#entries.delete(key);
-      this.#expirations++;
+      this.#counts.expirations++;
     }
-    this.#misses++;
+    this.#counts.misses++;
     return undefined;
   }
 
@@ -134,7 +117,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   }
 
   async #load(key: string, load: () => Promise<T>, generation: number): Promise<T> {
-    this.#loads++;
+    this.#counts.loads++;
     const started = this.#now();
     try {
       const value = await load();
@@ -142,7 +125,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
       if ((this.#generations.get(key) ?? 0) === generation) this.set(key, value);
       return value;
     } catch (error) {
-      this.#loadFailures++;
+      this.#counts.loadFailures++;
       this.#observeLatency(this.#now() - started, true);
       throw error;
     }
@@ -160,7 +143,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
     // A load that started before this value was set must not overwrite it when it finishes.
     this.#generations.set(key, (this.#generations.get(key) ?? 0) + 1);
     const previous = this.#entries.get(key);
-    if (previous !== undefined && this.#isSame && !this.#isSame(previous.value, value)) this.#invalidations++;
+    if (previous !== undefined && this.#isSame && !this.#isSame(previous.value, value)) this.#counts.invalidations++;
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: this.#now() + this.ttlMs });
     while (this.#entries.size > this.#maxEntries) {
@@ -172,7 +155,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   invalidate(key?: string): void {
     const keys = key === undefined ? [...new Set([...this.#entries.keys(), ...this.#loading.keys()])] : [key];
     for (const k of keys) {
-      if (this.#entries.delete(k)) this.#invalidations++;
+      if (this.#entries.delete(k)) this.#counts.invalidations++;
       this.#generations.set(k, (this.#generations.get(k) ?? 0) + 1);
     }
   }
@@ -188,14 +171,9 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
   }
 
   stats(): CacheStats {
-    const lookups = this.#hits + this.#misses;
+    const { hits, misses } = this.#counts;
     return {
-      hits: this.#hits,
-      misses: this.#misses,
-      expirations: this.#expirations,
-      invalidations: this.#invalidations,
-      loads: this.#loads,
-      loadFailures: this.#loadFailures,
+      ...this.#counts,
       loadLatency: {
         count: this.#latencyCount,
         totalMs: this.#latencyTotal,
@@ -203,7 +181,7 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
         lastMs: this.#latencyLast,
       },
       size: this.#entries.size,
-      hitRatio: lookups === 0 ? null : this.#hits / lookups,
+      hitRatio: hits + misses === 0 ? null : hits / (hits + misses),
     };
   }
 }

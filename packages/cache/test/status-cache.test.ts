@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { InvalidOptionError } from '@mig/core';
 import { describe, expect, it } from 'vitest';
 import { createStatusCache, VERSION } from '../src/index.js';
 
@@ -139,8 +140,10 @@ describe('createStatusCache', () => {
   });
 
   it('rejects a TTL that is negative or not finite, and trusts nothing with a TTL of 0', () => {
-    expect(() => createStatusCache({ ttlMs: -1 })).toThrow(RangeError);
-    expect(() => createStatusCache({ ttlMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    expect(() => createStatusCache({ ttlMs: -1 })).toThrow(InvalidOptionError);
+    expect(() => createStatusCache({ ttlMs: Number.POSITIVE_INFINITY })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', option: 'ttlMs' }),
+    );
     const never = createStatusCache<string>({ ttlMs: 0 });
     never.set('k', 'v');
     expect(never.peek('k')).toBeUndefined();

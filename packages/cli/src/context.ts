@@ -1,5 +1,5 @@
 import { loadConfig, type MigConfigInput, type ResolvedConfig } from '@mig/config';
-import { ConnectionError, createMigrator, MigError, MigErrorCode, type Migrator } from '@mig/core';
+import { ConnectionError, createMigrator, InvalidOptionError, type Migrator } from '@mig/core';
 import {
   createFolderSource,
   createKyselyAdapter,
@@ -54,8 +54,8 @@ export async function openContext(
   for (const warning of config.warnings) output.logger.warn({}, warning);
   const { values } = config;
   if (!values.databaseUrl) {
-    throw new MigError(
-      MigErrorCode.InvalidOption,
+    throw new InvalidOptionError(
+      'databaseUrl',
       'No database to connect to: set DATABASE_URL, pass --url, or set databaseUrl in mig.config.ts.',
     );
   }

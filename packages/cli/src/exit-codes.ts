@@ -20,7 +20,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export function exitCodeFor(error: unknown): ExitCode {
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
-    case 'CONFIG_INVALID':
+    case MigErrorCode.InvalidConfig:
     case MigErrorCode.InvalidSource:
     case MigErrorCode.InvalidTarget:
     case MigErrorCode.InvalidOption:

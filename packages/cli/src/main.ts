@@ -1,4 +1,5 @@
-import { redactCredentials } from '@mig/core';
+import { adviceFor, ENV } from '@mig/config';
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_MIGRATIONS_DIR, LOCK_STRATEGIES, redactCredentials } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
 import { Command, CommanderError, Option } from 'commander';
 import { create } from './commands/create.js';
@@ -47,8 +48,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const program = new Command('mig')
     .description('Database migrations for services that migrate themselves: status, up, down, create, verify, unlock.')
     .version(VERSION, '-v, --version')
-    .option('--url <url>', 'database URL (default: DATABASE_URL)')
-    .option('--migrations <dir>', 'migrations folder (default: MIGRATIONS_DIR, or ./migrations)')
+    .option('--url <url>', `database URL (default: ${ENV.DATABASE_URL})`)
+    .option('--migrations <dir>', `migrations folder (default: ${ENV.MIGRATIONS_DIR}, or ${DEFAULT_MIGRATIONS_DIR})`)
     .option('--config <file>', 'config file (default: mig.config.* or .migrc* found from here)')
     .option('--json', 'print one JSON document on stdout (logs and progress stay on stderr)')
     .showSuggestionAfterError(true)
@@ -79,13 +80,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .option('--dry-run', 'print the plan and its SQL; write nothing')
     .option(
       '--lock-timeout <duration>',
-      'longest wait for the lock: ms, or 500ms, 30s, 5m (default: MIGRATION_LOCK_TIMEOUT or 30s)',
+      `longest wait for the lock: ms, or 500ms, 30s, 5m (default: ${ENV.MIGRATION_LOCK_TIMEOUT} or ${DEFAULT_LOCK_TIMEOUT_MS / 1_000}s)`,
     )
     .addOption(
-      new Option('--lock-strategy <strategy>', 'advisory, or lease behind PgBouncer in transaction mode').choices([
-        'advisory',
-        'lease',
-      ]),
+      new Option('--lock-strategy <strategy>', 'advisory, or lease behind PgBouncer in transaction mode').choices(
+        LOCK_STRATEGIES,
+      ),
     )
     .option('--to <name>', 'apply up to and including this migration')
     .addHelpText(
@@ -170,13 +170,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     const code = exitCodeFor(error);
     const message = redactCredentials(describeThrown(error));
+    const advice = adviceFor(error);
     if (wantsJson) {
       const errorCode = (error as { code?: unknown }).code;
       io.stdout.write(
-        `${JSON.stringify({ ok: false, exitCode: code, error: { code: errorCode, message } }, null, 2)}\n`,
+        `${JSON.stringify({ ok: false, exitCode: code, error: { code: errorCode, message, advice } }, null, 2)}\n`,
       );
     }
-    io.stderr.write(`${colors(io.stderr, io.env).red('error:')} ${message}\n`);
+    const color = colors(io.stderr, io.env);
+    io.stderr.write(`${color.red('error:')} ${message}\n`);
+    if (advice) io.stderr.write(`${color.yellow('hint:')} ${advice}\n`);
     return code;
   }
 }

@@ -140,6 +140,23 @@ describe('the mig command', () => {
     expect(noFolder.stderr).toContain('does not exist');
   });
 
+  it('follows an error with advice naming the setting to change, once', async () => {
+    const status = await run(['status', '--migrations', 'nope']);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toMatch(
+      /error: The migrations folder \S*nope does not exist.*\nhint: Point MIGRATIONS_DIR \(or --migrations/,
+    );
+    expect(status.stderr.match(/hint:/g)).toHaveLength(1);
+    const up = await run(['up'], { MIGRATIONS_DIR: 'nope' });
+    expect(up.code).toBe(2);
+    expect(`${up.stdout}${up.stderr}`.match(/hint: Point MIGRATIONS_DIR/g)).toHaveLength(1);
+    const json = await run(['up', '--json'], { MIGRATIONS_DIR: 'nope' });
+    expect(json.json().error).toMatchObject({
+      code: 'INVALID_SOURCE',
+      advice: expect.stringContaining('MIGRATIONS_DIR'),
+    });
+  });
+
   it('exits 1 when the database cannot be reached, without printing the password', async () => {
     const result = await run(['status', '--json'], { DATABASE_URL: 'postgres://app:s3cret-pw@127.0.0.1:1/shop' });
     expect(result.code).toBe(1);

@@ -1,3 +1,14 @@
+import {
+  DEFAULT_FAILURE_POLICY,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_LOCK_STRATEGY,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_MIGRATIONS_DIR,
+  DEFAULT_PENDING_POLICY,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TABLE,
+} from '@mig/core';
 import type { MigConfig } from './types.js';
 
 /**
@@ -21,19 +32,20 @@ export const ENV = {
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /**
- * The value of every key that nothing set. `autoMigrate` is not here: its default depends on NODE_ENV
- * (true for development, test or unset; false for anything else). `migrationsDir` resolves against `cwd`.
+ * The value of every key that nothing set, each one core's default (`@mig/core`), so the configuration and
+ * the libraries never disagree. `autoMigrate` is not here: its default depends on NODE_ENV (true for
+ * development, test or unset; false for anything else). `migrationsDir` resolves against `cwd`.
  */
 export const DEFAULTS = Object.freeze({
   databaseUrl: undefined,
-  lockTimeoutMs: 30_000,
+  lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS,
   dryRun: false,
-  cacheTtlMs: 5 * 60_000,
-  lockStrategy: 'advisory',
-  migrationsDir: './migrations',
-  onPending: 'warn',
-  onFailure: 'throw',
-  leaseTtlMs: 30_000,
-  schema: 'public',
-  table: 'mig_migrations',
+  cacheTtlMs: DEFAULT_STATUS_TTL_MS,
+  lockStrategy: DEFAULT_LOCK_STRATEGY,
+  migrationsDir: DEFAULT_MIGRATIONS_DIR,
+  onPending: DEFAULT_PENDING_POLICY,
+  onFailure: DEFAULT_FAILURE_POLICY,
+  leaseTtlMs: DEFAULT_LEASE_TTL_MS,
+  schema: DEFAULT_SCHEMA,
+  table: DEFAULT_TABLE,
 } as const satisfies Omit<MigConfig, 'autoMigrate'>);

@@ -1,3 +1,4 @@
+import { MigError, MigErrorCode } from '@mig/core';
 import type { ConfigSource } from './types.js';
 
 /** One thing wrong with the configuration. */
@@ -28,8 +29,9 @@ export function describeConfigProblem(problem: ConfigProblem): string {
 }
 
 /**
- * The configuration is invalid. Every problem found is listed, each on its own line, so one run shows
- * everything to fix. Messages never contain a password.
+ * The configuration is invalid: a {@link MigError} with code `CONFIG_INVALID` (`MigErrorCode.InvalidConfig`),
+ * so one check (`isMigError`) covers it and every other mig error. Every problem found is listed, each on its
+ * own line, so one run shows everything to fix. Messages never contain a password.
  *
  * @example
  * ```ts
@@ -44,16 +46,19 @@ export function describeConfigProblem(problem: ConfigProblem): string {
  * }
  * ```
  */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID' as const;
+export class ConfigError extends MigError {
+  declare readonly code: typeof MigErrorCode.InvalidConfig;
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     const lines = problems.map((problem) => `  ${describeConfigProblem(problem)}`).join('\n');
     super(
+      MigErrorCode.InvalidConfig,
       `Invalid mig configuration (${count}):\n${lines}\n` +
         'Fix these in the environment, the config file or the command line, then start again.',
+      // Where the problems are, never their values: a value can be a secret.
+      { context: { keys: problems.map((problem) => problem.key) } },
     );
     this.name = 'ConfigError';
     this.problems = Object.freeze([...problems]);

@@ -1,9 +1,7 @@
-/** How instances agree on who migrates: a PostgreSQL session advisory lock, or a lease row with an expiry. */
-export type LockStrategy = 'advisory' | 'lease';
-/** Pending migrations with automatic migration off: serve and report them (`warn`), or refuse to serve. */
-export type PendingPolicy = 'warn' | 'refuse';
-/** A failed migration, lock timeout or drift: throw, or keep serving degraded and retry later. */
-export type FailurePolicy = 'throw' | 'degrade';
+import type { FailurePolicy, LockStrategy, PendingPolicy } from '@mig/core';
+
+// The unions are core's (`@mig/core` defines every closed set of values once); config re-exports them.
+export type { FailurePolicy, LockStrategy, PendingPolicy };
 
 /** The resolved, validated configuration. Durations are in milliseconds. */
 export interface MigConfig {

@@ -1,3 +1,4 @@
+import { InvalidOptionError, MigErrorCode } from '@mig/core';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, defineConfig, ENV, parseBoolean, parseDuration } from '../src/index.js';
 
@@ -22,7 +23,7 @@ describe('parseDuration', () => {
   it.each(['-5s', '-5', '1.5', 'abc', '', '5d', '1y', '0.5ms', '1e3', '30 seconds', 's', '5 m s', '10S', '5M'])(
     'rejects %j, saying what is accepted',
     (input) => {
-      expect(() => parseDuration(input)).toThrow(RangeError);
+      expect(() => parseDuration(input)).toThrow(InvalidOptionError);
       expect(() => parseDuration(input)).toThrow(
         `${JSON.stringify(input)} is not a duration; use milliseconds or 500ms, 30s, 5m`,
       );
@@ -31,6 +32,13 @@ describe('parseDuration', () => {
 
   it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60])('rejects the number %d', (input) => {
     expect(() => parseDuration(input)).toThrow(/is not a duration; use milliseconds or 500ms, 30s, 5m/);
+  });
+
+  it('names the option it parsed in the error, with the INVALID_OPTION code', () => {
+    expect(() => parseDuration('soon', 'SHUTDOWN_GRACE')).toThrow(
+      expect.objectContaining({ code: MigErrorCode.InvalidOption, option: 'SHUTDOWN_GRACE' }),
+    );
+    expect(() => parseBoolean('maybe')).toThrow(expect.objectContaining({ option: 'boolean' }));
   });
 });
 
@@ -54,7 +62,7 @@ describe('parseBoolean', () => {
   });
 
   it.each(['maybe', '2', 'tru', '', 'y', 'enabled', '-1'])('rejects %j, saying what is accepted', (input) => {
-    expect(() => parseBoolean(input)).toThrow(RangeError);
+    expect(() => parseBoolean(input)).toThrow(InvalidOptionError);
     expect(() => parseBoolean(input)).toThrow(
       `${JSON.stringify(input)} is not a boolean; use true or false (also 1/0, yes/no, on/off)`,
     );

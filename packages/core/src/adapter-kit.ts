@@ -10,4 +10,5 @@ export {
   validateMigrations,
 } from './migration.js';
 export { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
+export { renderSpanTree, type SpanTreeNode } from './span-tree.js';
 export { createTelemetry, errorType, markFailed, type Telemetry, withSpan } from './telemetry.js';

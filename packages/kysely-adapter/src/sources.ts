@@ -55,7 +55,7 @@ async function listFolder(folder: string): Promise<string[]> {
     const info = await stat(folder);
     if (!info.isDirectory()) {
       throw new MigrationSourceError(`The migrations path ${folder} is a file, not a folder. Point it at a folder.`, {
-        context: { folder },
+        context: { folder, reason: 'not-a-folder' },
       });
     }
     return await readdir(folder);

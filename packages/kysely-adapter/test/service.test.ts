@@ -35,7 +35,7 @@ async function holdMigrationLock(
     ]);
     return () => other.end();
   }
-  const lease = await createKyselyAdapter({ db, engine: 'pglite', target: { namespace: 'pglite', server: 'embedded' } })
+  const lease = await createKyselyAdapter({ db, target: { namespace: 'pglite', server: 'embedded' } })
     .createLock()
     .acquire({ timeoutMs: 1_000 });
   return () => lease.release();

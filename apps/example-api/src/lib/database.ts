@@ -10,7 +10,7 @@ import {
   type MigrationStatus,
   type ServiceState,
 } from '@mig/core';
-import { createFolderSource, createKyselyAdapter, describeConnection } from '@mig/kysely-adapter';
+import { createFolderSource, createKyselyAdapter, describeConnection, type Engine } from '@mig/kysely-adapter';
 import { createPgDialect } from '@mig/kysely-adapter/pg';
 import { PGliteDialect } from '@mig/kysely-adapter/pglite';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
@@ -41,7 +41,8 @@ export interface DatabaseOptions {
 
 /** The app's database: the Kysely instance behind a mig database service. */
 export interface AppDatabase {
-  readonly engine: 'postgres' | 'pglite';
+  /** Read by mig from the Kysely instance: PGlite without DATABASE_URL, PostgreSQL with it. */
+  readonly engine: Engine;
   /** Where it connects, without secrets. */
   readonly where: string;
   readonly service: DatabaseService<Db>;
@@ -61,7 +62,6 @@ export function createDatabase(options: DatabaseOptions): AppDatabase {
   const { values } = options.config;
   const telemetry = { tracerProvider: options.tracerProvider, meterProvider: options.meterProvider };
   const url = values.databaseUrl;
-  const engine = url ? 'postgres' : 'pglite';
   const pgliteDir = options.pgliteDir ?? DEFAULT_PGLITE_DIR;
   const target = url ? describeConnection(url) : { system: 'postgresql', namespace: 'pglite', server: 'embedded' };
   const db: Db = new Kysely<Tables>({
@@ -80,14 +80,8 @@ export function createDatabase(options: DatabaseOptions): AppDatabase {
           },
         }),
   });
-  const adapter = createKyselyAdapter({
-    db,
-    engine,
-    target,
-    schema: values.schema,
-    table: values.table,
-    ...telemetry,
-  });
+  // No engine named: PGliteDialect and createPgDialect mark the Kysely instance with theirs.
+  const adapter = createKyselyAdapter({ db, target, schema: values.schema, table: values.table, ...telemetry });
   const cache = createStatusCache<MigrationStatus>({ ttlMs: values.cacheTtlMs, meterProvider: options.meterProvider });
   const where = url ? `${target.system} ${target.server}/${target.namespace}` : `PGlite ${pgliteDir}`;
   const service = createDatabaseService<Db>({
@@ -120,7 +114,7 @@ export function createDatabase(options: DatabaseOptions): AppDatabase {
     ...telemetry,
   });
   return {
-    engine,
+    engine: adapter.engine,
     where,
     service,
     cache,

@@ -1,3 +1,4 @@
+import { renderSpanTree } from '@mig/core/adapter';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -33,7 +34,7 @@ export class TreeConsoleExporter implements SpanExporter {
       this.#pending.set(traceId, list);
       if (!span.parentSpanContext) {
         this.#pending.delete(traceId);
-        this.#print(renderSpanTree(list));
+        this.#print(renderSpanTree(list, line));
       }
     }
     done({ code: 0 });
@@ -68,28 +69,9 @@ function detail(span: ReadableSpan): string {
   return parts.length > 0 ? `  (${parts.join(', ')})` : '';
 }
 
-/** Renders one trace as an indented tree, children in start order, with durations. */
-export function renderSpanTree(spans: readonly ReadableSpan[]): string {
-  const ids = new Set(spans.map((s) => s.spanContext().spanId));
-  const children = new Map<string | undefined, ReadableSpan[]>();
-  for (const span of spans) {
-    const parent = span.parentSpanContext?.spanId;
-    const key = parent && ids.has(parent) ? parent : undefined;
-    children.set(key, [...(children.get(key) ?? []), span]);
-  }
-  const lines: string[] = [];
-  const walk = (parent: string | undefined, depth: number) => {
-    const list = [...(children.get(parent) ?? [])].sort(
-      (x, y) => x.startTime[0] - y.startTime[0] || x.startTime[1] - y.startTime[1],
-    );
-    for (const span of list) {
-      const label = `${'  '.repeat(depth)}${span.name}`;
-      lines.push(`${label.padEnd(28)} ${ms(span).toFixed(1).padStart(8)} ms${detail(span)}`);
-      walk(span.spanContext().spanId, depth + 1);
-    }
-  };
-  walk(undefined, 0);
-  return lines.join('\n');
+/** One span of the tree: its name indented, its duration, and the attributes that matter. */
+function line(span: ReadableSpan, indent: string): string {
+  return `${`${indent}${span.name}`.padEnd(28)} ${ms(span).toFixed(1).padStart(8)} ms${detail(span)}`;
 }
 
 export interface Telemetry {

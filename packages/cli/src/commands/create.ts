@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ResolvedConfig } from '@mig/config';
-import { MigError, MigErrorCode } from '@mig/core';
+import { InvalidOptionError } from '@mig/core';
 import { ExitCode } from '../exit-codes.js';
 import type { Io, Output } from '../output.js';
 
@@ -52,22 +52,22 @@ export async function create(
   now = new Date(),
 ): Promise<number> {
   if (!NAME.test(name)) {
-    throw new MigError(
-      MigErrorCode.InvalidOption,
+    throw new InvalidOptionError(
+      'name',
       `Invalid migration name ${JSON.stringify(name)}: use letters, digits, "_" and "-" (e.g. add_users_email).`,
     );
   }
   const dir = config.values.migrationsDir;
   const file = join(dir, `${timestamp(now)}_${name}.${kind}`);
   if (existsSync(file)) {
-    throw new MigError(MigErrorCode.InvalidOption, `${file} already exists; wait a second or pick another name.`);
+    throw new InvalidOptionError('name', `${file} already exists; wait a second or pick another name.`);
   }
   await mkdir(dir, { recursive: true });
   try {
     await writeFile(file, kind === 'sql' ? sqlTemplate(name) : tsTemplate(name), { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    throw new MigError(MigErrorCode.InvalidOption, `${file} already exists; wait a second or pick another name.`);
+    throw new InvalidOptionError('name', `${file} already exists; wait a second or pick another name.`);
   }
   output.result({ ok: true, exitCode: ExitCode.Ok, file }, () => `Created ${relative(io.cwd, file) || file}`);
   return ExitCode.Ok;

@@ -1,3 +1,4 @@
+import { adviceFor } from '@mig/config';
 import { describeHolder, type MigrationDirection, type MigrationRunResult, type RunProgress } from '@mig/core';
 import type { CommandContext } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
@@ -63,7 +64,9 @@ function document(ctx: CommandContext, result: MigrationRunResult, exitCode: num
     results: result.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs * 10) / 10 })),
     state: result.status?.state,
     pending: result.status?.pending,
-    error: result.error ? { code: result.error.code, message: result.error.message } : undefined,
+    error: result.error
+      ? { code: result.error.code, message: result.error.message, advice: adviceFor(result.error) }
+      : undefined,
   };
 }
 
@@ -85,6 +88,8 @@ function human(ctx: CommandContext, output: Output, result: MigrationRunResult, 
   const lines: string[] = [];
   if (result.error) {
     lines.push(color.red(`error: ${result.error.message}`));
+    const advice = adviceFor(result.error);
+    if (advice) lines.push(`${color.yellow('hint:')} ${advice}`);
     const notRun = result.results.filter((r) => r.status === 'not-run').map((r) => r.name);
     if (notRun.length > 0) lines.push(`Not run: ${notRun.join(', ')}`);
   }

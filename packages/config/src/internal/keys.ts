@@ -1,3 +1,4 @@
+import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
 import { z } from 'zod';
 import type { EnvName } from '../defaults.js';
 import type { MigConfig, MigConfigInput } from '../types.js';
@@ -124,11 +125,11 @@ export const KEYS: KeyDefinitions = {
   lockStrategy: {
     input: 'lockStrategy',
     env: 'MIGRATION_LOCK_STRATEGY',
-    schema: oneOf(['advisory', 'lease'], 'a lock strategy'),
+    schema: oneOf(LOCK_STRATEGIES, 'a lock strategy'),
   },
   migrationsDir: { input: 'migrationsDir', env: 'MIGRATIONS_DIR', schema: folder() },
-  onPending: { input: 'onPending', schema: oneOf(['warn', 'refuse'], 'a pending policy') },
-  onFailure: { input: 'onFailure', schema: oneOf(['throw', 'degrade'], 'a failure policy') },
+  onPending: { input: 'onPending', schema: oneOf(PENDING_POLICIES, 'a pending policy') },
+  onFailure: { input: 'onFailure', schema: oneOf(FAILURE_POLICIES, 'a failure policy') },
   leaseTtlMs: { input: 'leaseTtl', schema: duration(BOUNDS.leaseTtlMs) },
   schema: { input: 'schema', schema: identifier('schema') },
   table: { input: 'table', schema: identifier('table') },

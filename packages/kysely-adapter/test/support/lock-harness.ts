@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LEASE_TTL_MS, type LockStrategy } from '@mig/core';
 import { type ProcessResult, type RunningProcess, startNode } from '../../../../test/support/processes.js';
 import { type MigrationFolder, migrationFolder } from './engines.js';
 
@@ -14,7 +15,7 @@ export interface MigrateOutcome {
 export interface InstanceOptions {
   readonly url: string;
   readonly dir: string;
-  readonly strategy: 'advisory' | 'lease';
+  readonly strategy: LockStrategy;
   readonly name: string;
   readonly lockTimeoutMs?: number;
   readonly leaseTtlMs?: number;
@@ -29,7 +30,7 @@ export function startInstance(options: InstanceOptions): RunningProcess {
     `--strategy=${options.strategy}`,
     `--name=${options.name}`,
     `--lock-timeout=${options.lockTimeoutMs ?? 60_000}`,
-    `--lease-ttl=${options.leaseTtlMs ?? 30_000}`,
+    `--lease-ttl=${options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS}`,
     `--start-at=${options.startAt ?? 0}`,
   ]);
 }

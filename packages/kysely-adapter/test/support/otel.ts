@@ -1,3 +1,4 @@
+import { renderSpanTree } from '@mig/core/adapter';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
@@ -41,29 +42,11 @@ export function createTelemetryProbe() {
     spans: (): ReadableSpan[] => exporter.getFinishedSpans(),
     reset: () => exporter.reset(),
     /** The finished spans as an indented tree: "name" plus " !ERROR(type)" for failed spans. */
-    tree(): string {
-      const spans = exporter.getFinishedSpans();
-      const ids = new Set(spans.map((s) => s.spanContext().spanId));
-      const children = new Map<string | undefined, ReadableSpan[]>();
-      for (const span of spans) {
-        const parent = span.parentSpanContext?.spanId;
-        const key = parent && ids.has(parent) ? parent : undefined;
-        children.set(key, [...(children.get(key) ?? []), span]);
-      }
-      const lines: string[] = [];
-      const walk = (parent: string | undefined, depth: number) => {
-        const list = (children.get(parent) ?? []).sort(
-          (a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1],
-        );
-        for (const span of list) {
-          const failed = span.status.code === 2 ? ` !ERROR(${String(span.attributes['error.type'])})` : '';
-          lines.push(`${'  '.repeat(depth)}${span.name}${failed}`);
-          walk(span.spanContext().spanId, depth + 1);
-        }
-      };
-      walk(undefined, 0);
-      return lines.join('\n');
-    },
+    tree: (): string =>
+      renderSpanTree(exporter.getFinishedSpans(), (span, indent) => {
+        const failed = span.status.code === 2 ? ` !ERROR(${String(span.attributes['error.type'])})` : '';
+        return `${indent}${span.name}${failed}`;
+      }),
     async metrics(name: string): Promise<MetricPoint[]> {
       const { resourceMetrics } = await reader.collect();
       const points: MetricPoint[] = [];

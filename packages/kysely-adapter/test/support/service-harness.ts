@@ -26,14 +26,8 @@ type Overrides = Partial<Omit<DatabaseServiceOptions<Kysely<any>>, 'connect' | '
   readonly lockTimeoutMs?: number;
 };
 
-function compose(
-  db: Kysely<any>,
-  engine: 'postgres' | 'pglite',
-  dir: string,
-  target: ReturnType<typeof describeConnection>,
-  overrides: Overrides,
-) {
-  const adapter = createKyselyAdapter({ db, engine, target });
+function compose(db: Kysely<any>, dir: string, target: ReturnType<typeof describeConnection>, overrides: Overrides) {
+  const adapter = createKyselyAdapter({ db, target });
   const cache = createStatusCache<MigrationStatus>({ ttlMs: 60_000 });
   const service = createDatabaseService<Kysely<any>>({
     connect: async () => {
@@ -55,7 +49,7 @@ export function postgresService(database: TestDatabase, dir: string, overrides: 
   const pool = database.pool(5);
   const counter = countQueries(pool);
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-  const { service, cache } = compose(db, 'postgres', dir, describeConnection(database.url), overrides);
+  const { service, cache } = compose(db, dir, describeConnection(database.url), overrides);
   return {
     service,
     cache,
@@ -80,7 +74,6 @@ export async function pgliteService(dir: string, overrides: Overrides = {}): Pro
   }
   const { service, cache } = compose(
     handle.db,
-    'pglite',
     dir,
     { system: 'postgresql', namespace: 'pglite', server: 'embedded' },
     overrides,
