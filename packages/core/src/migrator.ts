@@ -549,8 +549,17 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
   async #release(lease: LockLease<F>): Promise<void> {
     const { lock } = this.#options;
     const attributes = { [Attr.LockStrategy]: lock?.strategy ?? 'none', [Attr.LockKey]: lock?.key ?? '' };
+    const lostBefore = lease.lost.aborted;
     try {
       await withSpan(this.#telemetry.tracer, SpanName.LockRelease, attributes, () => lease.release());
+      // Found lost only now (e.g. a pooler swapped the session): worth a warning, the run's outcome stands.
+      if (!lostBefore && lease.lost.aborted) {
+        const reason = lease.lost.reason as { message?: string; code?: string; context?: object };
+        this.#logger.warn(
+          { lock: lock?.key, code: reason?.code, context: reason?.context },
+          reason?.message ?? 'the migration lock was found lost at release',
+        );
+      }
     } catch (error) {
       // The lock lapses by itself (session end or lease expiry); the run's own outcome stands.
       this.#logger.warn({ lock: lock?.key, err: describeThrown(error) }, 'releasing the migration lock failed');
