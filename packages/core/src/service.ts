@@ -90,8 +90,8 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   /** Status freshness when no cache is given. Default 5 minutes. */
   readonly statusTtlMs?: number | undefined;
   /**
-   * Start initializing in the background as soon as the service is created: connect, check the status and
-   * fill the cache, and (only when `autoMigrate` is on) migrate. A failure is kept for the first call.
+   * Warm up as soon as the service is created (see {@link DatabaseService.warm}): connect and check the
+   * status in the background, filling the cache. It never migrates: the first `ensureInitialized()` does.
    */
   readonly warm?: boolean | undefined;
   /** How to name the database in messages, without secrets, e.g. "postgresql db.internal:5432/shop". */
@@ -131,7 +131,13 @@ export interface ServiceState {
     readonly source: 'cache' | 'database';
     readonly durationMs: number;
   } | null;
-  readonly lastError: { readonly code: string; readonly message: string; readonly at: string } | null;
+  /** The last failure: its code, message (no secrets) and structured context, e.g. for advice at the edge. */
+  readonly lastError: {
+    readonly code: string;
+    readonly message: string;
+    readonly context: Readonly<Record<string, unknown>>;
+    readonly at: string;
+  } | null;
   readonly lockWaitMs: number | null;
   /** When a failed or degraded service tries again. */
   readonly retryAt: string | null;
@@ -156,6 +162,12 @@ export interface DatabaseService<Conn> {
    * });
    */
   ensureInitialized(options?: EnsureOptions): Promise<Conn>;
+  /**
+   * Connects and checks the status in the background, filling the cache, so the first
+   * `ensureInitialized()` finds it known. Never migrates, never rejects (a failure is logged, and the
+   * first call tries again).
+   */
+  warm(): Promise<void>;
   /** The service's state, without I/O. */
   state(): ServiceState;
   /** Stops any wait, lets a running migration finish, and closes the connection. */
@@ -195,8 +207,10 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   #serving: Promise<Conn> | undefined;
   // What the service holds rather than knows: the connection, what is built on it, and work in flight.
   #conn: Conn | undefined;
+  #connecting: Promise<Conn> | undefined;
   #migrator: Migrator<unknown> | undefined;
   #cacheKey: string | undefined;
+  #warming: Promise<void> | undefined;
   #inflight: Promise<Conn> | undefined;
   #revalidating: Promise<void> | undefined;
 
@@ -207,11 +221,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     this.#metrics = createMigrationMetrics(this.#telemetry.meter);
     this.#clock = options.clock ?? systemClock;
     this.#target = redactCredentials(options.target ?? 'the database');
-    if (options.warm) {
-      this.ensureInitialized().catch(() => {
-        // Reported in state() and by the next call; warming must never raise an unhandled rejection.
-      });
-    }
+    if (options.warm) void this.warm();
   }
 
   get #policy() {
@@ -279,18 +289,14 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     const attributes = { [Attr.AutoMigrate]: autoMigrate, [Attr.DryRun]: dryRun };
     return withSpan(this.#telemetry.tracer, SpanName.Initialize, attributes, async (span) => {
       try {
-        const conn = this.#conn ?? (await this.#connect());
-        this.#conn = conn;
-        this.#migrator ??= this.#options.migrator(conn);
-        const migrator = this.#migrator;
+        const { conn, migrator, key } = await this.#prepared();
         const { target } = migrator;
         span.setAttributes({
           [Attr.DbSystem]: target.system,
           [Attr.DbNamespace]: target.namespace,
           [Attr.StoreTable]: target.table,
         });
-        this.#cacheKey ??= await statusCacheKey(migrator);
-        await this.#checkAndMigrate(migrator, this.#cacheKey, deadline);
+        await this.#checkAndMigrate(migrator, key, deadline);
         // close() may have been called while this ran: a closed service never comes back to life.
         if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
         this.#dispatch({ type: 'ready' });
@@ -301,6 +307,40 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
         return this.#fail(error);
       }
     });
+  }
+
+  /** The connection, the migrator built on it and the status cache key: made once, shared by every caller. */
+  async #prepared(): Promise<{ conn: Conn; migrator: Migrator<unknown>; key: string }> {
+    if (this.#conn === undefined) {
+      this.#connecting ??= this.#connect().finally(() => {
+        this.#connecting = undefined;
+      });
+      this.#conn = await this.#connecting;
+    }
+    const conn = this.#conn;
+    this.#migrator ??= this.#options.migrator(conn);
+    const migrator = this.#migrator;
+    this.#cacheKey ??= await statusCacheKey(migrator);
+    return { conn, migrator, key: this.#cacheKey };
+  }
+
+  warm(): Promise<void> {
+    if (this.#warming) return this.#warming;
+    if (this.#model.phase !== 'idle') return Promise.resolve();
+    this.#warming = (async () => {
+      try {
+        const { migrator, key } = await this.#prepared();
+        // Only the status: the first ensureInitialized() decides, by policy, what to do with it.
+        const status = await this.#check(migrator, key, false);
+        this.#logger.info(
+          { state: status.state, pending: status.pending.length },
+          `warmed up: migration status ${status.state}`,
+        );
+      } catch (error) {
+        this.#logger.warn({ err: redactCredentials(describeThrown(error)) }, 'warming up the database service failed');
+      }
+    })();
+    return this.#warming;
   }
 
   async #connect(): Promise<Conn> {
@@ -380,7 +420,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     if (!autoMigrate) {
       this.#dispatch({ type: 'judged', migrations: 'pending' });
       this.#logger.warn(
-        { pending: status.pending, policy: onPending },
+        { code: MigErrorCode.Pending, pending: status.pending, policy: onPending },
         `${status.pending.length} migration(s) pending and automatic migration is off` +
           (onPending === 'refuse' ? '; refusing to serve' : '; serving anyway'),
       );
@@ -486,7 +526,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       migError.code !== MigErrorCode.Pending &&
       migError.code !== MigErrorCode.ConnectFailed;
     this.#logger.error(
-      { err: migError.message, code: migError.code, retryInMs: delay, degraded },
+      { err: migError.message, code: migError.code, context: migError.context, retryInMs: delay, degraded },
       degraded
         ? `database initialization failed; serving degraded, retrying in ${delay} ms`
         : `database initialization failed; retrying on a call after ${delay} ms`,
@@ -557,6 +597,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
         ? {
             code: model.lastError.error.code,
             message: model.lastError.error.message,
+            context: model.lastError.error.context,
             at: new Date(model.lastError.epoch).toISOString(),
           }
         : null,
@@ -573,7 +614,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     if (this.#closing.signal.aborted) return;
     this.#dispatch({ type: 'closed' });
     this.#closing.abort(new AbortedError('Stopped: the database service was closed', 'close() was called'));
-    await Promise.allSettled([this.#inflight, this.#revalidating]);
+    await Promise.allSettled([this.#inflight, this.#revalidating, this.#warming]);
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn !== undefined) await this.#options.disconnect?.(conn);

@@ -1,8 +1,15 @@
 export { createKyselyAdapter, type KyselyAdapter, type KyselyLockOptions } from './adapter.js';
-export { describeConnection } from './connection.js';
+export {
+  type DatabaseLocation,
+  describeConnection,
+  describeWhere,
+  parseDatabaseUrl,
+  URL_FORMS,
+} from './connection.js';
 export { ENGINES, type Engine, type EngineCapabilities } from './engine.js';
 export { ADVISORY_CLASS_ID, advisoryObjectId } from './internal/advisory.js';
 export type { AdvisoryFence, KyselyFence, LeaseFence } from './internal/fence.js';
+export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
 export {
   createFolderSource,
   createListSource,

@@ -1,0 +1,280 @@
+import { type CacheStats, createStatusCache, type MigStatusCache } from '@mig/cache';
+import {
+  adviceFor,
+  type ConfigSummary,
+  loadConfig,
+  logConfig,
+  type MigConfigInput,
+  type ResolvedConfig,
+  summarizeConfig,
+} from '@mig/config';
+import {
+  createDatabaseService,
+  createMigrator,
+  type DatabaseService,
+  DEFAULT_FAILURE_POLICY,
+  DEFAULT_PENDING_POLICY,
+  type EnsureOptions,
+  type Logger,
+  MigError,
+  MigErrorCode,
+  type MigrationSource,
+  type MigrationStatus,
+  type ServiceState,
+} from '@mig/core';
+import {
+  createFolderSource,
+  createKyselyAdapter,
+  type Engine,
+  type MigrationDb,
+  openDatabase,
+  URL_FORMS,
+} from '@mig/kysely-adapter';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { type Kysely, sql } from 'kysely';
+import { createConsoleLogger } from './console-logger.js';
+
+export interface CreateDatabaseOptions {
+  /** Where the config file is searched from, and what relative paths resolve against. Default `process.cwd()`. */
+  readonly cwd?: string | undefined;
+  /** The environment to read (DATABASE_URL, AUTO_MIGRATE, …). Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** An explicit config file instead of the search for `mig.config.*`. */
+  readonly configFile?: string | undefined;
+  /** Values that win over the environment and the config file (the same keys as `mig.config.ts`). */
+  readonly overrides?: MigConfigInput | undefined;
+  /** The database when neither DATABASE_URL nor the config file names one, e.g. `pglite:./.data/pglite`. */
+  readonly defaultUrl?: string | undefined;
+  /** Shown in pg_stat_activity and in lock-wait messages. */
+  readonly applicationName?: string | undefined;
+  /** Most connections in the pool. Default 10. */
+  readonly maxConnections?: number | undefined;
+  /** Migrations from code (`createListSource`) instead of the migrations folder, e.g. in a bundle. */
+  readonly migrations?: MigrationSource<MigrationDb> | undefined;
+  /** Default: one `[mig] …` line per event on the console. Pass pino or any logger of its shape. */
+  readonly logger?: Logger | undefined;
+  /**
+   * Check the status in the background as soon as this is created: the configuration is read and logged,
+   * the connection opened and the status cache filled. It never migrates; the first `ensureInitialized()` does.
+   */
+  readonly warm?: boolean | undefined;
+  readonly tracerProvider?: TracerProvider | undefined;
+  readonly meterProvider?: MeterProvider | undefined;
+}
+
+/** What a `/migrations` endpoint or a readiness probe shows: no I/O to read. */
+export interface DatabaseReport {
+  /** "postgresql db:5432/shop", "PGlite ./.data/pglite"; null before the first initialization. */
+  readonly where: string | null;
+  readonly engine: Engine | null;
+  readonly state: ServiceState;
+  readonly cache: CacheStats | null;
+  /** The effective configuration with its sources, the password masked; null before it is read. */
+  readonly config: {
+    readonly file: string | undefined;
+    readonly nodeEnv: string | undefined;
+    readonly values: ConfigSummary;
+  } | null;
+}
+
+/** A Kysely database that brings its schema up to date on first use. See {@link createDatabase}. */
+export interface MigDatabase<DB> {
+  /**
+   * The Kysely instance, once the schema is up to date: the first call reads the configuration, connects,
+   * checks and (by policy) migrates under the lock; later calls answer at once.
+   */
+  ensureInitialized(options?: EnsureOptions): Promise<Kysely<DB>>;
+  /** Reads the configuration, connects and fills the status cache, without migrating. Never rejects. */
+  warm(): Promise<void>;
+  /** The service's state, without I/O. */
+  state(): ServiceState;
+  report(): DatabaseReport;
+  /** Closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one call that plugs mig into a service: the configuration from the environment and `mig.config.*`
+ * (DATABASE_URL, AUTO_MIGRATE with its NODE_ENV defaults, MIGRATION_LOCK_TIMEOUT, MIGRATION_DRY_RUN,
+ * MIGRATION_CACHE_TTL, MIGRATION_LOCK_STRATEGY, MIGRATIONS_DIR), a Kysely instance on DATABASE_URL, mig's
+ * store and lock, the status cache, and the database service. Nothing happens until the first
+ * `ensureInitialized()` (or `warm`).
+ *
+ * @example
+ * const database = createDatabase<DB>();
+ * export const ensureInitialized = () => database.ensureInitialized();
+ */
+export function createDatabase<DB>(options: CreateDatabaseOptions = {}): MigDatabase<DB> {
+  return new OneCallDatabase<DB>(options);
+}
+
+interface Built<DB> {
+  readonly config: ResolvedConfig;
+  readonly db: Kysely<DB>;
+  readonly engine: Engine;
+  readonly where: string;
+  readonly cache: MigStatusCache<MigrationStatus>;
+  readonly service: DatabaseService<Kysely<DB>>;
+}
+
+const IDLE_STATE: ServiceState = Object.freeze({
+  phase: 'idle',
+  serving: false,
+  healthy: false,
+  migrations: 'unknown',
+  appliedCount: null,
+  pending: [],
+  problems: [],
+  appliedHere: [],
+  planned: [],
+  lastCheck: null,
+  lastError: null,
+  lockWaitMs: null,
+  retryAt: null,
+  policy: { autoMigrate: false, dryRun: false, onPending: DEFAULT_PENDING_POLICY, onFailure: DEFAULT_FAILURE_POLICY },
+});
+
+class OneCallDatabase<DB> implements MigDatabase<DB> {
+  readonly #options: Readonly<CreateDatabaseOptions>;
+  readonly #logger: Logger;
+  #built: Built<DB> | undefined;
+  #building: Promise<Built<DB>> | undefined;
+  #closed = false;
+
+  constructor(options: CreateDatabaseOptions) {
+    this.#options = Object.freeze({ ...options });
+    this.#logger = withAdvice(options.logger ?? createConsoleLogger());
+    if (options.warm) void this.warm();
+  }
+
+  ensureInitialized(options?: EnsureOptions): Promise<Kysely<DB>> {
+    const built = this.#built;
+    if (built !== undefined) return built.service.ensureInitialized(options);
+    return this.#build().then((b) => b.service.ensureInitialized(options));
+  }
+
+  async warm(): Promise<void> {
+    try {
+      await (await this.#build()).service.warm();
+    } catch {
+      // Logged by #build; the first ensureInitialized() reports it.
+    }
+  }
+
+  state(): ServiceState {
+    return this.#built?.service.state() ?? IDLE_STATE;
+  }
+
+  report(): DatabaseReport {
+    const built = this.#built;
+    return {
+      where: built?.where ?? null,
+      engine: built?.engine ?? null,
+      state: this.state(),
+      cache: built?.cache.stats() ?? null,
+      config: built
+        ? { file: built.config.file, nodeEnv: built.config.nodeEnv, values: summarizeConfig(built.config) }
+        : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const built = await this.#building?.catch(() => undefined);
+    if (built) {
+      await built.service.close();
+      built.cache.dispose();
+    }
+  }
+
+  /** Once: the configuration (validated before anything touches the database), then what it describes. */
+  #build(): Promise<Built<DB>> {
+    if (this.#closed) return Promise.reject(closedError());
+    this.#building ??= this.#assemble().then(
+      (built) => {
+        this.#built = built;
+        return built;
+      },
+      (error: unknown) => {
+        this.#logger.error({ code: (error as { code?: unknown }).code }, (error as Error).message);
+        throw error;
+      },
+    );
+    return this.#building;
+  }
+
+  async #assemble(): Promise<Built<DB>> {
+    const o = this.#options;
+    const config = await loadConfig({ cwd: o.cwd, env: o.env, configFile: o.configFile, overrides: o.overrides });
+    logConfig(config, this.#logger);
+    const { values } = config;
+    const url = values.databaseUrl ?? o.defaultUrl;
+    if (url === undefined) {
+      throw new MigError(
+        MigErrorCode.InvalidConfig,
+        `No database to connect to: set DATABASE_URL (${URL_FORMS.join(', ')}) or databaseUrl in mig.config.ts.`,
+      );
+    }
+    const telemetry = { tracerProvider: o.tracerProvider, meterProvider: o.meterProvider };
+    const opened = await openDatabase<DB>(url, {
+      applicationName: o.applicationName,
+      maxConnections: o.maxConnections,
+      onConnectionError: (error) => this.#logger.warn({ err: error.message }, 'database connection error'),
+    });
+    const { db, target } = opened;
+    const adapter = createKyselyAdapter({ db, target, schema: values.schema, table: values.table, ...telemetry });
+    const cache = createStatusCache<MigrationStatus>({ ttlMs: values.cacheTtlMs, meterProvider: o.meterProvider });
+    const source = o.migrations ?? createFolderSource(values.migrationsDir);
+    const lock = adapter.createLock({
+      strategy: values.lockStrategy,
+      leaseTtlMs: values.leaseTtlMs,
+      logger: this.#logger,
+    });
+    const service = createDatabaseService<Kysely<DB>>({
+      connect: async () => {
+        await sql`select 1`.execute(db);
+        return db;
+      },
+      disconnect: (conn) => conn.destroy(),
+      migrator: () =>
+        createMigrator({
+          source,
+          store: adapter.store,
+          lock,
+          lockTimeoutMs: values.lockTimeoutMs,
+          logger: this.#logger,
+          ...telemetry,
+        }),
+      cache,
+      autoMigrate: values.autoMigrate,
+      dryRun: values.dryRun,
+      onPending: values.onPending,
+      onFailure: values.onFailure,
+      lockTimeoutMs: values.lockTimeoutMs,
+      target: opened.where,
+      logger: this.#logger,
+      ...telemetry,
+    });
+    return { config, db, engine: opened.engine, where: opened.where, cache, service };
+  }
+}
+
+function closedError(): MigError {
+  return new MigError(MigErrorCode.Aborted, 'The database was closed; create a new one.');
+}
+
+/** The logger, with advice naming the settings to change added to any line about a mig error (`code`). */
+function withAdvice(logger: Logger): Logger {
+  const advised =
+    (write: (fields: object, message?: string) => void) =>
+    (fields: object, message?: string): void => {
+      const advice = adviceFor(fields);
+      write(advice ? { ...fields, advice } : fields, message);
+    };
+  return {
+    debug: (fields, message) => logger.debug(fields, message),
+    info: (fields, message) => logger.info(fields, message),
+    warn: advised((fields, message) => logger.warn(fields, message)),
+    error: advised((fields, message) => logger.error(fields, message)),
+  };
+}
