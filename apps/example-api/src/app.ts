@@ -1,4 +1,4 @@
-import { adviceFor, type ResolvedConfig, summarizeConfig } from '@mig/config';
+import { adviceFor } from '@mig/config';
 import { isMigError, type Logger, MigErrorCode, type ServiceState } from '@mig/core';
 import { type Context, Hono } from 'hono';
 import type { AppDatabase } from './lib/database.js';
@@ -66,7 +66,7 @@ function todoId(value: string): string {
  * The HTTP API: every handler that touches the database awaits `ensureInitialized()` first, as any
  * existing code would; mig makes that call migrate on first use and cost nothing afterwards.
  */
-export function createApp(database: AppDatabase, options: { config: ResolvedConfig; logger: Logger }): Hono {
+export function createApp(database: AppDatabase, options: { logger: Logger }): Hono {
   const app = new Hono();
 
   app.get('/health', async (c) => {
@@ -93,14 +93,19 @@ export function createApp(database: AppDatabase, options: { config: ResolvedConf
     );
   });
 
-  app.get('/migrations', (c) =>
-    c.json({
-      database: database.where,
-      state: database.state(),
-      cache: database.cache.stats(),
-      config: summarizeConfig(options.config),
-    }),
-  );
+  app.get('/migrations', (c) => {
+    // Read without I/O: what the service knows, the cache's statistics, the configuration and its sources.
+    const report = database.report();
+    return c.json({
+      database: report.where,
+      engine: report.engine,
+      state: report.state,
+      cache: report.cache,
+      config: report.config?.values ?? null,
+      configFile: report.config?.file ?? null,
+      nodeEnv: report.config?.nodeEnv ?? null,
+    });
+  });
 
   app.get('/todos', async (c) => {
     const db = await database.ensureInitialized();

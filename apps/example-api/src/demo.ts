@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PGlite } from '@electric-sql/pglite';
 import { serve } from '@hono/node-server';
-import { loadConfig, summarizeConfig } from '@mig/config';
+import { summarizeConfig } from '@mig/config';
 import pg from 'pg';
 import { createApp } from './app.js';
 import { createDatabase } from './lib/database.js';
@@ -158,10 +158,21 @@ async function main(): Promise<void> {
       : 'Database: embedded PostgreSQL (PGlite); set DATABASE_URL to use a server.',
   );
 
-  // 1. Configuration, as the app resolves it at startup.
+  // 1. Configuration, as the app resolves it at startup (lib/database.ts is mig's one call).
   const fresh = await freshDatabase();
   const env = { ...process.env, DATABASE_URL: fresh.url } as Record<string, string | undefined>;
-  const config = await loadConfig({ cwd: APP_DIR, env });
+  const trees: string[] = [];
+  const telemetry = setupTelemetry({ console: (tree) => trees.push(tree) });
+  const warnings: string[] = [];
+  const logger = createLogger({ level: 'warn', write: (line) => warnings.push(line) });
+  const database = createDatabase({
+    env,
+    logger,
+    pgliteDir: fresh.pgliteDir,
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+  });
+  const config = await database.configuration();
   step(1, `Configuration (NODE_ENV ${config.nodeEnv ? `"${config.nodeEnv}"` : 'unset'}: development defaults)`);
   const summary = summarizeConfig(config) as Record<string, { value: unknown; source: string }>;
   for (const key of ['databaseUrl', 'autoMigrate', 'lockTimeoutMs', 'cacheTtlMs', 'lockStrategy', 'dryRun']) {
@@ -171,18 +182,7 @@ async function main(): Promise<void> {
   }
 
   // 2. The API starts; nothing touches the database until a request needs it.
-  const trees: string[] = [];
-  const telemetry = setupTelemetry({ console: (tree) => trees.push(tree) });
-  const warnings: string[] = [];
-  const logger = createLogger({ level: 'warn', write: (line) => warnings.push(line) });
-  const database = createDatabase({
-    config,
-    logger,
-    pgliteDir: fresh.pgliteDir,
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
-  });
-  const app = createApp(database, { config, logger });
+  const app = createApp(database, { logger });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));
   const address = server.address();
@@ -206,13 +206,13 @@ async function main(): Promise<void> {
   const t1 = performance.now();
   for (let i = 0; i < calls; i++) await database.ensureInitialized();
   const perCall = ((performance.now() - t1) * 1e6) / calls;
-  const stats = database.cache.stats();
+  const stats = database.report().cache;
   step(4, 'Later requests take the fast path:');
   out(`   ${N} more GET /todos: ${ms(perRequest)} ms each (HTTP round trip included), no status check among them`);
   out(
     `   ensureInitialized() once ready: ${perCall.toFixed(0)} ns per call (${calls.toLocaleString('en')} calls in this process)`,
   );
-  out(`   status loads from the database so far: ${stats.loads}; cache hits: ${stats.hits.toLocaleString('en')}`);
+  out(`   status reads from the database so far: ${stats?.loads ?? 0}, all of them before the first response`);
 
   // 5. Input validation: bad input gets a 400 that says what was wrong.
   step(5, 'The todo resource validates its input:');
@@ -235,7 +235,9 @@ async function main(): Promise<void> {
   out(
     `   last check: from the ${s.lastCheck.source}, ${ms(s.lastCheck.durationMs)} ms; lock wait ${ms(s.lockWaitMs ?? 0)} ms`,
   );
-  out(`   cache: ${c.hits.toLocaleString('en')} hits, ${c.misses} misses, hit ratio ${(c.hitRatio * 100).toFixed(2)}%`);
+  out(
+    `   status cache: ${c.hits} hit(s), ${c.misses} miss(es) over the service's status checks; TTL ${migrations.config.cacheTtlMs.value / 1000} s`,
+  );
   server.close();
   await database.close();
   await telemetry.shutdown();

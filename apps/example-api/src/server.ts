@@ -1,39 +1,34 @@
 // Runs the example API: `pnpm start` (root) or `node dist/server.js`. Configuration through the
 // environment (DATABASE_URL, AUTO_MIGRATE, …) or a mig.config.* file; PORT (default 3000).
 import { serve } from '@hono/node-server';
-import { loadConfig, logConfig } from '@mig/config';
 import { createApp } from './app.js';
 import { createDatabase } from './lib/database.js';
 import { createLogger } from './lib/logger.js';
-import { APP_DIR } from './lib/paths.js';
 import { setupTelemetry } from './lib/telemetry.js';
 
 const logger = createLogger({ level: (process.env.LOG_LEVEL as 'debug' | 'info' | undefined) ?? 'info' });
-let config: Awaited<ReturnType<typeof loadConfig>>;
-try {
-  config = await loadConfig({ cwd: APP_DIR });
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n`);
-  process.exit(2);
-}
-logConfig(config, logger);
-
 const telemetry = setupTelemetry({
   console: process.env.MIG_TRACE_CONSOLE === '1',
   otlp: Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
 });
 const database = createDatabase({
-  config,
   logger,
-  pgliteDir: process.env.PGLITE_DATA_DIR,
-  applicationName: process.env.APP_NAME,
+  pgliteDir: process.env.PGLITE_DATA_DIR || undefined,
+  applicationName: process.env.APP_NAME || undefined,
   tracerProvider: telemetry.tracerProvider,
   meterProvider: telemetry.meterProvider,
 });
-const app = createApp(database, { config, logger });
+// The configuration is read (and logged) now, so a bad value stops the server before it listens.
+try {
+  await database.configuration();
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(2);
+}
+const app = createApp(database, { logger });
 
 const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000), hostname: '127.0.0.1' }, (info) => {
-  logger.info({ port: info.port, database: database.where }, `listening on http://127.0.0.1:${info.port}`);
+  logger.info({ port: info.port, database: database.report().where }, `listening on http://127.0.0.1:${info.port}`);
 });
 
 let stopping = false;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { loadConfig, type MigConfigInput } from '@mig/config';
+import type { MigConfigInput } from '@mig/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
@@ -44,15 +44,15 @@ async function startApi(
   overrides: MigConfigInput = {},
   env: Record<string, string> = {},
 ): Promise<Running> {
-  const config = await loadConfig({
-    cwd: APP_DIR,
+  const logger = createLogger({ level: 'error', write: () => {} });
+  const database = createDatabase({
     env: { NODE_ENV: 'test', ...env, ...(where.url ? { DATABASE_URL: where.url } : {}) },
     overrides,
-    searchFile: false,
+    logger,
+    pgliteDir: where.pgliteDir,
   });
-  const logger = createLogger({ level: 'error', write: () => {} });
-  const database = createDatabase({ config, logger, pgliteDir: where.pgliteDir });
-  const app = createApp(database, { config, logger });
+  await database.configuration();
+  const app = createApp(database, { logger });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
   const running = {

@@ -1,7 +1,6 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@mig/config';
 import { createMigrator } from '@mig/core';
 import { createFolderSource, createKyselyStore } from '@mig/kysely-adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,14 +25,12 @@ describe('a dry run (MIGRATION_DRY_RUN=true) against PostgreSQL', () => {
 
   async function dryRunService() {
     const lines: string[] = [];
-    const config = await loadConfig({
-      cwd: APP_DIR,
+    const app = createDatabase({
       env: { DATABASE_URL: database.url, MIGRATION_DRY_RUN: 'true', NODE_ENV: 'development' },
       overrides: { migrationsDir: folder },
-      searchFile: false,
+      logger: createLogger({ level: 'info', write: (l) => lines.push(l) }),
     });
-    expect(config.values).toMatchObject({ dryRun: true, autoMigrate: true });
-    const app = createDatabase({ config, logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
+    expect((await app.configuration()).values).toMatchObject({ dryRun: true, autoMigrate: true });
     await app.ensureInitialized();
     const state = app.state();
     await app.close();

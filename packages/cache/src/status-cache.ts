@@ -87,23 +87,30 @@ class TtlStatusCache<T> implements MigStatusCache<T> {
     this.#metrics = attachCacheMetrics(options.meterProvider, () => this.#counts);
   }
 
+  /**
+   * The fresh value, or undefined: the service's ready-path freshness test. Not a lookup: it counts nothing,
+   * allocates nothing and changes nothing (an expired entry stays until a lookup finds it).
+   */
   peek(key: string): T | undefined {
     const entry = this.#entries.get(key);
+    return entry !== undefined && this.#now() < entry.expiresAt ? entry.value : undefined;
+  }
+
+  /**
+   * A lookup: a status check that needs the status. A hit when a fresh entry answers it; otherwise a miss
+   * (and, when the entry had expired, one expiration) and a load, shared with any load already running.
+   */
+  async get(key: string, load: () => Promise<T>): Promise<CacheLookup<T>> {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && this.#now() < entry.expiresAt) {
+      this.#counts.hits++;
+      return { value: entry.value, cached: true };
+    }
+    this.#counts.misses++;
     if (entry !== undefined) {
-      if (this.#now() < entry.expiresAt) {
-        this.#counts.hits++;
-        return entry.value;
-      }
       this.#entries.delete(key);
       this.#counts.expirations++;
     }
-    this.#counts.misses++;
-    return undefined;
-  }
-
-  async get(key: string, load: () => Promise<T>): Promise<CacheLookup<T>> {
-    const cached = this.peek(key);
-    if (cached !== undefined) return { value: cached, cached: true };
     const generation = this.#generations.get(key) ?? 0;
     const inflight = this.#loading.get(key);
     if (inflight && inflight.generation === generation) return { value: await inflight.promise, cached: false };

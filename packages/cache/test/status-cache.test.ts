@@ -9,13 +9,13 @@ function clock() {
 }
 
 describe('createStatusCache', () => {
-  it('misses on an empty cache and hits after a set', () => {
+  it('peek answers from a fresh entry and counts nothing: it is not a lookup', () => {
     const c = clock();
     const cache = createStatusCache<string>({ ttlMs: 100, now: c.now });
     expect(cache.peek('k')).toBeUndefined();
     cache.set('k', 'v');
-    expect(cache.peek('k')).toBe('v');
-    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, expirations: 0, size: 1, hitRatio: 0.5 });
+    for (let i = 0; i < 1_000; i++) expect(cache.peek('k')).toBe('v');
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0, expirations: 0, size: 1, hitRatio: null });
   });
 
   it('expires an entry exactly at its TTL, not a millisecond before', () => {
@@ -26,7 +26,22 @@ describe('createStatusCache', () => {
     expect(cache.peek('k')).toBe('v');
     c.t = 1_100;
     expect(cache.peek('k')).toBeUndefined();
-    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, expirations: 1, size: 0 });
+  });
+
+  it('counts one miss and one expiration per expiry, however often it is peeked at meanwhile', async () => {
+    const c = clock();
+    const cache = createStatusCache<string>({ ttlMs: 100, now: c.now });
+    await cache.get('k', async () => 'v1');
+    expect(await cache.get('k', async () => 'unused')).toEqual({ value: 'v1', cached: true });
+    c.t += 100;
+    for (let i = 0; i < 10; i++) expect(cache.peek('k')).toBeUndefined();
+    let release!: () => void;
+    const reloading = cache.get('k', () => new Promise<string>((r) => (release = () => r('v2'))));
+    // Calls while the re-check runs look at the cache without a lookup: no more misses.
+    for (let i = 0; i < 10; i++) expect(cache.peek('k')).toBeUndefined();
+    release();
+    expect(await reloading).toEqual({ value: 'v2', cached: false });
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, expirations: 1, loads: 2, hitRatio: 1 / 3 });
   });
 
   it('loads on a miss, then serves from the cache', async () => {

@@ -191,9 +191,15 @@ export interface CacheLookup<T> {
  */
 export interface StatusCache<T = unknown> {
   readonly ttlMs: number;
-  /** The fresh value for `key`, or undefined when absent or expired. */
+  /**
+   * The fresh value for `key`, or undefined when absent or expired. The ready path's freshness test: not a
+   * lookup, so it counts as neither hit nor miss.
+   */
   peek(key: string): T | undefined;
-  /** The fresh value, or the result of `load`; concurrent misses for one key share one load. */
+  /**
+   * A lookup: the fresh value (a hit), or the result of `load` (a miss); concurrent misses for one key share
+   * one load.
+   */
   get(key: string, load: () => Promise<T>): Promise<CacheLookup<T>>;
   set(key: string, value: T): void;
   /** Drops one key, or every key. */

@@ -84,6 +84,12 @@ export interface MigDatabase<DB> {
    * checks and (by policy) migrates under the lock; later calls answer at once.
    */
   ensureInitialized(options?: EnsureOptions): Promise<Kysely<DB>>;
+  /**
+   * The configuration, read and validated once (the environment, the config file, the overrides): call it
+   * at startup to fail fast on a bad value. Rejects with a `ConfigError` listing every problem. Connects to
+   * nothing.
+   */
+  configuration(): Promise<ResolvedConfig>;
   /** Reads the configuration, connects and fills the status cache, without migrating. Never rejects. */
   warm(): Promise<void>;
   /** The service's state, without I/O. */
@@ -151,6 +157,10 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     const built = this.#built;
     if (built !== undefined) return built.service.ensureInitialized(options);
     return this.#build().then((b) => b.service.ensureInitialized(options));
+  }
+
+  async configuration(): Promise<ResolvedConfig> {
+    return (await this.#build()).config;
   }
 
   async warm(): Promise<void> {
