@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -16,8 +17,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
-    reporters: process.env.MIG_TEST_JSON
-      ? ['default', ['json', { outputFile: process.env.MIG_TEST_JSON }]]
-      : ['default'],
+    // Each run also writes its counts next to where it was started (a package's folder under `turbo run test`),
+    // which turbo keeps as the task's output and .ci/run adds up.
+    reporters: ['default', ['json', { outputFile: process.env.MIG_TEST_JSON ?? join(process.cwd(), '.test-results.json') }]],
   },
 });

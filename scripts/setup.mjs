@@ -2,6 +2,8 @@
 // Brings a fresh checkout to a working state: checks Node, makes sure pnpm is available, installs the
 // workspace. It is the first step of `npm test`, `npm run demo` and `npm run bench`, so each of them works
 // on a machine where nothing was installed by hand. Safe to run again: an up-to-date install takes a second.
+// With `--tests` it also makes sure of what the tests need beyond npm packages (PgBouncer, for the pooler
+// tests): installed from Debian's packages when running as root, else a message naming the command to run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -52,4 +54,24 @@ if (install.status !== 0) {
   fail(
     `\`${[...pnpm, ...args].join(' ')}\` failed (${install.error?.message ?? `exit ${install.status}`}); see above.`,
   );
+}
+
+if (process.argv.includes('--tests')) ensureSystemPackages();
+
+/** The test suites' system dependencies, by binary and Debian package. */
+function ensureSystemPackages() {
+  const needed = [{ binary: 'pgbouncer', paths: ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'], pkg: 'pgbouncer' }];
+  const missing = needed.filter((n) => !n.paths.some((path) => existsSync(path)));
+  if (missing.length === 0) return;
+  const pkgs = missing.map((m) => m.pkg);
+  const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    fail(`the tests need ${pkgs.join(', ')}, which is not installed. Install it with: sudo sh -c '${command}'`);
+  }
+  console.error(`setup: installing ${pkgs.join(', ')} for the tests (${command})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...pkgs]]) {
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) fail(`\`apt-get ${args.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}`}); run ${command} by hand.`);
+  }
 }
