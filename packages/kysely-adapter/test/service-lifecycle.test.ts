@@ -9,6 +9,7 @@ import { createPgDialect } from '../src/pg/index.js';
 import { type MigrationFolder, migrationFolder } from './support/engines.js';
 
 const CLOSE_SCRIPT = fileURLToPath(new URL('./fixtures/service-close.mjs', import.meta.url));
+const INSTANCE_SCRIPT = fileURLToPath(new URL('./fixtures/service-instance.mjs', import.meta.url));
 
 describe('database service lifecycle on PostgreSQL', () => {
   let database: TestDatabase;
@@ -20,6 +21,37 @@ describe('database service lifecycle on PostgreSQL', () => {
   afterAll(async () => {
     await database.drop();
     await folder.dispose();
+  });
+
+  it('two instances in two processes: one migrates, and the other, which waited, serves with its cache up to date', async () => {
+    const fresh = await createTestDatabase('lifecycle_pair');
+    try {
+      const startAt = String(Date.now() + 1_500);
+      const runs = await Promise.all(
+        ['first', 'second'].map((name) =>
+          runNode(INSTANCE_SCRIPT, [fresh.url, folder.dir, startAt, name], { timeoutMs: 60_000 }),
+        ),
+      );
+      const outcomes = runs.map((run) => {
+        expect(run.code, run.stderr).toBe(0);
+        return JSON.parse(run.stdout.trim()) as {
+          state: { phase: string; appliedHere: string[]; lastCheck: { source: string } };
+          cache: { size: number; loads: number };
+          cached: string | null;
+        };
+      });
+      expect(outcomes.flatMap((o) => o.state.appliedHere)).toEqual(['001_todos']);
+      for (const o of outcomes) {
+        expect(o.state.phase).toBe('ready');
+        // Whichever waited saw "pending" before the lock; on completion its cache holds the new status.
+        expect(o.cached).toBe('up-to-date');
+        expect(o.cache.size).toBe(1);
+      }
+      const { rows } = await fresh.query('select name from mig_migrations');
+      expect(rows).toEqual([{ name: '001_todos' }]);
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it.each(['advisory', 'lease'])(
@@ -63,6 +95,8 @@ describe('database service lifecycle on PostgreSQL', () => {
       ).rows[0].n as number;
     expect(await count()).toBeGreaterThan(0);
     await service.close();
+    // A backend leaves pg_stat_activity a moment after its client has said goodbye: allow it that moment.
+    for (let i = 0; i < 50 && (await count()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await count()).toBe(0);
   });
 

@@ -1,4 +1,12 @@
-import { createMigrator, MigErrorCode, MigrationFailedError, PendingMigrationsError } from '@mig/core';
+import { createStatusCache } from '@mig/cache';
+import {
+  createMigrator,
+  MigErrorCode,
+  MigrationFailedError,
+  type MigrationStatus,
+  PendingMigrationsError,
+  systemClock,
+} from '@mig/core';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +27,12 @@ const MIGRATIONS = {
 };
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (up to 10 s) until `done` holds: background work has no promise to await. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !done(); i++) await tick(10);
+  expect(done()).toBe(true);
+}
 
 /** Takes the migration lock as another instance would: another session (PostgreSQL) or caller (PGlite). */
 async function holdMigrationLock(
@@ -97,10 +111,11 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
       });
 
       resetQueries();
-      const hitsBefore = cache.stats().hits;
+      const before = cache.stats();
       for (let i = 0; i < 10_000; i++) await service.ensureInitialized();
       expect(queries()).toBe(0);
-      expect(cache.stats().hits - hitsBefore).toBe(10_000);
+      // The ready path's freshness test is not a cache lookup: no hit, no miss, no load.
+      expect(cache.stats()).toMatchObject({ hits: before.hits, misses: before.misses, loads: before.loads });
     });
 
     it('shares one initialization among 100 concurrent first calls: one status check', async () => {
@@ -224,14 +239,67 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
     });
 
     it('re-checks the status in the background once the cache entry expires, still serving', async () => {
-      const { service, cache, queryTexts, resetQueries } = await open({ autoMigrate: true });
+      const clock = { t: 0 };
+      const cache = createStatusCache<MigrationStatus>({ ttlMs: 1_000, now: () => clock.t });
+      const { service, queryTexts, resetQueries } = await open({ autoMigrate: true, cache });
       await service.ensureInitialized();
-      cache.invalidate(); // as if the TTL had passed
+      const before = cache.stats();
       resetQueries();
-      await service.ensureInitialized(); // resolves at once; the re-check runs behind it
-      await tick(100);
+      clock.t += 999;
+      for (let i = 0; i < 20; i++) await service.ensureInitialized();
+      expect(queryTexts()).toEqual([]); // still fresh: no status check
+      clock.t += 1; // the TTL has passed: the entry expires by itself
+      // Every call resolves at once from the ready path; one re-check runs behind them.
+      for (let i = 0; i < 20; i++) await service.ensureInitialized();
+      await until(() => cache.stats().loads > before.loads && cache.stats().size === 1);
       expect(queryTexts().filter((t) => t.includes('applied_count'))).toHaveLength(1);
+      // One expiry: one miss and one expiration, whatever the number of calls meanwhile.
+      expect(cache.stats()).toMatchObject({
+        misses: before.misses + 1,
+        expirations: before.expirations + 1,
+        loads: before.loads + 1,
+      });
       expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied' });
+    });
+
+    it('without a cache, trusts a status for statusTtlMs, then re-checks it once in the background', async () => {
+      let now = 0;
+      const clock = { ...systemClock, now: () => now };
+      const { service, queryTexts, resetQueries } = await open({
+        autoMigrate: true,
+        cache: null,
+        statusTtlMs: 5_000,
+        clock,
+      });
+      await service.ensureInitialized();
+      resetQueries();
+      now += 4_999;
+      for (let i = 0; i < 50; i++) await service.ensureInitialized();
+      expect(queryTexts()).toEqual([]);
+      now += 1;
+      for (let i = 0; i < 50; i++) await service.ensureInitialized();
+      await until(() => queryTexts().some((t) => t.includes('applied_count')));
+      await tick(50);
+      expect(queryTexts().filter((t) => t.includes('applied_count'))).toHaveLength(1);
+      // Fresh again for another TTL.
+      resetQueries();
+      for (let i = 0; i < 50; i++) await service.ensureInitialized();
+      expect(queryTexts()).toEqual([]);
+      expect(service.state()).toMatchObject({ phase: 'ready', lastCheck: { source: 'database' } });
+    });
+
+    it('warm: checks the status in the background and fills the cache, and never migrates by itself', async () => {
+      const { service, cache, db } = await open({ autoMigrate: true, warm: true });
+      await service.warm();
+      expect(await tableExists(db, 'todos')).toBe(false);
+      expect(await tableExists(db, 'mig_migrations')).toBe(false);
+      expect(service.state()).toMatchObject({ phase: 'idle', pending: ['001_todos', '002_done'] });
+      expect(cache.stats()).toMatchObject({ loads: 1, size: 1 });
+      // The first call finds the status in the cache (a hit: no second load) and migrates, by policy.
+      await service.ensureInitialized();
+      expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied' });
+      expect(await tableExists(db, 'todos')).toBe(true);
+      expect(cache.stats()).toMatchObject({ hits: 1, loads: 1 });
     });
 
     it('stays closed when close() is called while initialization runs', async () => {

@@ -22,13 +22,16 @@ export interface ServiceHarness {
   close(): Promise<void>;
 }
 
-type Overrides = Partial<Omit<DatabaseServiceOptions<Kysely<any>>, 'connect' | 'migrator'>> & {
+type Overrides = Partial<Omit<DatabaseServiceOptions<Kysely<any>>, 'connect' | 'migrator' | 'cache'>> & {
   readonly lockTimeoutMs?: number;
+  /** The status cache; `null` for none (the service then trusts a status for `statusTtlMs`). */
+  readonly cache?: MigStatusCache<MigrationStatus> | null;
 };
 
 function compose(db: Kysely<any>, dir: string, target: ReturnType<typeof describeConnection>, overrides: Overrides) {
   const adapter = createKyselyAdapter({ db, target });
-  const cache = createStatusCache<MigrationStatus>({ ttlMs: 60_000 });
+  const { cache: given, ...rest } = overrides;
+  const cache = given === undefined ? createStatusCache<MigrationStatus>({ ttlMs: 60_000 }) : given;
   const service = createDatabaseService<Kysely<any>>({
     connect: async () => {
       await sql`select 1`.execute(db);
@@ -37,11 +40,11 @@ function compose(db: Kysely<any>, dir: string, target: ReturnType<typeof describ
     disconnect: (conn) => conn.destroy(),
     migrator: () =>
       createMigrator({ source: createFolderSource(dir), store: adapter.store, lock: adapter.createLock() }),
-    cache,
+    cache: cache ?? undefined,
     target: `${target.system} ${target.server}/${target.namespace}`,
-    ...overrides,
+    ...rest,
   });
-  return { service, cache };
+  return { service, cache: cache ?? createStatusCache<MigrationStatus>() };
 }
 
 /** A service on a pg pool whose statements are counted. */
