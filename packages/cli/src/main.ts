@@ -16,6 +16,12 @@ function example(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
+/** One run of `mig`: its streams, and the exit code the command that ran has set. */
+interface Invocation {
+  readonly io: Io;
+  exitCode: number;
+}
+
 /**
  * Runs the `mig` command with `argv` (the arguments after `mig`) and returns its exit code.
  *
@@ -23,29 +29,31 @@ function example(lines: string[]): string {
  * process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
-  let exitCode: number = ExitCode.Ok;
-  const wantsJson = argv.includes('--json');
+  const invocation: Invocation = { io, exitCode: ExitCode.Ok };
+  const program = createProgram(io);
+  addStatusCommand(program, invocation);
+  addUpCommand(program, invocation);
+  addDownCommand(program, invocation);
+  addCreateCommand(program, invocation);
+  addVerifyCommand(program, invocation);
+  addUnlockCommand(program, invocation);
 
-  /** Runs a command that needs the database, closing it whatever happens. */
-  const withDatabase = async (
-    command: Command,
-    overrides: Parameters<typeof openContext>[3],
-    fn: (ctx: CommandContext, output: Output) => Promise<number>,
-  ) => {
-    const flags = command.optsWithGlobals<GlobalFlags>();
-    const output = createOutput(io, flags.json === true);
-    const ctx = await openContext(io, flags, output, overrides);
-    try {
-      exitCode = await fn(ctx, output);
-    } finally {
-      // The result is printed by now: a failure to close is a warning, never a second document.
-      await ctx
-        .close()
-        .catch((error: unknown) => output.logger.warn({}, `closing the connection failed: ${describeThrown(error)}`));
-    }
-  };
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return ExitCode.Usage;
+  }
 
-  const program = new Command('mig')
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return invocation.exitCode;
+  } catch (error) {
+    return reportFailure(error, io, argv.includes('--json'));
+  }
+}
+
+/** The `mig` program with its global options and help, writing to `io`, without its commands. */
+function createProgram(io: Io): Command {
+  return new Command('mig')
     .description('Database migrations for services that migrate themselves: status, up, down, create, verify, unlock.')
     .version(VERSION, '-v, --version')
     .option('--url <url>', `database URL (default: ${ENV.DATABASE_URL})`)
@@ -64,16 +72,41 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         '            4 verification failed, 5 pending migrations (status --fail-on-pending, verify).\n' +
         example(['mig status', 'mig up --lock-timeout 2m', 'mig create add_users_email']),
     );
+}
 
+/** Runs a command that needs the database, closing it whatever happens. */
+async function withDatabase(
+  invocation: Invocation,
+  command: Command,
+  overrides: Parameters<typeof openContext>[3],
+  fn: (ctx: CommandContext, output: Output) => Promise<number>,
+): Promise<void> {
+  const { io } = invocation;
+  const flags = command.optsWithGlobals<GlobalFlags>();
+  const output = createOutput(io, flags.json === true);
+  const ctx = await openContext(io, flags, output, overrides);
+  try {
+    invocation.exitCode = await fn(ctx, output);
+  } finally {
+    // The result is printed by now: a failure to close is a warning, never a second document.
+    await ctx
+      .close()
+      .catch((error: unknown) => output.logger.warn({}, `closing the connection failed: ${describeThrown(error)}`));
+  }
+}
+
+function addStatusCommand(program: Command, invocation: Invocation): void {
   program
     .command('status')
     .description('list applied, pending, changed and missing migrations')
     .option('--fail-on-pending', 'exit 5 when any migration is pending')
     .addHelpText('after', example(['mig status', 'mig status --fail-on-pending --json']))
     .action((opts: { failOnPending?: boolean }, command: Command) =>
-      withDatabase(command, {}, (ctx, output) => status(ctx, output, opts)),
+      withDatabase(invocation, command, {}, (ctx, output) => status(ctx, output, opts)),
     );
+}
 
+function addUpCommand(program: Command, invocation: Invocation): void {
   program
     .command('up')
     .description('apply pending migrations under the migration lock')
@@ -94,12 +127,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     )
     .action((opts: { dryRun?: boolean; lockTimeout?: string; lockStrategy?: string; to?: string }, command: Command) =>
       withDatabase(
+        invocation,
         command,
         { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout, lockStrategy: opts.lockStrategy },
         (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun }),
       ),
     );
+}
 
+function addDownCommand(program: Command, invocation: Invocation): void {
   program
     .command('down')
     .description('revert the last migration, or every one after --to')
@@ -108,11 +144,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .option('--lock-timeout <duration>', 'longest wait for the lock')
     .addHelpText('after', example(['mig down', 'mig down --to 20260101000000_create_todos']))
     .action((opts: { to?: string; dryRun?: boolean; lockTimeout?: string }, command: Command) =>
-      withDatabase(command, { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout }, (ctx, output) =>
+      withDatabase(invocation, command, { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout }, (ctx, output) =>
         run(ctx, output, 'down', { to: opts.to, dryRun: opts.dryRun }),
       ),
     );
+}
 
+function addCreateCommand(program: Command, invocation: Invocation): void {
+  const { io } = invocation;
   program
     .command('create')
     .description('create a new timestamped migration file')
@@ -127,59 +166,58 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         command.error('error: choose one of --sql and --ts', { exitCode: ExitCode.Usage, code: 'mig.usage' });
       }
       const config = await resolveCliConfig(io, flags);
-      exitCode = await create(io, config, output, name, opts.ts ? 'ts' : 'sql');
+      invocation.exitCode = await create(io, config, output, name, opts.ts ? 'ts' : 'sql');
     });
+}
 
+function addVerifyCommand(program: Command, invocation: Invocation): void {
   program
     .command('verify')
     .description('check checksums and order of applied migrations against the files')
     .addHelpText('after', example(['mig verify', 'mig verify --json']))
-    .action((_opts: unknown, command: Command) => withDatabase(command, {}, (ctx, output) => verify(ctx, output)));
+    .action((_opts: unknown, command: Command) =>
+      withDatabase(invocation, command, {}, (ctx, output) => verify(ctx, output)),
+    );
+}
 
+function addUnlockCommand(program: Command, invocation: Invocation): void {
   program
     .command('unlock')
     .description('show who holds the migration lock; --force clears a lease lock')
     .option('--force', 'end the lease lock whoever holds it')
     .addHelpText('after', example(['mig unlock', 'mig unlock --force']))
     .action((opts: { force?: boolean }, command: Command) =>
-      withDatabase(command, {}, (ctx, output) => unlock(ctx, output, opts.force === true)),
+      withDatabase(invocation, command, {}, (ctx, output) => unlock(ctx, output, opts.force === true)),
     );
+}
 
-  if (argv.length === 0) {
-    io.stderr.write(program.helpInformation());
+/** Reports what made the run fail (one JSON document on stdout with `--json`) and returns the exit code. */
+function reportFailure(error: unknown, io: Io, wantsJson: boolean): number {
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    ) {
+      return ExitCode.Ok;
+    }
+    if (wantsJson)
+      io.stdout.write(
+        `${JSON.stringify({ ok: false, exitCode: ExitCode.Usage, error: { code: error.code, message: error.message } }, null, 2)}\n`,
+      );
     return ExitCode.Usage;
   }
-
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version' ||
-        error.code === 'commander.help'
-      ) {
-        return ExitCode.Ok;
-      }
-      if (wantsJson)
-        io.stdout.write(
-          `${JSON.stringify({ ok: false, exitCode: ExitCode.Usage, error: { code: error.code, message: error.message } }, null, 2)}\n`,
-        );
-      return ExitCode.Usage;
-    }
-    const code = exitCodeFor(error);
-    const message = redactCredentials(describeThrown(error));
-    const advice = adviceFor(error);
-    if (wantsJson) {
-      const errorCode = (error as { code?: unknown }).code;
-      io.stdout.write(
-        `${JSON.stringify({ ok: false, exitCode: code, error: { code: errorCode, message, advice } }, null, 2)}\n`,
-      );
-    }
-    const color = colors(io.stderr, io.env);
-    io.stderr.write(`${color.red('error:')} ${message}\n`);
-    if (advice) io.stderr.write(`${color.yellow('hint:')} ${advice}\n`);
-    return code;
+  const code = exitCodeFor(error);
+  const message = redactCredentials(describeThrown(error));
+  const advice = adviceFor(error);
+  if (wantsJson) {
+    const errorCode = (error as { code?: unknown }).code;
+    io.stdout.write(
+      `${JSON.stringify({ ok: false, exitCode: code, error: { code: errorCode, message, advice } }, null, 2)}\n`,
+    );
   }
+  const color = colors(io.stderr, io.env);
+  io.stderr.write(`${color.red('error:')} ${message}\n`);
+  if (advice) io.stderr.write(`${color.yellow('hint:')} ${advice}\n`);
+  return code;
 }

@@ -42,128 +42,157 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /** The first syntax error in `text` (RFC 8259), or `undefined` if there is none. */
 export function locateJsonError(text: string): { offset: number; reason: string } | undefined {
-  let i = 0;
-  const fail = (reason: string): never => {
-    throw new Located(i, reason);
-  };
-  const describe = (): string => (i >= text.length ? 'end of file' : `character ${JSON.stringify(text[i])}`);
-  const skipSpace = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
-  };
-  const string = (): void => {
-    i++;
-    for (;;) {
-      if (i >= text.length) fail('unterminated string');
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return;
-      }
-      if (c < 0x20) fail('line break or control character in a string; escape it');
-      if (c === 0x5c) {
-        i++;
-        const escaped = text[i] ?? '';
-        if (escaped === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('invalid \\u escape');
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(escaped) || escaped === '') {
-          fail('invalid escape in a string');
-        }
-      }
-      i++;
-    }
-  };
-  const value = (): void => {
-    skipSpace();
-    const c = text[i];
-    if (c === '{') {
-      object();
-      return;
-    }
-    if (c === '[') {
-      array();
-      return;
-    }
-    if (c === '"') {
-      string();
-      return;
-    }
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return;
-      }
-    }
-    NUMBER.lastIndex = i;
-    if (NUMBER.exec(text)) {
-      i = NUMBER.lastIndex;
-      return;
-    }
-    fail(`unexpected ${describe()} where a value was expected`);
-  };
-  const object = (): void => {
-    i++;
-    skipSpace();
-    if (text[i] === '}') {
-      i++;
-      return;
-    }
-    for (;;) {
-      skipSpace();
-      if (text[i] !== '"') {
-        fail(
-          text[i] === '}'
-            ? 'trailing comma before "}"; remove it'
-            : `expected a double-quoted property name, found ${describe()}`,
-        );
-      }
-      string();
-      skipSpace();
-      if (text[i] !== ':') fail(`expected ":" after a property name, found ${describe()}`);
-      i++;
-      value();
-      skipSpace();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      fail(`expected "," or "}" after a property value, found ${describe()}`);
-    }
-  };
-  const array = (): void => {
-    i++;
-    skipSpace();
-    if (text[i] === ']') {
-      i++;
-      return;
-    }
-    for (;;) {
-      skipSpace();
-      if (text[i] === ']') fail('trailing comma before "]"; remove it');
-      value();
-      skipSpace();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      fail(`expected "," or "]" after an array element, found ${describe()}`);
-    }
-  };
   try {
-    value();
-    skipSpace();
-    if (i < text.length) fail(`unexpected ${describe()} after the end of the JSON value`);
+    new JsonScanner(text).document();
     return undefined;
   } catch (error) {
     if (error instanceof Located) return { offset: error.offset, reason: error.reason };
     throw error;
+  }
+}
+
+/**
+ * Reads JSON only to find its first syntax error: each method reads one construct from the current offset
+ * and moves past it, or throws {@link Located} with the offset and the reason.
+ */
+class JsonScanner {
+  readonly #text: string;
+  #i = 0;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** One value, then nothing but whitespace. */
+  document(): void {
+    this.#value();
+    this.#skipSpace();
+    if (this.#i < this.#text.length) this.#fail(`unexpected ${this.#describe()} after the end of the JSON value`);
+  }
+
+  #fail(reason: string): never {
+    throw new Located(this.#i, reason);
+  }
+
+  #describe(): string {
+    return this.#i >= this.#text.length ? 'end of file' : `character ${JSON.stringify(this.#text[this.#i])}`;
+  }
+
+  #skipSpace(): void {
+    while (this.#i < this.#text.length && ' \t\n\r'.includes(this.#text[this.#i] as string)) this.#i++;
+  }
+
+  #value(): void {
+    this.#skipSpace();
+    const c = this.#text[this.#i];
+    if (c === '{') {
+      this.#object();
+      return;
+    }
+    if (c === '[') {
+      this.#array();
+      return;
+    }
+    if (c === '"') {
+      this.#string();
+      return;
+    }
+    for (const word of ['true', 'false', 'null']) {
+      if (this.#text.startsWith(word, this.#i)) {
+        this.#i += word.length;
+        return;
+      }
+    }
+    NUMBER.lastIndex = this.#i;
+    if (NUMBER.exec(this.#text)) {
+      this.#i = NUMBER.lastIndex;
+      return;
+    }
+    this.#fail(`unexpected ${this.#describe()} where a value was expected`);
+  }
+
+  #string(): void {
+    const text = this.#text;
+    this.#i++;
+    for (;;) {
+      if (this.#i >= text.length) this.#fail('unterminated string');
+      const c = text.charCodeAt(this.#i);
+      if (c === 0x22) {
+        this.#i++;
+        return;
+      }
+      if (c < 0x20) this.#fail('line break or control character in a string; escape it');
+      if (c === 0x5c) {
+        this.#i++;
+        const escaped = text[this.#i] ?? '';
+        if (escaped === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(this.#i + 1, this.#i + 5))) this.#fail('invalid \\u escape');
+          this.#i += 4;
+        } else if (!'"\\/bfnrt'.includes(escaped) || escaped === '') {
+          this.#fail('invalid escape in a string');
+        }
+      }
+      this.#i++;
+    }
+  }
+
+  #object(): void {
+    const text = this.#text;
+    this.#i++;
+    this.#skipSpace();
+    if (text[this.#i] === '}') {
+      this.#i++;
+      return;
+    }
+    for (;;) {
+      this.#skipSpace();
+      if (text[this.#i] !== '"') {
+        this.#fail(
+          text[this.#i] === '}'
+            ? 'trailing comma before "}"; remove it'
+            : `expected a double-quoted property name, found ${this.#describe()}`,
+        );
+      }
+      this.#string();
+      this.#skipSpace();
+      if (text[this.#i] !== ':') this.#fail(`expected ":" after a property name, found ${this.#describe()}`);
+      this.#i++;
+      this.#value();
+      this.#skipSpace();
+      if (text[this.#i] === ',') {
+        this.#i++;
+        continue;
+      }
+      if (text[this.#i] === '}') {
+        this.#i++;
+        return;
+      }
+      this.#fail(`expected "," or "}" after a property value, found ${this.#describe()}`);
+    }
+  }
+
+  #array(): void {
+    const text = this.#text;
+    this.#i++;
+    this.#skipSpace();
+    if (text[this.#i] === ']') {
+      this.#i++;
+      return;
+    }
+    for (;;) {
+      this.#skipSpace();
+      if (text[this.#i] === ']') this.#fail('trailing comma before "]"; remove it');
+      this.#value();
+      this.#skipSpace();
+      if (text[this.#i] === ',') {
+        this.#i++;
+        continue;
+      }
+      if (text[this.#i] === ']') {
+        this.#i++;
+        return;
+      }
+      this.#fail(`expected "," or "]" after an array element, found ${this.#describe()}`);
+    }
   }
 }
