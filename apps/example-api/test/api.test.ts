@@ -91,6 +91,23 @@ describe.each(['postgres', 'pglite'] as const)('the example API on %s', (engine)
     expect((await call(api, 'GET', '/health')).json).toEqual({ status: 'ok', migrations: 'applied', pending: 0 });
   });
 
+  it('GET /migrations reports the state, the cache statistics and the configuration with its sources', async () => {
+    const api = await startApi(await freshDatabase(engine), {}, { MIGRATION_CACHE_TTL: '90s' });
+    const before = await call(api, 'GET', '/migrations');
+    expect(before.json).toMatchObject({ state: { phase: 'idle' }, cache: { hits: 0, misses: 0, loads: 0 } });
+    await call(api, 'GET', '/todos');
+    for (let i = 0; i < 20; i++) await call(api, 'GET', '/todos');
+    const report = (await call(api, 'GET', '/migrations')).json;
+    expect(report.engine).toBe(engine);
+    expect(report.state).toMatchObject({ phase: 'ready', migrations: 'applied', lastCheck: { source: 'database' } });
+    // One status check, at the first request; ready calls are not cache lookups.
+    expect(report.cache).toMatchObject({ hits: 0, misses: 1, loads: 1, expirations: 0, size: 1, hitRatio: 0 });
+    expect(report.config.cacheTtlMs).toEqual({ value: 90_000, source: 'env' });
+    expect(report.config.autoMigrate).toEqual({ value: true, source: 'default' });
+    expect(report.config.lockStrategy).toEqual({ value: 'advisory', source: 'default' });
+    expect(report.nodeEnv).toBe('test');
+  });
+
   it('answers bad input with a 400 that says what was wrong, never a 500', async () => {
     const api = await startApi(await freshDatabase(engine));
     const cases: Array<[string, string, string | undefined, RegExp]> = [

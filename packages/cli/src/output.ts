@@ -54,7 +54,9 @@ export function createOutput(io: Io, json: boolean): Output {
       // The CLI prints its own progress; the library's info lines would repeat it.
       info() {},
       warn: log(err.yellow('warning: ')),
-      error: log(err.red('error: ')),
+      // A failure ends the command, which prints it once, in whole, with what was and was not done; the
+      // library's own error lines would say it a second time.
+      error() {},
     },
   };
 }

@@ -1,5 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
@@ -76,7 +76,7 @@ describe('the mig command', () => {
     const up = await run(['up']);
     expect(up.code).toBe(0);
     expect(up.stderr).toMatch(/→ applying 001_todos …\n✓ applied 001_todos \(\d+ ms\)\n→ applying 002_done/);
-    expect(up.stdout).toMatch(/Applied 2 migration\(s\) in \d+ ms\./);
+    expect(up.stdout).toMatch(/Applied 2 migrations in \d+ ms\./);
     const again = await run(['up', '--json']);
     expect(again.json()).toMatchObject({ ok: true, exitCode: 0, direction: 'up', results: [], state: 'up-to-date' });
     const status = await run(['status', '--json']);
@@ -122,6 +122,78 @@ describe('the mig command', () => {
       error: { code: 'MIGRATION_FAILED', message: expect.stringContaining('"003_broken": division by zero') },
     });
     expect(up.stderr).toContain('✗ failed   003_broken');
+  });
+
+  it('a failed run prints the failure once, in whole sentences, and says what was and was not applied', async () => {
+    await ws.write('003_broken.sql', 'select 1 / 0;\n');
+    await ws.write('004_later.sql', 'create table later (id int);\n');
+    const up = await run(['up']);
+    expect(up.code).toBe(1);
+    const all = `${up.stdout}\n${up.stderr}`;
+    // The cause appears once (not also as a log line), and no sentence runs into another.
+    expect(all.match(/division by zero/g)).toHaveLength(1);
+    expect(all).not.toMatch(/\.\./);
+    expect(up.stdout).toContain(
+      'Failed to apply migration "003_broken": division by zero. Its changes and its record were rolled back.',
+    );
+    expect(up.stdout).toContain(
+      'Failed after applying 2 migrations (001_todos, 002_done). 003_broken failed and was not applied. Not run: 004_later.',
+    );
+    expect(up.stdout).not.toMatch(/^Applied \d/m);
+    const { rows } = await database.query('select name from mig_migrations order by id');
+    expect(rows.map((r) => r.name)).toEqual(['001_todos', '002_done']);
+  });
+
+  it('a TypeScript migration left as its template fails, saying so once, and is not recorded', async () => {
+    const created = await run(['create', 'fill_me', '--ts']);
+    expect(created.code).toBe(0);
+    const up = await run(['up']);
+    expect(up.code).toBe(1);
+    expect(`${up.stdout}${up.stderr}`.match(/Write migration fill_me before applying it/g)).toHaveLength(1);
+    expect(up.stdout).toMatch(/Failed after applying 2 migrations \(001_todos, 002_done\)\. \d+_fill_me failed/);
+    const { rows } = await database.query('select count(*)::int as n from mig_migrations');
+    expect(rows[0].n).toBe(2);
+  });
+
+  it('takes its settings from --url, --config and --migrations, and up --to stops where it is told', async () => {
+    const elsewhere = await workspace({ '001_only.sql': 'create table only_here (id int);\n' });
+    try {
+      // --url wins over DATABASE_URL, which points at nothing here.
+      const viaUrl = await mig(['status', '--json', '--url', database.url], {
+        cwd: ws.dir,
+        env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+      });
+      expect(viaUrl.code, viaUrl.stderr).toBe(0);
+      expect(viaUrl.json()).toMatchObject({ pending: ['001_todos', '002_done'] });
+
+      // --config names a file that sets the migrations folder (relative to the file) and the lock strategy.
+      await writeFile(
+        join(ws.dir, 'custom.config.json'),
+        JSON.stringify({ migrationsDir: relative(ws.dir, elsewhere.migrations), lockStrategy: 'lease' }),
+      );
+      const viaConfig = await run(['up', '--json', '--config', 'custom.config.json']);
+      expect(viaConfig.code, viaConfig.stderr).toBe(0);
+      expect(viaConfig.json().results.map((r: { name: string }) => r.name)).toEqual(['001_only']);
+      const lock = await database.query('select key, owner from mig_migrations_lock');
+      expect(lock.rows).toEqual([{ key: 'public.mig_migrations', owner: null }]); // the lease, released
+
+      // --to on a fresh database: the first migration only; then the rest.
+      const other = await createTestDatabase('cli_to');
+      try {
+        const to = await mig(['up', '--to', '001_todos', '--url', other.url, '--lock-strategy', 'lease'], {
+          cwd: ws.dir,
+        });
+        expect(to.code, to.stderr).toBe(0);
+        expect(to.stdout).toContain('Applied 1 migration in');
+        expect(to.stdout).toContain('1 still pending (stopped at --to)');
+        const rest = await mig(['up', '--json', '--url', other.url], { cwd: ws.dir });
+        expect(rest.json().results.map((r: { name: string }) => r.name)).toEqual(['002_done']);
+      } finally {
+        await other.drop();
+      }
+    } finally {
+      await elsewhere.dispose();
+    }
   });
 
   it('exits 2 on bad configuration, naming the variable, the value and what is accepted', async () => {

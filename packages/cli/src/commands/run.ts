@@ -85,22 +85,42 @@ function human(ctx: CommandContext, output: Output, result: MigrationRunResult, 
     return lines.join('\n');
   }
   const done = result.results.filter((r) => r.status === 'applied' || r.status === 'reverted');
+  const verbed = direction === 'up' ? 'applied' : 'reverted';
   const lines: string[] = [];
   if (result.error) {
     lines.push(color.red(`error: ${result.error.message}`));
     const advice = adviceFor(result.error);
     if (advice) lines.push(`${color.yellow('hint:')} ${advice}`);
-    const notRun = result.results.filter((r) => r.status === 'not-run').map((r) => r.name);
-    if (notRun.length > 0) lines.push(`Not run: ${notRun.join(', ')}`);
-  }
-  if (done.length === 0 && !result.error) {
+    lines.push(color.red(failureSummary(result, verbed)));
+  } else if (done.length === 0) {
     lines.push(direction === 'up' ? `Already up to date: nothing to apply in ${ctx.where}.` : 'Nothing to revert.');
-  } else if (done.length > 0) {
+  } else {
     const total = done.reduce((sum, r) => sum + r.durationMs, 0);
-    lines.push(`${direction === 'up' ? 'Applied' : 'Reverted'} ${done.length} migration(s) in ${formatMs(total)}.`);
-  }
-  if (result.status?.state === 'pending' && direction === 'up' && !result.error) {
-    lines.push(`${result.status.pending.length} still pending (stopped at --to).`);
+    lines.push(`${direction === 'up' ? 'Applied' : 'Reverted'} ${count(done.length)} in ${formatMs(total)}.`);
+    if (result.status?.state === 'pending' && direction === 'up') {
+      lines.push(`${result.status.pending.length} still pending (stopped at --to).`);
+    }
   }
   return lines.join('\n');
+}
+
+/** "1 migration", "3 migrations". */
+function count(n: number): string {
+  return `${n} migration${n === 1 ? '' : 's'}`;
+}
+
+/** What a failed run did and did not do, in whole sentences: the error itself is printed just before. */
+function failureSummary(result: MigrationRunResult, verbed: string): string {
+  const by = (status: string) => result.results.filter((r) => r.status === status).map((r) => r.name);
+  const done = by(verbed);
+  const failed = by('failed');
+  const notRun = by('not-run');
+  const sentences = [
+    done.length > 0
+      ? `Failed after ${verbed === 'applied' ? 'applying' : 'reverting'} ${count(done.length)} (${done.join(', ')}).`
+      : `Failed: nothing was ${verbed}.`,
+  ];
+  if (failed.length > 0) sentences.push(`${failed.join(', ')} failed and was not ${verbed}.`);
+  if (notRun.length > 0) sentences.push(`Not run: ${notRun.join(', ')}.`);
+  return sentences.join(' ');
 }
