@@ -19,6 +19,9 @@ export default defineConfig({
     teardownTimeout: 30_000,
     // Each run also writes its counts next to where it was started (a package's folder under `turbo run test`),
     // which turbo keeps as the task's output and .ci/run adds up.
-    reporters: ['default', ['json', { outputFile: process.env.MIG_TEST_JSON ?? join(process.cwd(), '.test-results.json') }]],
+    reporters: [
+      'default',
+      ['json', { outputFile: process.env.MIG_TEST_JSON ?? join(process.cwd(), '.test-results.json') }],
+    ],
   },
 });

@@ -132,19 +132,39 @@ async function importModule(name: string, path: string, checksum: string): Promi
   let loaded: Record<string, unknown>;
   try {
     if (extname(path) === '.ts') {
-      const { createJiti } = await import('jiti');
+      const { createJiti } = await loadJiti(name, path);
       const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
       loaded = (await jiti.import(path)) as Record<string, unknown>;
     } else {
       loaded = (await import(`${pathToFileURL(path).href}?checksum=${checksum}`)) as Record<string, unknown>;
     }
   } catch (error) {
+    if (error instanceof MigrationSourceError) throw error;
     throw new MigrationSourceError(`Cannot load migration "${name}" from ${path}: ${describeThrown(error)}.`, {
       cause: error,
       context: { migration: name, file: path },
     });
   }
   return toModule(name, path, loaded);
+}
+
+/**
+ * jiti is an optional peer dependency: only `.ts` migrations need it, so it is imported when the first one is
+ * about to run, and a missing jiti is an error that names the package to install.
+ */
+async function loadJiti(name: string, path: string): Promise<typeof import('jiti')> {
+  try {
+    return await import('jiti');
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    if (!missing || !String(message).includes("'jiti'")) throw error;
+    throw new MigrationSourceError(
+      `Migration "${name}" (${path}) is TypeScript, which needs the package "jiti" to load, and it is not ` +
+        'installed. Install it (npm install jiti) and run again, or write the migration as .js or .sql.',
+      { cause: error, context: { migration: name, file: path, package: 'jiti' } },
+    );
+  }
 }
 
 /** Accepts named exports (`up`, `down`, `transactional`) or a default export object with the same keys. */
