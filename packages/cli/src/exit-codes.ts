@@ -28,6 +28,8 @@ export function exitCodeFor(error: unknown): ExitCode {
     case MigErrorCode.LockTimeout:
       return ExitCode.LockTimeout;
     case MigErrorCode.Drift:
+    case MigErrorCode.HistoryMismatch:
+    case MigErrorCode.ForeignHistory:
       return ExitCode.VerifyFailed;
     case MigErrorCode.Pending:
       return ExitCode.Pending;

@@ -1,8 +1,10 @@
 import { adviceFor, ENV } from '@mig/config';
 import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_MIGRATIONS_DIR, LOCK_STRATEGIES, redactCredentials } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
+import { FOREIGN_TOOLS } from '@mig/kysely-adapter';
 import { Command, CommanderError, Option } from 'commander';
 import { create } from './commands/create.js';
+import { type AdoptFlags, adopt, baseline, repair } from './commands/history.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { unlock } from './commands/unlock.js';
@@ -37,6 +39,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   addCreateCommand(program, invocation);
   addVerifyCommand(program, invocation);
   addUnlockCommand(program, invocation);
+  addHistoryCommands(program, invocation);
 
   if (argv.length === 0) {
     io.stderr.write(program.helpInformation());
@@ -54,7 +57,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 /** The `mig` program with its global options and help, writing to `io`, without its commands. */
 function createProgram(io: Io): Command {
   return new Command('mig')
-    .description('Database migrations for services that migrate themselves: status, up, down, create, verify, unlock.')
+    .description(
+      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock; adopt, baseline, repair.',
+    )
     .version(VERSION, '-v, --version')
     .option('--url <url>', `database URL (default: ${ENV.DATABASE_URL})`)
     .option('--migrations <dir>', `migrations folder (default: ${ENV.MIGRATIONS_DIR}, or ${DEFAULT_MIGRATIONS_DIR})`)
@@ -188,6 +193,52 @@ function addUnlockCommand(program: Command, invocation: Invocation): void {
     .addHelpText('after', example(['mig unlock', 'mig unlock --force']))
     .action((opts: { force?: boolean }, command: Command) =>
       withDatabase(invocation, command, {}, (ctx, output) => unlock(ctx, output, opts.force === true)),
+    );
+}
+
+/** adopt, baseline and repair: they write mig's records only, under the lock. */
+function addHistoryCommands(program: Command, invocation: Invocation): void {
+  program
+    .command('adopt')
+    .description("record another tool's applied migrations as mig's, running nothing")
+    .addOption(
+      new Option('--from <tool>', 'the tool whose history to adopt').choices(FOREIGN_TOOLS).makeOptionMandatory(),
+    )
+    .option('--table <name>', "the tool's history table, when renamed (e.g. Kysely's migrationTableName)")
+    .option('--schema <name>', "the schema of the tool's history table, when not the default")
+    .option('--dry-run', 'show what would be recorded; write nothing')
+    .option('--lock-timeout <duration>', 'longest wait for the lock')
+    .addHelpText('after', example(['mig adopt --from kysely --dry-run', 'mig adopt --from knex']))
+    .action((opts: AdoptFlags & { lockTimeout?: string }, command: Command) =>
+      withDatabase(invocation, command, { lockTimeout: opts.lockTimeout }, (ctx, output) => adopt(ctx, output, opts)),
+    );
+  program
+    .command('baseline')
+    .description('record every migration up to --to as applied, running nothing (a schema made by other means)')
+    .requiredOption('--to <name>', 'the last migration the schema already has')
+    .option('--dry-run', 'show what would be recorded; write nothing')
+    .option('--lock-timeout <duration>', 'longest wait for the lock')
+    .addHelpText('after', example(['mig baseline --to 20260101000000_create_todos --dry-run']))
+    .action((opts: { to: string; dryRun?: boolean; lockTimeout?: string }, command: Command) =>
+      withDatabase(invocation, command, { lockTimeout: opts.lockTimeout }, (ctx, output) =>
+        baseline(ctx, output, opts),
+      ),
+    );
+  program
+    .command('repair')
+    .description("accept intentional edits of applied migrations: record their files' current checksums")
+    .option('--forget <name>', 'instead, remove the record of this one deleted migration file')
+    .option('--yes', 'do not ask for confirmation (needed when not run from a terminal)')
+    .option('--dry-run', 'show what would change; write nothing')
+    .option('--lock-timeout <duration>', 'longest wait for the lock')
+    .addHelpText(
+      'after',
+      example(['mig repair --dry-run', 'mig repair --yes', 'mig repair --forget 20260101000000_old']),
+    )
+    .action((opts: { forget?: string; yes?: boolean; dryRun?: boolean; lockTimeout?: string }, command: Command) =>
+      withDatabase(invocation, command, { lockTimeout: opts.lockTimeout }, (ctx, output) =>
+        repair(ctx, output, invocation.io, opts),
+      ),
     );
 }
 

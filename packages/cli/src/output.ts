@@ -7,6 +7,8 @@ export interface Io {
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Where a confirmation is read from (`mig repair`); without a terminal there, nothing is asked. */
+  readonly stdin?: (NodeJS.ReadableStream & { isTTY?: boolean; pause(): unknown }) | undefined;
 }
 
 export interface Output {

@@ -39,6 +39,11 @@ const ADVICE: Partial<Record<MigErrorCode, Advise>> = {
     }
     return undefined;
   },
+  [MigErrorCode.ForeignHistory]: ({ tool }) =>
+    `Adopt that history with \`mig adopt --from ${typeof tool === 'string' ? tool : '<tool>'}\` (it records, runs nothing; try --dry-run first), ` +
+    'or, for a schema made by other means, `mig baseline --to NAME`.',
+  [MigErrorCode.HistoryMismatch]: () =>
+    'Each case above says what to change; then run the command again (--dry-run shows what it would record).',
   [MigErrorCode.Drift]: () =>
     '`mig status` lists what differs, and `mig verify` checks every applied migration against the files.',
 };

@@ -31,6 +31,13 @@ export const MigErrorCode = {
   InvalidOption: 'INVALID_OPTION',
   /** The configuration (file, environment, flags) has bad values; every problem is listed at once. */
   InvalidConfig: 'CONFIG_INVALID',
+  /**
+   * The database has another migration tool's history and no mig records: running mig's migrations would
+   * apply them a second time. Adopt that history (or baseline) first.
+   */
+  ForeignHistory: 'FOREIGN_HISTORY',
+  /** An adoption or a baseline disagrees with what is in the database or the folder; nothing was recorded. */
+  HistoryMismatch: 'HISTORY_MISMATCH',
 } as const;
 
 export type MigErrorCode = (typeof MigErrorCode)[keyof typeof MigErrorCode];
@@ -296,6 +303,39 @@ export class MigrationConflictError extends MigError {
       { context: { migration, expectedCount: expected.count, foundCount: found.count } },
     );
     this.name = 'MigrationConflictError';
+  }
+}
+
+/**
+ * Another tool's migration history and no mig records: mig refuses to apply migrations that tool may have
+ * applied already. `histories` says which tool, where, and how many.
+ */
+export class ForeignHistoryError extends MigError {
+  readonly histories: readonly { tool: string; table: string; applied: number }[];
+
+  constructor(histories: readonly { tool: string; table: string; applied: number }[]) {
+    const found = histories.map((h) => `${h.tool} (${h.applied} applied, in ${h.table})`).join(', ');
+    super(
+      MigErrorCode.ForeignHistory,
+      `The database has the migration history of ${found} and no mig records: applying mig's migrations now ` +
+        "would run them a second time. Adopt that history first (the migrator's adopt()), or baseline; nothing was applied.",
+      { context: { tools: histories.map((h) => h.tool), tool: histories[0]?.tool } },
+    );
+    this.name = 'ForeignHistoryError';
+    this.histories = histories;
+  }
+}
+
+/** An adoption, baseline or repair that cannot go ahead: each case is named; nothing was recorded. */
+export class HistoryMismatchError extends MigError {
+  readonly cases: readonly string[];
+
+  constructor(what: string, cases: readonly string[], context: Readonly<Record<string, unknown>> = {}) {
+    super(MigErrorCode.HistoryMismatch, `${what}; nothing was recorded:\n${cases.map((c) => `  - ${c}`).join('\n')}`, {
+      context: { ...context, cases: cases.length },
+    });
+    this.name = 'HistoryMismatchError';
+    this.cases = cases;
   }
 }
 

@@ -29,6 +29,8 @@ export {
   ConnectionError,
   describeHolder,
   describeProblem,
+  ForeignHistoryError,
+  HistoryMismatchError,
   InvalidOptionError,
   isMigError,
   type LockHolder,
@@ -47,6 +49,7 @@ export {
   PendingMigrationsError,
   redactCredentials,
 } from './errors.js';
+export type { AdoptedHistory, RepairChange } from './internal/history-plan.js';
 export type {
   MigrationResult,
   MigrationResultStatus,
@@ -56,6 +59,9 @@ export type {
 export type { Migration, MigrationModule, MigrationSource } from './migration.js';
 export {
   createMigrator,
+  type HistoryChange,
+  type HistoryOptions,
+  type HistoryResult,
   type Migrator,
   type MigratorOptions,
   type RunOptions,
@@ -65,6 +71,7 @@ export {
   type AppliedMigration,
   type ApplyOptions,
   type CacheLookup,
+  type ForeignHistorySummary,
   type LeaseGrant,
   type LeasePrimitive,
   type LockAcquireOptions,
@@ -74,6 +81,9 @@ export {
   type Logger,
   type MigrationLock,
   type MigrationStore,
+  type RecordOptions,
+  type RecordOrigin,
+  type RecordRewrite,
   type SessionLockPrimitive,
   type StatusCache,
   type StoreHead,

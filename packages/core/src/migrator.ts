@@ -4,17 +4,43 @@ import {
   AbortedError,
   describeHolder,
   describeThrown,
+  ForeignHistoryError,
   isMigError,
   MigError,
   MigErrorCode,
   type MigrationDirection,
   MigrationFailedError,
 } from './errors.js';
-import { type MigrationResult, type MigrationRunResult, type RunProgress, RunRecord } from './internal/run-record.js';
+import {
+  type AdoptedHistory,
+  planAdoption,
+  planBaseline,
+  planRepair,
+  type RepairChange,
+} from './internal/history-plan.js';
+import {
+  type MigrationResult,
+  type MigrationRunResult,
+  type RunProgress,
+  RunRecord,
+  safeProgress,
+  toMigError,
+} from './internal/run-record.js';
 import { downTargets, loadModules, upTargets } from './internal/targets.js';
 import { EMPTY_DIGEST, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
 import { LocalHistory, planMigrations } from './planner.js';
-import type { LockLease, LockWait, Logger, MigrationLock, MigrationStore, StoreHead, StoreTarget } from './ports.js';
+import type {
+  AppliedMigration,
+  ApplyOptions,
+  ForeignHistorySummary,
+  LockLease,
+  LockWait,
+  Logger,
+  MigrationLock,
+  MigrationStore,
+  StoreHead,
+  StoreTarget,
+} from './ports.js';
 import { silentLogger } from './ports.js';
 import { type MigrationInspection, type MigrationStatus, statusOf } from './status.js';
 import {
@@ -41,6 +67,39 @@ export interface RunOptions {
   readonly lockTimeoutMs?: number | undefined;
   /** Called as the run progresses: lock waits, each migration's start and end (for a CLI's output). */
   readonly onProgress?: ((event: RunProgress) => void) | undefined;
+  /**
+   * `up` on a database with no mig records but another tool's history refuses (`ForeignHistoryError`): those
+   * migrations may have been applied already. True applies anyway, for a database where that history is
+   * about something else.
+   */
+  readonly allowForeignHistory?: boolean | undefined;
+}
+
+/** Options of adopt, baseline and repair: they write records only, under the lock. */
+export interface HistoryOptions {
+  /** Say what would be written; write nothing at all (not even mig's own tables), take no lock. */
+  readonly dryRun?: boolean | undefined;
+  readonly lockTimeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Lock waits, for a CLI's output. */
+  readonly onProgress?: ((event: RunProgress) => void) | undefined;
+}
+
+/** One record an adopt, baseline or repair writes (or, in a dry run, would write). */
+export type HistoryChange =
+  | { readonly kind: 'record'; readonly name: string; readonly checksum: string }
+  | RepairChange;
+
+/** The outcome of adopt, baseline or repair; like `up`, never thrown: `error` says why it stopped. */
+export interface HistoryResult {
+  readonly operation: 'adopt' | 'baseline' | 'repair';
+  readonly dryRun: boolean;
+  /** What was written (or would be, in a dry run); empty when there was nothing to do. */
+  readonly changes: readonly HistoryChange[];
+  readonly error?: MigError | undefined;
+  readonly lockWaitMs: number;
+  /** The status afterwards (not in a dry run). */
+  readonly status?: MigrationStatus | undefined;
 }
 
 /**
@@ -100,6 +159,35 @@ export interface Migrator<Db = unknown> {
    * if (error) throw error;
    */
   down(options?: RunOptions): Promise<MigrationRunResult>;
+  /**
+   * Records another tool's applied migrations as applied, with the checksums of the files as they are now,
+   * running nothing and leaving the other tool's tables as they are. Refuses (naming each case, recording
+   * nothing) when that history and the folder disagree. Safe to repeat.
+   *
+   * @example
+   * const history = await readForeignHistory(db, 'kysely'); // @mig/kysely-adapter
+   * const { changes, error } = await migrator.adopt({ history });
+   */
+  adopt(options: HistoryOptions & { readonly history: AdoptedHistory }): Promise<HistoryResult>;
+  /**
+   * Records every migration up to and including `to` as applied without running it, for a database whose
+   * schema was made by other means. Refuses when mig has records, unless they are exactly these.
+   *
+   * @example
+   * await migrator.baseline({ to: '20260101000000_create_todos' });
+   */
+  baseline(options: HistoryOptions & { readonly to: string }): Promise<HistoryResult>;
+  /**
+   * Accepts intentional edits of applied migrations: their recorded checksums become the files' current
+   * ones (the old ones kept in the record's `repairs`). With `forget`, instead removes the one record of a
+   * deleted file. Never touches a pending migration.
+   *
+   * @example
+   * const { changes } = await migrator.repair({ dryRun: true }); // what would change
+   */
+  repair(options?: HistoryOptions & { readonly forget?: string | undefined }): Promise<HistoryResult>;
+  /** Other migration tools' histories in the database (non-empty ones). */
+  foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
 }
 
 /**
@@ -231,6 +319,89 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     return this.#run('down', options);
   }
 
+  adopt(options: HistoryOptions & { readonly history: AdoptedHistory }): Promise<HistoryResult> {
+    const { history: adopted } = options;
+    return this.#rewriteHistory('adopt', options, (history, records) => {
+      const record = planAdoption(history, records, adopted);
+      return {
+        changes: record.map((m) => ({ kind: 'record', name: m.name, checksum: m.checksum })),
+        write: (store, at) =>
+          store.record(record, {
+            ...at,
+            origin: 'adopted',
+            adoptedFrom: adopted.tool,
+            runnable: adopted.runnable,
+          }),
+      };
+    });
+  }
+
+  baseline(options: HistoryOptions & { readonly to: string }): Promise<HistoryResult> {
+    return this.#rewriteHistory('baseline', options, (history, records) => {
+      const record = planBaseline(history, records, options.to);
+      return {
+        changes: record.map((m) => ({ kind: 'record', name: m.name, checksum: m.checksum })),
+        write: (store, at) => store.record(record, { ...at, origin: 'baseline', runnable: true }),
+      };
+    });
+  }
+
+  repair(options: HistoryOptions & { readonly forget?: string | undefined } = {}): Promise<HistoryResult> {
+    return this.#rewriteHistory('repair', options, (history, records) => {
+      const { rewrite, changes } = planRepair(history, records, options.forget);
+      return { changes, write: (store, at) => store.rewrite(rewrite, at) };
+    });
+  }
+
+  foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
+    return this.#options.store.foreignHistories();
+  }
+
+  /**
+   * Adopt, baseline and repair: plan from the records (under the lock, read again there), write them in one
+   * store transaction, release. A dry run plans from the records as they are, takes no lock, writes nothing.
+   */
+  async #rewriteHistory(
+    operation: HistoryResult['operation'],
+    options: HistoryOptions,
+    plan: (history: LocalHistory<Db>, records: readonly AppliedMigration[]) => HistoryPlan<Db, F>,
+  ): Promise<HistoryResult> {
+    const waiter: LockWaiter = { progress: safeProgress(options.onProgress, this.#logger), lockWaitMs: 0 };
+    const result = (rest: Omit<HistoryResult, 'operation' | 'dryRun' | 'lockWaitMs'>): HistoryResult => ({
+      operation,
+      dryRun: options.dryRun === true,
+      lockWaitMs: waiter.lockWaitMs,
+      ...rest,
+    });
+    let lease: LockLease<F> | undefined;
+    try {
+      const history = await this.#localHistory();
+      if (options.dryRun) return result({ changes: plan(history, await this.#options.store.readApplied()).changes });
+      throwIfAborted(options.signal, `Stopped before the ${operation} started`);
+      const { lock } = this.#options;
+      let store = this.#options.store;
+      if (!lock || lock.livesInStore) await store.prepare();
+      if (lock) {
+        lease = await this.#acquire(waiter, lock, options);
+        store = store.bind((lease as LockLease<F>).fence);
+        if (!lock.livesInStore) await store.prepare();
+      }
+      const { changes, write } = plan(history, await store.readApplied());
+      if (changes.length > 0) {
+        const expectedHead = (await store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+        await withSpan(this.#telemetry.tracer, SpanName.Record, this.#storeAttributes(), () =>
+          write(store, { fence: lease?.fence, expectedHead }),
+        );
+        this.#logger.info({ operation, changes: changes.length }, `${operation}: ${changes.length} record(s) written`);
+      }
+      return result({ changes, status: await this.#readStatus(history, store) });
+    } catch (error) {
+      return result({ changes: [], error: toMigError(error, this.#options.store.target.table) });
+    } finally {
+      if (lease) await this.#release(lease);
+    }
+  }
+
   /** plan → (preview | acquire and re-plan → apply each) → release. Every phase below is one method. */
   async #run(direction: MigrationDirection, options: RunOptions): Promise<MigrationRunResult> {
     const run = new RunRecord(direction, options, this.#logger, this.#options.store.target.table);
@@ -239,6 +410,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
       const history = await this.#localHistory();
       const planned = await this.#plan(run, history, options);
       if (planned.length === 0) return run.finish(undefined, await this.#statusAfter(history));
+      if (direction === 'up' && !options.allowForeignHistory) await this.#refuseOverForeignHistory(planned);
       // Every module is loaded before the database is touched: a broken one fails the run with nothing applied.
       const modules = await loadModules(planned, direction);
       if (run.dryRun) return await this.#preview(run, planned, modules);
@@ -248,7 +420,8 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
       let work: LockedWork<Db, F> = { store: this.#options.store, targets: planned };
       if (!lock || lock.livesInStore) await work.store.prepare();
       if (lock) {
-        lease = await this.#acquire(run, lock, history, planned, options);
+        const watch = direction === 'up' ? this.#watchForDoneElsewhere(history, planned) : undefined;
+        lease = await this.#acquire(run, lock, options, watch);
         // Another instance applied everything this run came for while it waited: nothing left to do.
         if (!lease) return run.finish(undefined, await this.#statusAfter(history));
         work = await this.#replanUnderLock(run, lock, lease, history, planned, modules, options);
@@ -261,6 +434,17 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     } finally {
       if (lease) await this.#release(lease);
     }
+  }
+
+  /**
+   * Applying from the very first local migration on a database with another tool's history would run that
+   * tool's migrations a second time (and fail on "already exists"): refuse, and say what to do.
+   */
+  async #refuseOverForeignHistory(planned: readonly Migration<Db>[]): Promise<void> {
+    const local = await this.local();
+    if (planned[0] !== local[0]) return; // mig has records: its history is its own
+    const foreign = await this.#options.store.foreignHistories();
+    if (foreign.length > 0) throw new ForeignHistoryError(foreign);
   }
 
   /** The migrations the run would touch, in a span. Throws on drift or a bad target. */
@@ -441,13 +625,11 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
    * so racing instances finish with the holder instead of one by one.
    */
   async #acquire(
-    run: RunRecord,
+    run: LockWaiter,
     lock: MigrationLock<F>,
-    history: LocalHistory<Db>,
-    targets: readonly Migration<Db>[],
-    options: RunOptions,
+    options: { readonly signal?: AbortSignal | undefined; readonly lockTimeoutMs?: number | undefined },
+    doneElsewhere: DoneElsewhere = NEVER_DONE,
   ): Promise<LockLease<F> | undefined> {
-    const doneElsewhere = this.#watchForDoneElsewhere(run, history, targets);
     const signal = options.signal ? AbortSignal.any([options.signal, doneElsewhere.signal]) : doneElsewhere.signal;
     const timeoutMs = options.lockTimeoutMs ?? this.#lockTimeoutMs;
     const spanAttributes = { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key };
@@ -495,7 +677,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
   }
 
   /** Reports a busy lock: a span event (an expected retry, not an error), progress, and a log line now and then. */
-  #waitReporter(run: RunRecord, lock: MigrationLock<F>, span: Span) {
+  #waitReporter(run: LockWaiter, lock: MigrationLock<F>, span: Span) {
     let lastLog = Number.NEGATIVE_INFINITY;
     return (wait: LockWait) => {
       run.progress({ type: 'lock-wait', wait });
@@ -521,15 +703,11 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
    * While an `up` waits for the lock: a lock-free status read per busy attempt (never two at once) that
    * aborts `signal` once every migration this run came for is applied by someone else.
    */
-  #watchForDoneElsewhere(
-    run: RunRecord,
-    history: LocalHistory<Db>,
-    targets: readonly Migration<Db>[],
-  ): { readonly signal: AbortSignal; look(): void } {
+  #watchForDoneElsewhere(history: LocalHistory<Db>, targets: readonly Migration<Db>[]): DoneElsewhere {
     const done = new AbortController();
     let looking = false;
     const look = () => {
-      if (run.direction !== 'up' || looking || done.signal.aborted) return;
+      if (looking || done.signal.aborted) return;
       looking = true;
       this.#readStatus(history)
         .then((status) => {
@@ -566,6 +744,26 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     }
   }
 }
+
+/** What an adopt, baseline or repair would write, and how to write it under the lock. */
+interface HistoryPlan<Db, F> {
+  readonly changes: readonly HistoryChange[];
+  write(store: MigrationStore<Db, F>, at: ApplyOptions<F>): Promise<StoreHead>;
+}
+
+/** Who waits for a lock: reports its waits and keeps how long it waited. */
+interface LockWaiter {
+  progress(event: RunProgress): void;
+  lockWaitMs: number;
+}
+
+/** Aborts `signal` once the work a lock wait is for was done by another instance; `look` checks, lock-free. */
+interface DoneElsewhere {
+  readonly signal: AbortSignal;
+  look(): void;
+}
+
+const NEVER_DONE: DoneElsewhere = { signal: new AbortController().signal, look() {} };
 
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new AbortedError(what, signal.reason);

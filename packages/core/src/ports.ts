@@ -7,6 +7,12 @@ export interface StoreHead {
   readonly digest: string;
 }
 
+/**
+ * How a record came to be: `applied` by mig, or recorded without running: by a `baseline` (a schema made by
+ * other means) or `adopted` from another tool's history.
+ */
+export type RecordOrigin = 'applied' | 'baseline' | 'adopted';
+
 /** One applied migration as recorded by the store, in the order it was applied. */
 export interface AppliedMigration {
   readonly name: string;
@@ -16,6 +22,39 @@ export interface AppliedMigration {
   readonly appliedAt: Date;
   readonly durationMs: number | null;
   readonly transactional: boolean;
+  readonly origin: RecordOrigin;
+  /** For an adopted record: the tool whose history it came from ("kysely", "knex", …). */
+  readonly adoptedFrom: string | null;
+  /**
+   * mig can run this migration's `down`. False for a migration adopted from a tool whose files use
+   * another API (knex, node-pg-migrate, Drizzle): mig keeps its record and checks its file for drift, only.
+   */
+  readonly runnable: boolean;
+  /** Checksums a repair replaced, oldest first, with when. */
+  readonly repairs: readonly { readonly checksum: string; readonly at: Date }[];
+}
+
+/** How migrations recorded without running are marked (see {@link MigrationStore.record}). */
+export interface RecordOptions<F = undefined> extends ApplyOptions<F> {
+  readonly origin: Exclude<RecordOrigin, 'applied'>;
+  readonly adoptedFrom?: string | undefined;
+  /** See {@link AppliedMigration.runnable}. */
+  readonly runnable: boolean;
+}
+
+/** What a repair changes: recorded checksums replaced by the files' current ones, and records forgotten. */
+export interface RecordRewrite {
+  readonly checksums: readonly { readonly name: string; readonly checksum: string }[];
+  /** Records to remove (their files were deleted). */
+  readonly forget: readonly string[];
+}
+
+/** Another tool's migration history found in the database (see {@link MigrationStore.foreignHistories}). */
+export interface ForeignHistorySummary {
+  readonly tool: string;
+  /** Where, e.g. "public.kysely_migration". */
+  readonly table: string;
+  readonly applied: number;
 }
 
 /** Identifies a store without secrets: used in span attributes, cache keys and messages. */
@@ -79,6 +118,23 @@ export interface MigrationStore<Db = unknown, F = undefined> {
    * undefined when it cannot be known.
    */
   preview(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
+  /**
+   * Records migrations as applied without running them (an adoption, a baseline), after the current head,
+   * in one transaction, with the same head compare-and-swap and fence check as `apply`. Returns the new head.
+   */
+  record(migrations: readonly Migration<Db>[], options: RecordOptions<F>): Promise<StoreHead>;
+  /**
+   * Replaces recorded checksums and removes records (a repair), in one transaction with the head
+   * compare-and-swap and the fence check; the replaced checksums are kept in each record's `repairs`, and the
+   * digest chain and head are rebuilt. Returns the new head.
+   */
+  rewrite(changes: RecordRewrite, options: ApplyOptions<F>): Promise<StoreHead>;
+  /**
+   * Other migration tools' histories in this database (non-empty ones), so a database managed by another
+   * tool is recognised before mig runs its migrations again. Empty when there are none (or the store cannot
+   * tell).
+   */
+  foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
   /**
    * This store working under a held lock. A lock held by a database session (an advisory lock) hands its
    * session over in its fence, so every read and write under the lock runs on the session that holds it:

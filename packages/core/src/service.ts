@@ -15,6 +15,7 @@ import {
   AbortedError,
   ConnectionError,
   describeThrown,
+  ForeignHistoryError,
   isMigError,
   MigError,
   MigErrorCode,
@@ -33,7 +34,7 @@ import {
   serviceReducer,
 } from './internal/service-state.js';
 import { type Migrator, statusCacheKey } from './migrator.js';
-import { type Logger, type StatusCache, silentLogger } from './ports.js';
+import { type ForeignHistorySummary, type Logger, type StatusCache, silentLogger } from './ports.js';
 import type { MigrationStatus } from './status.js';
 import {
   Attr,
@@ -126,6 +127,11 @@ export interface ServiceState {
   readonly appliedHere: readonly string[];
   /** The last dry run's plan. */
   readonly planned: readonly MigrationResult[];
+  /**
+   * Other migration tools' histories found in a database without mig records: nothing is applied until
+   * they are adopted (or baselined).
+   */
+  readonly foreignHistories: readonly ForeignHistorySummary[];
   readonly lastCheck: {
     readonly at: string;
     readonly source: 'cache' | 'database';
@@ -410,6 +416,8 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       throw new MigrationDriftError(status.problems);
     }
     const { autoMigrate, dryRun, onPending } = this.#policy;
+    if (status.appliedCount === 0) await this.#stopOverForeignHistory(migrator, onPending);
+    if (this.#model.foreign.length > 0) return;
     if (dryRun) {
       const plan = await migrator.up({ dryRun: true });
       if (plan.error) throw plan.error;
@@ -428,6 +436,22 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       return;
     }
     await this.#migrate(migrator, key, status, deadline);
+  }
+
+  /**
+   * Pending with no mig records: another tool may have applied these migrations already. Its history puts
+   * the service in "pending" (reported, never applied by itself), or refuses, by the pending policy.
+   */
+  async #stopOverForeignHistory(migrator: Migrator<unknown>, onPending: PendingPolicy): Promise<void> {
+    const histories = await migrator.foreignHistories();
+    if (histories.length === 0) return;
+    this.#dispatch({ type: 'foreign-history', histories });
+    const error = new ForeignHistoryError(histories);
+    this.#logger.warn(
+      { code: error.code, context: error.context, histories, policy: onPending },
+      `${error.message}${onPending === 'refuse' ? ' Refusing to serve.' : ' Serving the schema as it is.'}`,
+    );
+    if (onPending === 'refuse') throw error;
   }
 
   /** Applies the pending migrations within the call's time budget (if it has one). */
@@ -586,6 +610,7 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       problems: status?.problems ?? [],
       appliedHere: [...model.appliedHere],
       planned: model.planned,
+      foreignHistories: model.foreign,
       lastCheck: model.lastCheck
         ? {
             at: new Date(model.lastCheck.epoch).toISOString(),

@@ -7,6 +7,14 @@ export {
   URL_FORMS,
 } from './connection.js';
 export { ENGINES, type Engine, type EngineCapabilities } from './engine.js';
+export {
+  detectForeignHistories,
+  FOREIGN_TOOLS,
+  type ForeignHistory,
+  type ForeignHistoryOptions,
+  type ForeignTool,
+  readForeignHistory,
+} from './foreign/index.js';
 export { ADVISORY_CLASS_ID, advisoryObjectId } from './internal/advisory.js';
 export type { AdvisoryFence, KyselyFence, LeaseFence } from './internal/fence.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';

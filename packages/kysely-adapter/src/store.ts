@@ -5,6 +5,7 @@ import {
   DEFAULT_SCHEMA,
   DEFAULT_STATEMENT_LOCK_WAIT_MS,
   DEFAULT_TABLE,
+  type ForeignHistorySummary,
   isMigError,
   MigError,
   MigErrorCode,
@@ -13,6 +14,9 @@ import {
   type MigrationDirection,
   type MigrationModule,
   type MigrationStore,
+  type RecordOptions,
+  type RecordOrigin,
+  type RecordRewrite,
   SpanName,
   type StoreHead,
   type StoreTarget,
@@ -22,6 +26,7 @@ import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } f
 import type { Tracer } from '@opentelemetry/api';
 import { sql } from 'kysely';
 import { detectEngine, type Engine } from './engine.js';
+import { detectForeignHistories } from './foreign/index.js';
 import { checkFence, type KyselyFence } from './internal/fence.js';
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
@@ -29,8 +34,12 @@ import { type StoreTables, storeTables } from './internal/tables.js';
 import type { MigrationDb } from './sources.js';
 import { VERSION } from './version.js';
 
-/** Version of mig's own tables; a store refuses tables written by a newer version. */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Version of mig's own tables; a store refuses tables written by a newer version, and brings older ones up
+ * to date in `prepare`. 2: records say how they came to be (origin, adopted_from, runnable) and keep the
+ * checksums a repair replaced.
+ */
+export const STORE_SCHEMA_VERSION = 2;
 
 export interface KyselyStoreOptions {
   readonly db: MigrationDb;
@@ -94,6 +103,50 @@ interface HeadRow {
   digest: string;
 }
 
+/** A record row; the columns after `transactional` are absent from the tables of store version 1. */
+interface RecordRow {
+  name: string;
+  checksum: string;
+  digest: string;
+  applied_at: Date | string;
+  duration_ms: number | null;
+  transactional: boolean;
+  origin?: string | null;
+  adopted_from?: string | null;
+  runnable?: boolean | null;
+  repairs?: string | null;
+}
+
+const ORIGINS: readonly RecordOrigin[] = ['applied', 'baseline', 'adopted'];
+
+function toApplied(r: RecordRow): AppliedMigration {
+  const origin = ORIGINS.find((o) => o === r.origin) ?? 'applied';
+  return {
+    name: r.name,
+    checksum: r.checksum,
+    digest: r.digest,
+    appliedAt: r.applied_at instanceof Date ? r.applied_at : new Date(r.applied_at),
+    durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    transactional: r.transactional,
+    origin,
+    adoptedFrom: r.adopted_from ?? null,
+    runnable: r.runnable ?? true,
+    repairs: parseRepairs(r.repairs).map((x) => ({ checksum: x.checksum, at: new Date(x.at) })),
+  };
+}
+
+/** The `repairs` column: a JSON list of `{ checksum, at }`, oldest first; anything else reads as none. */
+function parseRepairs(text: string | null | undefined): Array<{ checksum: string; at: string }> {
+  try {
+    const list: unknown = JSON.parse(text ?? '[]');
+    return Array.isArray(list)
+      ? list.filter((x): x is { checksum: string; at: string } => typeof x?.checksum === 'string')
+      : [];
+  } catch {
+    return [];
+  }
+}
+
 /** mig's store on a Kysely instance; its locks' fences are {@link KyselyFence}s. */
 export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
   readonly target: StoreTarget;
@@ -129,24 +182,9 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
 
   async readApplied(): Promise<readonly AppliedMigration[]> {
     try {
-      const { rows } = await sql<{
-        name: string;
-        checksum: string;
-        digest: string;
-        applied_at: Date | string;
-        duration_ms: number | null;
-        transactional: boolean;
-      }>`select name, checksum, digest, applied_at, duration_ms, transactional from ${this.tables.records} order by id`.execute(
-        this.#db,
-      );
-      return rows.map((r) => ({
-        name: r.name,
-        checksum: r.checksum,
-        digest: r.digest,
-        appliedAt: r.applied_at instanceof Date ? r.applied_at : new Date(r.applied_at),
-        durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-        transactional: r.transactional,
-      }));
+      // Every column: the tables of an older mig (before `prepare` brought them up to date) lack the newer ones.
+      const { rows } = await sql<RecordRow>`select * from ${this.tables.records} order by id`.execute(this.#db);
+      return rows.map(toApplied);
     } catch (error) {
       if (isUndefinedTable(error)) return [];
       throw this.#error('read the applied migrations', error);
@@ -203,6 +241,13 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
           applied_at timestamptz not null default now(),
           duration_ms integer
         )`.execute(trx);
+      // Version 2; on tables of version 1 these add what they lack.
+      await sql`
+        alter table ${t.records}
+          add column if not exists origin text not null default 'applied',
+          add column if not exists adopted_from text,
+          add column if not exists runnable boolean not null default true,
+          add column if not exists repairs text not null default '[]'`.execute(trx);
       await sql`
         create table if not exists ${t.head} (
           id integer primary key check (id = 1),
@@ -281,6 +326,71 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     });
   }
 
+  async record(migrations: readonly Migration<MigrationDb>[], options: RecordOptions<KyselyFence>): Promise<StoreHead> {
+    return this.#db.transaction().execute(async (trx) => {
+      let head = await this.#lockHead(trx, migrations[0]?.name ?? '(none)', options.expectedHead);
+      await checkFence(trx, this.tables, options.fence);
+      for (const m of migrations) {
+        const next = { count: head.count + 1, digest: nextDigest(head.digest, m.name, m.checksum) };
+        await sql`
+          insert into ${this.tables.records} (name, checksum, digest, transactional, duration_ms, origin, adopted_from, runnable)
+          values (${m.name}, ${m.checksum}, ${next.digest}, true, null, ${options.origin}, ${options.adoptedFrom ?? null}, ${options.runnable})`.execute(
+          trx,
+        );
+        head = next;
+      }
+      await this.#writeHead(trx, head);
+      return head;
+    });
+  }
+
+  async rewrite(changes: RecordRewrite, options: ApplyOptions<KyselyFence>): Promise<StoreHead> {
+    return this.#db.transaction().execute(async (trx) => {
+      await this.#lockHead(trx, changes.checksums[0]?.name ?? changes.forget[0] ?? '(none)', options.expectedHead);
+      await checkFence(trx, this.tables, options.fence);
+      const now = new Date().toISOString();
+      for (const { name, checksum } of changes.checksums) {
+        const { rows } = await sql<{ checksum: string; repairs: string }>`
+          select checksum, repairs from ${this.tables.records} where name = ${name}`.execute(trx);
+        const row = rows[0];
+        if (!row) throw new MigError(MigErrorCode.Conflict, `"${name}" has no record to repair; nothing was changed.`);
+        const repairs = JSON.stringify([...parseRepairs(row.repairs), { checksum: row.checksum, at: now }]);
+        await sql`update ${this.tables.records} set checksum = ${checksum}, repairs = ${repairs} where name = ${name}`.execute(
+          trx,
+        );
+      }
+      for (const name of changes.forget)
+        await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
+      return this.#rebuildDigests(trx);
+    });
+  }
+
+  async foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
+    return detectForeignHistories(this.#db);
+  }
+
+  /** After a rewrite: every record's digest again from the first, and the head from the last. */
+  async #rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
+    const { rows } = await sql<{ id: string; name: string; checksum: string; digest: string }>`
+      select id, name, checksum, digest from ${this.tables.records} order by id`.execute(trx);
+    let digest = EMPTY_DIGEST;
+    for (const row of rows) {
+      digest = nextDigest(digest, row.name, row.checksum);
+      if (row.digest !== digest) {
+        await sql`update ${this.tables.records} set digest = ${digest} where id = ${row.id}`.execute(trx);
+      }
+    }
+    const head = { count: rows.length, digest };
+    await this.#writeHead(trx, head);
+    return head;
+  }
+
+  async #writeHead(trx: MigrationDb, head: StoreHead): Promise<void> {
+    await sql`
+      update ${this.tables.head} set applied_count = ${head.count}, digest = ${head.digest}, updated_at = now()
+      where id = 1`.execute(trx);
+  }
+
   /** Refuses (CONFLICT) unless `name` is the latest applied migration; returns the two latest records. */
   async #assertLatest(db: MigrationDb, name: string): Promise<Array<{ name: string; digest: string }>> {
     const { rows } = await sql<{ name: string; digest: string }>`
@@ -300,9 +410,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     const rows = await this.#assertLatest(trx, migration.name);
     const next = { count: head.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
     await sql`delete from ${this.tables.records} where name = ${migration.name}`.execute(trx);
-    await sql`
-      update ${this.tables.head} set applied_count = ${next.count}, digest = ${next.digest}, updated_at = now()
-      where id = 1`.execute(trx);
+    await this.#writeHead(trx, next);
     return next;
   }
 
@@ -395,9 +503,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
         values (${migration.name}, ${migration.checksum}, ${next.digest}, ${module.transactional}, ${Math.round(durationMs)})`.execute(
         trx,
       );
-      await sql`
-        update ${this.tables.head} set applied_count = ${next.count}, digest = ${next.digest}, updated_at = now()
-        where id = 1`.execute(trx);
+      await this.#writeHead(trx, next);
       return next;
     });
   }

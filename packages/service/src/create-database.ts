@@ -133,6 +133,7 @@ const IDLE_STATE: ServiceState = Object.freeze({
   problems: [],
   appliedHere: [],
   planned: [],
+  foreignHistories: [],
   lastCheck: null,
   lastError: null,
   lockWaitMs: null,

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { catalogSnapshot } from '../../../test/support/catalog.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { copyToolFixture, migrateWithTool } from '../../kysely-adapter/test/support/foreign-tools.js';
 import { createDatabase, type MigDatabase } from '../src/index.js';
 
 // The one-call path as a service uses it: the environment decides, the packages do the rest. Each test gets
@@ -208,6 +209,45 @@ describe('createDatabase: the environment honoured by default', () => {
     expect(report.config?.values.cacheTtlMs).toEqual({ value: 120_000, source: 'env' });
     expect(report.cache).toMatchObject({ size: 1 });
     expect(JSON.stringify(report)).not.toContain('s3cret-pw');
+  });
+});
+
+describe('createDatabase on a database another tool migrated', () => {
+  it('reports the foreign history and the command to run, and never applies the migrations again', async () => {
+    const database = await createTestDatabase('service_foreign');
+    const folder = await copyToolFixture('kysely');
+    try {
+      await migrateWithTool.kysely(database.url, folder.dir);
+      const warn = recordingLogger();
+      const serving = createDatabase<any>({
+        cwd: folder.dir,
+        env: { DATABASE_URL: database.url, MIGRATIONS_DIR: folder.dir },
+        logger: warn,
+      });
+      await serving.ensureInitialized(); // NODE_ENV unset: auto-migrate on, yet nothing is applied
+      expect(serving.state()).toMatchObject({
+        phase: 'ready',
+        migrations: 'pending',
+        foreignHistories: [{ tool: 'kysely', table: 'public.kysely_migration', applied: 3 }],
+      });
+      const line = warn.lines.find((l) => l.fields.code === MigErrorCode.ForeignHistory);
+      expect(String(line?.fields.advice)).toContain('mig adopt --from kysely');
+      const { rows } = await database.query(`select to_regclass('public.mig_migrations')::text as t`);
+      expect(rows[0].t).toBeNull();
+      await serving.close();
+
+      await writeFile(join(folder.dir, '.migrc.json'), JSON.stringify({ onPending: 'refuse' }));
+      const refusing = createDatabase<any>({
+        cwd: folder.dir,
+        env: { DATABASE_URL: database.url, MIGRATIONS_DIR: folder.dir },
+        logger: recordingLogger(),
+      });
+      await expect(refusing.ensureInitialized()).rejects.toMatchObject({ code: MigErrorCode.ForeignHistory });
+      await refusing.close();
+    } finally {
+      await folder.dispose();
+      await database.drop();
+    }
   });
 });
 

@@ -1,8 +1,28 @@
 import { adviceFor } from '@mig/config';
-import { describeHolder, type MigrationDirection, type MigrationRunResult, type RunProgress } from '@mig/core';
+import {
+  describeHolder,
+  type LockWait,
+  type MigrationDirection,
+  type MigrationRunResult,
+  type RunProgress,
+} from '@mig/core';
 import type { CommandContext } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { formatMs, type Output } from '../output.js';
+
+/** Says who holds the lock at once, then every 5 s while the wait lasts. */
+export function lockWaitReporter(output: Output): (wait: LockWait) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (wait) => {
+    if (wait.waitedMs - last < 5_000 && wait.attempt !== 1) return;
+    last = wait.waitedMs;
+    output.progress(
+      output.color.yellow(
+        `waiting for the migration lock (${formatMs(wait.waitedMs)}), held by ${describeHolder(wait.holder)}`,
+      ),
+    );
+  };
+}
 
 export interface RunFlags {
   readonly to?: string | undefined;
@@ -18,19 +38,11 @@ export async function run(
 ): Promise<number> {
   const { color } = output;
   const dryRun = flags.dryRun ?? ctx.config.values.dryRun;
-  let lastWaitReport = Number.NEGATIVE_INFINITY;
+  const reportWait = lockWaitReporter(output);
   const onProgress = (event: RunProgress) => {
     switch (event.type) {
       case 'lock-wait':
-        // Say who holds the lock at once, then every 5 s while the wait lasts.
-        if (event.wait.waitedMs - lastWaitReport >= 5_000 || event.wait.attempt === 1) {
-          lastWaitReport = event.wait.waitedMs;
-          output.progress(
-            color.yellow(
-              `waiting for the migration lock (${formatMs(event.wait.waitedMs)}), held by ${describeHolder(event.wait.holder)}`,
-            ),
-          );
-        }
+        reportWait(event.wait);
         break;
       case 'lock-acquired':
         if (event.waitedMs >= 1_000) output.progress(`got the migration lock after ${formatMs(event.waitedMs)}`);

@@ -1,4 +1,9 @@
-import { describeProblem } from '@mig/core';
+import {
+  type AppliedMigration,
+  describeProblem,
+  type ForeignHistorySummary,
+  type MigrationInspection,
+} from '@mig/core';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatMs, type Output, table } from '../output.js';
@@ -7,16 +12,18 @@ export interface StatusFlags {
   readonly failOnPending?: boolean | undefined;
 }
 
-/** `mig status`: applied (when, how long), pending, changed, missing, out of order. */
+/** `mig status`: applied (when, how long, how recorded), pending, changed, missing, out of order. */
 export async function status(ctx: CommandContext, output: Output, flags: StatusFlags): Promise<number> {
-  const { status, applied, local } = await ctx.migrator.inspect();
+  const inspection = await ctx.migrator.inspect();
+  const { status, applied, local } = inspection;
+  // No mig records yet: another tool may have migrated this database; say so before anyone runs `mig up`.
+  const foreign = applied.length === 0 && status.pending.length > 0 ? await ctx.migrator.foreignHistories() : [];
   const exitCode =
     status.problems.length > 0
       ? ExitCode.VerifyFailed
       : flags.failOnPending && status.pending.length > 0
         ? ExitCode.Pending
         : ExitCode.Ok;
-  const { color } = output;
   output.result(
     {
       ok: exitCode === ExitCode.Ok,
@@ -30,50 +37,73 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
         durationMs: m.durationMs,
         transactional: m.transactional,
         checksum: m.checksum,
+        origin: m.origin,
+        adoptedFrom: m.adoptedFrom ?? undefined,
+        repairs: m.repairs.length > 0 ? m.repairs : undefined,
       })),
       pending: status.pending,
       problems: status.problems,
       ahead: status.ahead,
+      foreignHistories: foreign,
       local: local.length,
     },
-    () => {
-      const lines = [
-        `${color.bold('Database')}    ${ctx.where}`,
-        `${color.bold('Migrations')}  ${ctx.config.values.migrationsDir}`,
-        '',
-      ];
-      lines.push(color.bold(`Applied (${applied.length})`));
-      if (applied.length > 0) {
-        lines.push(
-          table(
-            applied.map((m) => [
-              color.green('✓'),
-              m.name,
-              m.appliedAt.toISOString().replace('T', ' ').slice(0, 19),
-              m.durationMs === null ? '' : formatMs(m.durationMs),
-            ]),
-          ),
-        );
-      }
-      lines.push('', color.bold(`Pending (${status.pending.length})`));
-      for (const name of status.pending) lines.push(`  ${color.yellow('•')} ${name}`);
-      if (status.ahead.length > 0) {
-        lines.push('', color.bold(color.yellow(`Applied by a newer version (${status.ahead.length})`)));
-        for (const name of status.ahead) lines.push(`  ${color.yellow('↑')} ${name}`);
-      }
-      if (status.problems.length > 0) {
-        lines.push('', color.bold(color.red(`Problems (${status.problems.length})`)));
-        for (const p of status.problems) lines.push(`  ${color.red('✗')} ${p.kind}: ${describeProblem(p)}`);
-      }
-      const summary =
-        status.state === 'up-to-date'
-          ? color.green('up to date')
-          : status.state === 'pending'
-            ? color.yellow(`${status.pending.length} pending`)
-            : color.red('drifted: applied migrations do not match the files (run `mig verify`)');
-      lines.push('', `${color.bold('Status')}  ${summary}`);
-      return lines.join('\n');
-    },
+    () => human(ctx, output, inspection, foreign),
   );
   return exitCode;
+}
+
+function human(
+  ctx: CommandContext,
+  output: Output,
+  { status, applied }: MigrationInspection,
+  foreign: readonly ForeignHistorySummary[],
+): string {
+  const { color } = output;
+  const lines = [
+    `${color.bold('Database')}    ${ctx.where}`,
+    `${color.bold('Migrations')}  ${ctx.config.values.migrationsDir}`,
+    '',
+    color.bold(`Applied (${applied.length})`),
+  ];
+  if (applied.length > 0) lines.push(table(applied.map((m) => appliedRow(output, m))));
+  lines.push('', color.bold(`Pending (${status.pending.length})`));
+  for (const name of status.pending) lines.push(`  ${color.yellow('•')} ${name}`);
+  if (status.ahead.length > 0) {
+    lines.push('', color.bold(color.yellow(`Applied by a newer version (${status.ahead.length})`)));
+    for (const name of status.ahead) lines.push(`  ${color.yellow('↑')} ${name}`);
+  }
+  if (status.problems.length > 0) {
+    lines.push('', color.bold(color.red(`Problems (${status.problems.length})`)));
+    for (const p of status.problems) lines.push(`  ${color.red('✗')} ${p.kind}: ${describeProblem(p)}`);
+  }
+  for (const f of foreign) {
+    lines.push(
+      '',
+      color.yellow(
+        `${f.tool} has applied ${f.applied} migration(s) here (${f.table}) and mig has no records: adopt that history with \`mig adopt --from ${f.tool}\` before \`mig up\`, which would run them again.`,
+      ),
+    );
+  }
+  const summary =
+    status.state === 'up-to-date'
+      ? color.green('up to date')
+      : status.state === 'pending'
+        ? color.yellow(`${status.pending.length} pending`)
+        : color.red('drifted: applied migrations do not match the files (run `mig verify`)');
+  lines.push('', `${color.bold('Status')}  ${summary}`);
+  return lines.join('\n');
+}
+
+/** ✓, name, when, how long, and how it was recorded when mig did not run it. */
+function appliedRow(output: Output, m: AppliedMigration): string[] {
+  const how =
+    m.origin === 'adopted'
+      ? `adopted from ${m.adoptedFrom ?? 'another tool'}`
+      : m.origin === 'baseline'
+        ? 'baseline'
+        : m.durationMs === null
+          ? ''
+          : formatMs(m.durationMs);
+  const repaired = m.repairs.length > 0 ? ` (repaired ${m.repairs.length}×)` : '';
+  return [output.color.green('✓'), m.name, m.appliedAt.toISOString().replace('T', ' ').slice(0, 19), how + repaired];
 }

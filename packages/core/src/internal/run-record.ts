@@ -39,8 +39,8 @@ export class RunRecord {
   readonly direction: MigrationDirection;
   readonly dryRun: boolean;
   readonly #results: MigrationResult[] = [];
-  readonly #onProgress: ((event: RunProgress) => void) | undefined;
-  readonly #logger: Logger;
+  /** Reports progress to the caller; a callback that throws must not break the run (or strand the lock). */
+  readonly progress: (event: RunProgress) => void;
   readonly #table: string;
   lockWaitMs = 0;
 
@@ -52,18 +52,8 @@ export class RunRecord {
   ) {
     this.direction = direction;
     this.dryRun = options.dryRun === true;
-    this.#onProgress = options.onProgress;
-    this.#logger = logger;
+    this.progress = safeProgress(options.onProgress, logger);
     this.#table = table;
-  }
-
-  /** A caller's progress callback that throws must not break the run (or strand the lock). */
-  progress(event: RunProgress): void {
-    try {
-      this.#onProgress?.(event);
-    } catch (error) {
-      this.#logger.warn({ err: describeThrown(error) }, 'an onProgress callback threw; ignored');
-    }
   }
 
   add(result: MigrationResult): void {
@@ -104,7 +94,21 @@ export class RunRecord {
   }
 }
 
-function toMigError(error: unknown, table: string): MigError {
+/** A caller's progress callback, made safe: one that throws is logged and ignored. */
+export function safeProgress(
+  onProgress: ((event: RunProgress) => void) | undefined,
+  logger: Logger,
+): (event: RunProgress) => void {
+  return (event) => {
+    try {
+      onProgress?.(event);
+    } catch (error) {
+      logger.warn({ err: describeThrown(error) }, 'an onProgress callback threw; ignored');
+    }
+  };
+}
+
+export function toMigError(error: unknown, table: string): MigError {
   if (isMigError(error)) return error;
   return new MigError(MigErrorCode.Store, `Migration run on ${table} failed: ${describeThrown(error)}`, {
     cause: error,

@@ -1,4 +1,5 @@
 import type { MigError } from '../errors.js';
+import type { ForeignHistorySummary } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
 import type { MigrationResult } from './run-record.js';
 
@@ -20,6 +21,8 @@ export interface ServiceModel {
   readonly status: MigrationStatus | undefined;
   readonly appliedHere: readonly string[];
   readonly planned: readonly MigrationResult[];
+  /** Other tools' histories found in a database without mig records. */
+  readonly foreign: readonly ForeignHistorySummary[];
   readonly lastCheck: {
     readonly epoch: number;
     readonly source: 'cache' | 'database';
@@ -44,6 +47,7 @@ export const initialServiceModel: ServiceModel = Object.freeze({
   status: undefined,
   appliedHere: [],
   planned: [],
+  foreign: [],
   lastCheck: null,
   lastError: undefined,
   lockWaitMs: null,
@@ -67,6 +71,8 @@ export type ServiceAction =
   /** The status check's verdict without a run: up to date, pending (not applying), drifted. */
   | { readonly type: 'judged'; readonly migrations: MigrationState }
   | { readonly type: 'planned'; readonly planned: readonly MigrationResult[] }
+  /** Pending, but another tool's history is there: nothing is applied until it is adopted. */
+  | { readonly type: 'foreign-history'; readonly histories: readonly ForeignHistorySummary[] }
   | {
       readonly type: 'migrated';
       readonly applied: readonly string[];
@@ -112,6 +118,8 @@ export function serviceReducer(model: ServiceModel, action: ServiceAction): Serv
       return { ...model, migrations: action.migrations === 'up-to-date' ? settled(model) : action.migrations };
     case 'planned':
       return { ...model, planned: action.planned, migrations: 'dry-run' };
+    case 'foreign-history':
+      return { ...model, foreign: action.histories, migrations: 'pending' };
     case 'migrated': {
       const next = {
         ...model,

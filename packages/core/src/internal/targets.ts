@@ -54,6 +54,16 @@ export function downTargets<Db>(
       { context: { migrations: foreign } },
     );
   }
+  const foreignApi = applied.filter((r) => names.includes(r.name) && !r.runnable);
+  if (foreignApi.length > 0) {
+    const tool = foreignApi[0]?.adoptedFrom ?? 'another tool';
+    throw new MigError(
+      MigErrorCode.InvalidTarget,
+      `Cannot revert ${quoted(foreignApi.map((r) => r.name))}: adopted from ${tool}'s history, and written for ${tool}, ` +
+        `whose API mig does not run. Revert with ${tool}, or write a new forward migration; nothing was reverted.`,
+      { context: { migrations: foreignApi.map((r) => r.name), tool } },
+    );
+  }
   return names.map((name) => byName.get(name) as Migration<Db>);
 }
 

@@ -98,6 +98,11 @@ export const STORE_CASES = [
   'revert of a migration without down fails with INVALID_TARGET and changes nothing',
   "preview returns SQL (or undefined) and writes nothing, not even the store's tables",
   'bind(fence) returns a store that applies and reverts under each lock',
+  'record writes migrations as applied without running them, with their origin, in one step on the head',
+  'record on a stale expected head fails with CONFLICT and records nothing',
+  'rewrite replaces checksums, keeps the old ones in repairs, and rebuilds the digest chain',
+  'rewrite forgets a record and rebuilds the head from the records left',
+  'foreignHistories is empty on a database no other tool has migrated',
 ] as const;
 
 /** The title of one case, e.g. for `expectedFailures`. */
@@ -120,6 +125,8 @@ export function describeStoreContract<Db, F>(name: string, harness: StoreContrac
     revertCases(context);
     refusedRevertCases(context);
     previewAndBindCases(context);
+    recordCases(context);
+    rewriteCases(context);
   });
 }
 
@@ -547,6 +554,110 @@ function previewAndBindCases<Db, F>(context: StoreContext<Db, F>): void {
     }
     expect(await effects()).toEqual(names);
   });
+}
+
+/** Records written without running (adopt, baseline). */
+function recordCases<Db, F>({ test, ok, effects, snapshot }: StoreContext<Db, F>): void {
+  test('record writes migrations as applied without running them, with their origin, in one step on the head', async ({
+    store,
+  }) => {
+    const [a, b] = [ok('c101_recorded'), ok('c102_recorded')];
+    const head = await preparedHead(store);
+    const next = await store.record([a, b], {
+      expectedHead: head,
+      origin: 'adopted',
+      adoptedFrom: 'knex',
+      runnable: false,
+    });
+    const expected = nextDigest(nextDigest(head.digest, a.name, a.checksum), b.name, b.checksum);
+    expect(next).toEqual({ count: 2, digest: expected });
+    expect(await store.readHead()).toEqual(next);
+    expect(await effects()).toEqual([]); // nothing ran
+    const applied = await store.readApplied();
+    expect(applied.map((r) => [r.name, r.checksum, r.origin, r.adoptedFrom, r.runnable])).toEqual([
+      [a.name, a.checksum, 'adopted', 'knex', false],
+      [b.name, b.checksum, 'adopted', 'knex', false],
+    ]);
+    const c = ok('c103_baseline');
+    await store.record([c], { expectedHead: next, origin: 'baseline', runnable: true });
+    expect((await store.readApplied()).at(-1)).toMatchObject({
+      name: c.name,
+      origin: 'baseline',
+      adoptedFrom: null,
+      runnable: true,
+      repairs: [],
+    });
+  });
+
+  test('record on a stale expected head fails with CONFLICT and records nothing', async ({ store }) => {
+    await preparedHead(store);
+    const before = await snapshot();
+    const stale = { count: 3, digest: EMPTY_DIGEST };
+    const error = await rejection(
+      store.record([ok('c111_stale')], { expectedHead: stale, origin: 'baseline', runnable: true }),
+      'record on a stale head',
+    );
+    assertMigError(error, MigErrorCode.Conflict, 'record on a stale head');
+    expect(await snapshot()).toEqual(before);
+  });
+}
+
+/** Records rewritten by a repair, and other tools' histories. */
+function rewriteCases<Db, F>({ test, ok, effects }: StoreContext<Db, F>): void {
+  test('rewrite replaces checksums, keeps the old ones in repairs, and rebuilds the digest chain', async ({
+    store,
+  }) => {
+    const [a, b] = [ok('c121_first'), ok('c122_edited')];
+    let head = await preparedHead(store);
+    head = await store.apply(a, { expectedHead: head });
+    head = await store.apply(b, { expectedHead: head });
+    const edited = computeChecksum('c122_edited, edited on purpose');
+    const startedAt = Date.now();
+    const next = await store.rewrite(
+      { checksums: [{ name: b.name, checksum: edited }], forget: [] },
+      { expectedHead: head },
+    );
+    const chain = nextDigest(nextDigest(EMPTY_DIGEST, a.name, a.checksum), b.name, edited);
+    expect(next).toEqual({ count: 2, digest: chain });
+    expect(await store.readHead()).toEqual(next);
+    const [first, second] = await store.readApplied();
+    expect(first).toMatchObject({ name: a.name, checksum: a.checksum, repairs: [] });
+    expect(second).toMatchObject({ name: b.name, checksum: edited, digest: chain });
+    expect(second?.repairs.map((r) => r.checksum)).toEqual([b.checksum]);
+    expect(second?.repairs[0]?.at.getTime()).toBeGreaterThanOrEqual(startedAt - 5_000);
+    expect(await effects()).toEqual([a.name, b.name].sort()); // nothing ran, nothing was undone
+    const stale = await rejection(
+      store.rewrite({ checksums: [], forget: [a.name] }, { expectedHead: head }),
+      'rewrite on a stale head',
+    );
+    assertMigError(stale, MigErrorCode.Conflict, 'rewrite on a stale head');
+  });
+
+  test('rewrite forgets a record and rebuilds the head from the records left', async ({ store }) => {
+    const [a, b, c] = [ok('c131_kept'), ok('c132_forgotten'), ok('c133_kept')];
+    let head = await preparedHead(store);
+    for (const m of [a, b, c]) head = await store.apply(m, { expectedHead: head });
+    const next = await store.rewrite({ checksums: [], forget: [b.name] }, { expectedHead: head });
+    const chain = nextDigest(nextDigest(EMPTY_DIGEST, a.name, a.checksum), c.name, c.checksum);
+    expect(next).toEqual({ count: 2, digest: chain });
+    const applied = await store.readApplied();
+    expect(applied.map((r) => [r.name, r.digest])).toEqual([
+      [a.name, nextDigest(EMPTY_DIGEST, a.name, a.checksum)],
+      [c.name, chain],
+    ]);
+  });
+
+  test('foreignHistories is empty on a database no other tool has migrated', async ({ store }) => {
+    expect(await store.foreignHistories()).toEqual([]);
+    await preparedHead(store);
+    expect(await store.foreignHistories()).toEqual([]);
+  });
+}
+
+/** Prepares the store, then reads its head. */
+async function preparedHead<Db, F>(store: MigrationStore<Db, F>): Promise<StoreHead> {
+  await store.prepare();
+  return readPreparedHead(store);
 }
 
 async function readPreparedHead<Db, F>(store: MigrationStore<Db, F>): Promise<StoreHead> {
