@@ -79,6 +79,14 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   readonly connectTimeoutMs?: number | undefined;
   /** Connection attempts before giving up. Default 3. */
   readonly connectAttempts?: number | undefined;
+  /**
+   * Tells a connect failure that passes by itself (the server has too many clients, or is starting up) from
+   * one that does not. A transient failure is retried with backoff without using up an attempt, for as long
+   * as the connect budget lasts. Adapters provide one (`isTransientConnectionError` of @mig/kysely-adapter).
+   */
+  readonly isTransientConnectError?: ((error: unknown) => boolean) | undefined;
+  /** Longest time connecting may take, transient retries included. Default connectTimeoutMs × connectAttempts. */
+  readonly connectBudgetMs?: number | undefined;
   /** Backoff before retrying after a failure: doubles from `initialMs` up to `maxMs`. Default 1 s to 60 s. */
   readonly retryBackoff?: { readonly initialMs?: number; readonly maxMs?: number } | undefined;
   /** Never start migrating with less than this left of a call's time budget. Default 10 s. */
@@ -349,28 +357,43 @@ class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     return this.#warming;
   }
 
+  /**
+   * Connects within `connectAttempts` failures and the connect budget. A transient failure (too many
+   * clients: many instances starting at once) is retried with backoff and does not use up an attempt.
+   */
   async #connect(): Promise<Conn> {
     return withSpan(this.#telemetry.tracer, SpanName.Connect, {}, async (span) => {
       const attempts = Math.max(1, this.#options.connectAttempts ?? DEFAULT_CONNECT_ATTEMPTS);
       const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      const budgetMs = this.#options.connectBudgetMs ?? timeoutMs * attempts;
       const started = this.#clock.now();
-      let last: unknown;
-      for (let attempt = 1; attempt <= attempts; attempt++) {
+      let failures = 0;
+      for (let tries = 1; ; tries++) {
         if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
-        const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(timeoutMs)]);
+        const left = budgetMs - (this.#clock.now() - started);
+        const signal = AbortSignal.any([
+          this.#closing.signal,
+          AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, left)))),
+        ]);
         try {
           return await this.#connectOnce(signal, timeoutMs);
         } catch (error) {
-          last = error;
-          span.addEvent('mig.connect.failed', { attempt, [Attr.ErrorType]: errorType(error) });
+          const transient = this.#options.isTransientConnectError?.(error) === true;
+          if (!transient) failures++;
+          span.addEvent('mig.connect.failed', { attempt: tries, transient, [Attr.ErrorType]: errorType(error) });
+          const elapsed = this.#clock.now() - started;
+          const exhausted = failures >= attempts || elapsed >= budgetMs;
           this.#logger.warn(
-            { target: this.#target, attempt, attempts, err: redactCredentials(describeThrown(error)) },
-            `connecting to ${this.#target} failed (attempt ${attempt} of ${attempts})`,
+            { target: this.#target, attempt: tries, transient, err: redactCredentials(describeThrown(error)) },
+            transient
+              ? `connecting to ${this.#target} failed for now (attempt ${tries}); retrying`
+              : `connecting to ${this.#target} failed (attempt ${failures} of ${attempts})`,
           );
-          if (attempt < attempts) await this.#clock.sleep(backoffDelay(attempt, CONNECT_BACKOFF), this.#closing.signal);
+          if (exhausted) throw new ConnectionError(this.#target, tries, elapsed, error);
+          const pause = Math.min(backoffDelay(tries, CONNECT_BACKOFF), Math.max(0, budgetMs - elapsed));
+          await this.#clock.sleep(pause, this.#closing.signal);
         }
       }
-      throw new ConnectionError(this.#target, attempts, this.#clock.now() - started, last);
     });
   }
 

@@ -17,6 +17,7 @@ export {
 } from './foreign/index.js';
 export { ADVISORY_CLASS_ID, advisoryObjectId } from './internal/advisory.js';
 export type { AdvisoryFence, KyselyFence, LeaseFence } from './internal/fence.js';
+export { isTransientConnectionError } from './internal/pg-errors.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
 export {
   createFolderSource,

@@ -202,7 +202,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#createTables();
+        await this.#createTables(version);
         return;
       } catch (error) {
         // Another process created them at the same moment; its objects exist now, so try once more.
@@ -224,7 +224,8 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     }
   }
 
-  async #createTables(): Promise<void> {
+  /** Creates the tables (all at the current version), or brings those of an older version up to date. */
+  async #createTables(fromVersion: number | null): Promise<void> {
     const t = this.tables;
     await this.#db.transaction().execute(async (trx) => {
       // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
@@ -239,15 +240,21 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
           digest text not null,
           transactional boolean not null default true,
           applied_at timestamptz not null default now(),
-          duration_ms integer
+          duration_ms integer,
+          origin text not null default 'applied',
+          adopted_from text,
+          runnable boolean not null default true,
+          repairs text not null default '[]'
         )`.execute(trx);
-      // Version 2; on tables of version 1 these add what they lack.
-      await sql`
-        alter table ${t.records}
-          add column if not exists origin text not null default 'applied',
-          add column if not exists adopted_from text,
-          add column if not exists runnable boolean not null default true,
-          add column if not exists repairs text not null default '[]'`.execute(trx);
+      if (fromVersion === 1) {
+        // Tables of version 1 (the create above left them as they were) get what version 2 added.
+        await sql`
+          alter table ${t.records}
+            add column if not exists origin text not null default 'applied',
+            add column if not exists adopted_from text,
+            add column if not exists runnable boolean not null default true,
+            add column if not exists repairs text not null default '[]'`.execute(trx);
+      }
       await sql`
         create table if not exists ${t.head} (
           id integer primary key check (id = 1),

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { runNode } from '../../../test/support/processes.js';
+import { STORE_SCHEMA_VERSION } from '../src/index.js';
 
 const script = fileURLToPath(new URL('./fixtures/prepare-store.mjs', import.meta.url));
 
@@ -24,6 +25,6 @@ describe('creating the store tables from several processes at once', () => {
     }
     const { rows } = await sql<{ applied_count: number; schema_version: number }>`
       select applied_count, schema_version from mig_migrations_head`.execute(database.db);
-    expect(rows).toEqual([{ applied_count: 0, schema_version: 1 }]);
+    expect(rows).toEqual([{ applied_count: 0, schema_version: STORE_SCHEMA_VERSION }]);
   });
 });

@@ -26,6 +26,7 @@ import {
   createFolderSource,
   createKyselyAdapter,
   type Engine,
+  isTransientConnectionError,
   type MigrationDb,
   openDatabase,
   URL_FORMS,
@@ -257,6 +258,8 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
           ...telemetry,
         }),
       cache,
+      // Many instances starting at once can fill max_connections for a moment: that is retried, not fatal.
+      isTransientConnectError: isTransientConnectionError,
       autoMigrate: values.autoMigrate,
       dryRun: values.dryRun,
       onPending: values.onPending,

@@ -4,6 +4,15 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/**
+ * A connection refused for now, not for good: the server has too many clients (many instances starting at
+ * once) or is starting up. Retrying after a pause succeeds once others let go.
+ */
+export function isTransientConnectionError(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '53300' || state === '57P03' || state === '53000';
+}
+
 /** The relation or schema does not exist: mig's tables were never created. */
 export function isUndefinedTable(error: unknown): boolean {
   const state = sqlState(error);
@@ -11,10 +20,11 @@ export function isUndefinedTable(error: unknown): boolean {
 }
 
 /**
- * Raised when two sessions create the same table, type or schema at the same moment: the loser's
- * `IF NOT EXISTS` check passed before the winner committed. Retrying then finds it exists.
+ * Raised when two sessions create (or upgrade) the same tables at the same moment: the loser's
+ * `IF NOT EXISTS` check passed before the winner committed, or the two deadlocked. Retrying then finds
+ * them done.
  */
 export function isConcurrentCreate(error: unknown): boolean {
   const state = sqlState(error);
-  return state === '23505' || state === '42P07' || state === '42710' || state === '42P06';
+  return state === '23505' || state === '42P07' || state === '42710' || state === '42P06' || state === '40P01';
 }
