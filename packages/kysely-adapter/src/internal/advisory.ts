@@ -18,6 +18,12 @@ export function advisoryObjectId(qualifiedTable: string): number {
   return hash & 0x7fffffff;
 }
 
+/**
+ * Advisory lock keys are per database: pg_locks lists every database's, so each lookup keeps to this one
+ * (another service on the same server, with the same table name, must never be named as the holder).
+ */
+const CURRENT_DATABASE = sql`(select oid from pg_catalog.pg_database where datname = current_database())`;
+
 export interface AdvisoryPrimitiveOptions {
   readonly db: MigrationDb;
   readonly tables: StoreTables;
@@ -106,7 +112,8 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
       left join lateral (
         select a.pid, a.application_name, a.query_start
         from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.classid = ${classId}::int::oid and l.objid = ${objId}::int::oid
+        where l.locktype = 'advisory' and l.database = ${CURRENT_DATABASE}
+          and l.classid = ${classId}::int::oid and l.objid = ${objId}::int::oid
           and l.objsubid = 2 and l.granted and l.pid <> pg_backend_pid()
         limit 1
       ) as h on true`.execute(conn);
@@ -189,13 +196,14 @@ async function holdConnection(db: MigrationDb): Promise<HeldConnection> {
   });
 }
 
-/** Who holds the advisory lock now (any session), or null. Reads pg_locks; takes nothing. */
+/** Who holds the advisory lock now (any session of this database), or null. Reads pg_locks; takes nothing. */
 export async function readAdvisoryHolder(db: MigrationDb, tables: StoreTables): Promise<LockHolder | null> {
   const objId = advisoryObjectId(tables.qualified);
   const { rows } = await sql<TryRow>`
     select true as acquired, a.pid as holder_pid, a.application_name as holder_app, a.query_start as holder_since
     from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
-    where l.locktype = 'advisory' and l.classid = ${ADVISORY_CLASS_ID}::int::oid and l.objid = ${objId}::int::oid
+    where l.locktype = 'advisory' and l.database = ${CURRENT_DATABASE}
+      and l.classid = ${ADVISORY_CLASS_ID}::int::oid and l.objid = ${objId}::int::oid
       and l.objsubid = 2 and l.granted
     limit 1`.execute(db);
   return rows[0] ? toHolder(rows[0]) : null;

@@ -40,6 +40,7 @@ export async function checkFence(db: MigrationDb, tables: StoreTables, fence: Ky
         select 1 from pg_catalog.pg_locks
         where locktype = 'advisory' and classid = ${fence.classId}::oid and objid = ${fence.objId}::oid
           and objsubid = 2 and pid = pg_backend_pid() and granted
+          and database = (select oid from pg_catalog.pg_database where datname = current_database())
       ) as held`.execute(db);
     if (!rows[0]?.held) {
       throw new LockLostError(
