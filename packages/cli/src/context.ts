@@ -76,7 +76,13 @@ export async function openContext(
     await db.destroy().catch(() => {});
     throw new ConnectionError(where, 1, performance.now() - started, error);
   }
-  const adapter = createKyselyAdapter({ db, target, schema: values.schema, table: values.table });
+  const adapter = createKyselyAdapter({
+    db,
+    target,
+    schema: values.schema,
+    table: values.table,
+    logger: output.logger,
+  });
   const migrator = createMigrator({
     source: createFolderSource(values.migrationsDir, { cwd: io.cwd }),
     store: adapter.store,

@@ -74,6 +74,7 @@ export {
   type ForeignHistorySummary,
   type LeaseGrant,
   type LeasePrimitive,
+  type Leftover,
   type LockAcquireOptions,
   type LockLease,
   type LockSession,

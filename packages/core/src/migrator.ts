@@ -308,6 +308,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
       status: statusOf(history, head, applied.length, plan, matches ? 'head' : 'records'),
       applied,
       local: history.migrations,
+      leftovers: plan.pending.length > 0 ? await this.#options.store.leftovers(plan.pending) : [],
     };
   }
 

@@ -49,6 +49,20 @@ export interface RecordRewrite {
   readonly forget: readonly string[];
 }
 
+/**
+ * Something a failed or killed run of a migration left in the database that blocks its next run, e.g. the
+ * INVALID index of an interrupted `CREATE INDEX CONCURRENTLY`.
+ */
+export interface Leftover {
+  /** The unrecorded migration it is attributed to. */
+  readonly migration: string;
+  readonly kind: string;
+  /** What it is, e.g. "public.orders_email_idx". */
+  readonly object: string;
+  /** The statement that removes it. */
+  readonly remove: string;
+}
+
 /** Another tool's migration history found in the database (see {@link MigrationStore.foreignHistories}). */
 export interface ForeignHistorySummary {
   readonly tool: string;
@@ -135,6 +149,11 @@ export interface MigrationStore<Db = unknown, F = undefined> {
    * tell).
    */
   foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
+  /**
+   * What failed or killed runs of these (unrecorded) migrations left behind, attributed with certainty (see
+   * the adapter's docs); never writes. Empty when nothing is left, or the store cannot tell.
+   */
+  leftovers(migrations: readonly Migration<Db>[]): Promise<readonly Leftover[]>;
   /**
    * This store working under a held lock. A lock held by a database session (an advisory lock) hands its
    * session over in its fence, so every read and write under the lock runs on the session that holds it:

@@ -1,7 +1,7 @@
 import type { MigrationProblem } from './errors.js';
 import type { Migration } from './migration.js';
 import type { LocalHistory, MigrationPlan } from './planner.js';
-import type { AppliedMigration, StoreHead } from './ports.js';
+import type { AppliedMigration, Leftover, StoreHead } from './ports.js';
 
 export type StatusState = 'up-to-date' | 'pending' | 'drifted';
 
@@ -27,6 +27,8 @@ export interface MigrationInspection<Db = unknown> {
   readonly status: MigrationStatus;
   readonly applied: readonly AppliedMigration[];
   readonly local: readonly Migration<Db>[];
+  /** What failed runs of pending migrations left behind (an invalid index), removed when they run again. */
+  readonly leftovers: readonly Leftover[];
 }
 
 /** Builds a status from a plan (or the pending list the head proved). */

@@ -7,11 +7,14 @@ import {
   DEFAULT_TABLE,
   type ForeignHistorySummary,
   isMigError,
+  type Leftover,
+  type Logger,
   MigError,
   MigErrorCode,
   type Migration,
   MigrationConflictError,
   type MigrationDirection,
+  MigrationFailedError,
   type MigrationModule,
   type MigrationStore,
   type RecordOptions,
@@ -20,6 +23,7 @@ import {
   SpanName,
   type StoreHead,
   type StoreTarget,
+  silentLogger,
   type TelemetryOptions,
 } from '@mig/core';
 import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } from '@mig/core/adapter';
@@ -28,6 +32,7 @@ import { sql } from 'kysely';
 import { detectEngine, type Engine } from './engine.js';
 import { detectForeignHistories } from './foreign/index.js';
 import { checkFence, type KyselyFence } from './internal/fence.js';
+import { invalidIndexesOf } from './internal/leftovers.js';
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
@@ -65,6 +70,8 @@ export interface KyselyStoreOptions {
   readonly lockWaitTimeoutMs?: number | undefined;
   /** Where the `mig.record` spans go; defaults to the global provider (a no-op without an SDK). */
   readonly tracerProvider?: TelemetryOptions['tracerProvider'];
+  /** Where the store says what it repairs by itself (an invalid index left by a failed run, dropped). */
+  readonly logger?: Logger | undefined;
 }
 
 /**
@@ -87,6 +94,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
     clientCheckSupported: undefined,
     tracer,
+    logger: options.logger ?? silentLogger,
   });
 }
 
@@ -95,6 +103,7 @@ export interface StoreSettings {
   readonly clientCheckIntervalMs: number;
   readonly lockWaitTimeoutMs: number;
   readonly tracer: Tracer;
+  readonly logger: Logger;
   clientCheckSupported: Promise<boolean> | undefined;
 }
 
@@ -325,7 +334,13 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     await this.#checkHeadBefore(migration.name, options.expectedHead);
     await latest(this.#db);
     await checkFence(this.#db, this.tables, options.fence);
-    const durationMs = await this.#db.connection().execute((conn) => timed(() => run(conn)));
+    if (direction === 'up') await this.#dropLeftovers(migration);
+    const durationMs = await this.#db
+      .connection()
+      .execute((conn) => timed(() => run(conn)))
+      .catch(async (error: unknown) => {
+        throw direction === 'up' ? await this.#failedOutside(migration, error) : error;
+      });
     return this.#db.transaction().execute(async (trx) => {
       const head = await this.#lockHead(trx, migration.name, options.expectedHead);
       await checkFence(trx, this.tables, options.fence);
@@ -370,6 +385,34 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
         await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
       return this.#rebuildDigests(trx);
     });
+  }
+
+  async leftovers(migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
+    return invalidIndexesOf(this.#db, migrations);
+  }
+
+  /**
+   * Before a migration runs outside a transaction: what an earlier failed or killed run of it left (the
+   * INVALID index of its CREATE INDEX CONCURRENTLY) is dropped, each logged, so it can run again.
+   */
+  async #dropLeftovers(migration: Migration<MigrationDb>): Promise<void> {
+    for (const leftover of await invalidIndexesOf(this.#db, [migration])) {
+      this.#settings.logger.warn(
+        { migration: migration.name, dropped: leftover.object, statement: leftover.remove },
+        `dropping the invalid index ${leftover.object} that an earlier run of ${migration.name} left behind`,
+      );
+      await sql.raw(leftover.remove).execute(this.#db);
+    }
+  }
+
+  /** A migration that failed outside a transaction, with what it left behind named, and how to remove it. */
+  async #failedOutside(migration: Migration<MigrationDb>, error: unknown): Promise<unknown> {
+    const left = await invalidIndexesOf(this.#db, [migration]).catch(() => []);
+    if (left.length === 0) return error;
+    const listed = left.map((l) => `${l.object} (to remove it yourself: ${l.remove};)`).join(', ');
+    const what = left.length === 1 ? 'an invalid index' : `${left.length} invalid indexes`;
+    const note = `It left ${what} behind: ${listed}. mig drops ${left.length === 1 ? 'it' : 'them'} itself before it runs this migration again`;
+    return new MigrationFailedError(migration.name, 'up', error, false, note);
   }
 
   async foreignHistories(): Promise<readonly ForeignHistorySummary[]> {

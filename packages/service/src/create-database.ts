@@ -234,7 +234,14 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       onConnectionError: (error) => this.#logger.warn({ err: error.message }, 'database connection error'),
     });
     const { db, target } = opened;
-    const adapter = createKyselyAdapter({ db, target, schema: values.schema, table: values.table, ...telemetry });
+    const adapter = createKyselyAdapter({
+      db,
+      target,
+      schema: values.schema,
+      table: values.table,
+      logger: this.#logger,
+      ...telemetry,
+    });
     const cache = createStatusCache<MigrationStatus>({ ttlMs: values.cacheTtlMs, meterProvider: o.meterProvider });
     const source = o.migrations ?? createFolderSource(values.migrationsDir);
     const lock = adapter.createLock({

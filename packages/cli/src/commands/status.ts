@@ -45,6 +45,7 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
       problems: status.problems,
       ahead: status.ahead,
       foreignHistories: foreign,
+      leftovers: inspection.leftovers,
       local: local.length,
     },
     () => human(ctx, output, inspection, foreign),
@@ -55,7 +56,7 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
 function human(
   ctx: CommandContext,
   output: Output,
-  { status, applied }: MigrationInspection,
+  { status, applied, leftovers }: MigrationInspection,
   foreign: readonly ForeignHistorySummary[],
 ): string {
   const { color } = output;
@@ -75,6 +76,14 @@ function human(
   if (status.problems.length > 0) {
     lines.push('', color.bold(color.red(`Problems (${status.problems.length})`)));
     for (const p of status.problems) lines.push(`  ${color.red('✗')} ${p.kind}: ${describeProblem(p)}`);
+  }
+  if (leftovers.length > 0) {
+    lines.push('', color.bold(color.yellow(`Left behind by a failed run (${leftovers.length})`)));
+    for (const l of leftovers) {
+      lines.push(
+        `  ${color.yellow('!')} ${l.kind} ${l.object}, from ${l.migration}: dropped when ${l.migration} runs again (or now: ${l.remove};)`,
+      );
+    }
   }
   for (const f of foreign) {
     lines.push(

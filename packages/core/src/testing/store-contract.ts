@@ -103,6 +103,7 @@ export const STORE_CASES = [
   'rewrite replaces checksums, keeps the old ones in repairs, and rebuilds the digest chain',
   'rewrite forgets a record and rebuilds the head from the records left',
   'foreignHistories is empty on a database no other tool has migrated',
+  'leftovers: nothing is left behind by migrations that never ran',
 ] as const;
 
 /** The title of one case, e.g. for `expectedFailures`. */
@@ -645,6 +646,12 @@ function rewriteCases<Db, F>({ test, ok, effects }: StoreContext<Db, F>): void {
       [a.name, nextDigest(EMPTY_DIGEST, a.name, a.checksum)],
       [c.name, chain],
     ]);
+  });
+
+  test('leftovers: nothing is left behind by migrations that never ran', async ({ store }) => {
+    expect(await store.leftovers([ok('c141_never_ran'), ok('c142_never_ran')])).toEqual([]);
+    await preparedHead(store);
+    expect(await store.leftovers([ok('c143_never_ran')])).toEqual([]);
   });
 
   test('foreignHistories is empty on a database no other tool has migrated', async ({ store }) => {
