@@ -8,6 +8,11 @@ export interface MigrationModule<Db = unknown> {
   // Method syntax on purpose: a Migrator<Kysely<any>> must be usable where a Migrator<unknown> is expected.
   up(db: Db): Promise<void>;
   down?(db: Db): Promise<void>;
+  /**
+   * A SQL migration's text (up, and down when it has one): a store may send it in one round trip together
+   * with its own statements, instead of calling `up`/`down`. Absent for migrations written as code.
+   */
+  readonly sql?: { readonly up: string; readonly down?: string | undefined } | undefined;
 }
 
 /**

@@ -215,6 +215,8 @@ export function createMigrator<Db, F = undefined>(options: MigratorOptions<Db, F
 interface LockedWork<Db, F> {
   readonly store: MigrationStore<Db, F>;
   readonly targets: readonly Migration<Db>[];
+  /** The head the plan read, if it read one (an `up` does). */
+  readonly head?: StoreHead | undefined;
 }
 
 class MigratorImpl<Db, F> implements Migrator<Db> {
@@ -409,8 +411,9 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     let lease: LockLease<F> | undefined;
     try {
       const history = await this.#localHistory();
-      const planned = await this.#plan(run, history, options);
-      if (planned.length === 0) return run.finish(undefined, await this.#statusAfter(history));
+      const { targets: planned, status } = await this.#plan(run, history, options);
+      // Nothing to do: the status the plan read is the answer (one round trip for a no-op up).
+      if (planned.length === 0) return run.finish(undefined, status ?? (await this.#statusAfter(history)));
       if (direction === 'up' && !options.allowForeignHistory) await this.#refuseOverForeignHistory(planned);
       // Every module is loaded before the database is touched: a broken one fails the run with nothing applied.
       const modules = await loadModules(planned, direction);
@@ -449,7 +452,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
   }
 
   /** The migrations the run would touch, in a span. Throws on drift or a bad target. */
-  #plan(run: RunRecord, history: LocalHistory<Db>, options: RunOptions): Promise<readonly Migration<Db>[]> {
+  #plan(run: RunRecord, history: LocalHistory<Db>, options: RunOptions): Promise<Targets<Db>> {
     const attributes = {
       ...this.#storeAttributes(),
       [Attr.MigrationDirection]: run.direction,
@@ -457,19 +460,21 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     };
     return withSpan(this.#telemetry.tracer, SpanName.Plan, attributes, async (span) => {
       const found = await this.#targets(run.direction, history, options);
-      span.setAttribute(Attr.PendingCount, found.length);
+      span.setAttribute(Attr.PendingCount, found.targets.length);
       return found;
     });
   }
 
+  /** The migrations a run would touch, in order; for `up`, with the status they were read from. */
   async #targets(
     direction: MigrationDirection,
     history: LocalHistory<Db>,
     options: RunOptions,
     store: MigrationStore<Db, F> = this.#options.store,
-  ): Promise<readonly Migration<Db>[]> {
-    if (direction === 'up') return upTargets(history, await this.#readStatus(history, store), options);
-    return downTargets(history, await store.readApplied(), options);
+  ): Promise<Targets<Db>> {
+    if (direction === 'down') return { targets: downTargets(history, await store.readApplied(), options) };
+    const status = await this.#readStatus(history, store);
+    return { targets: upTargets(history, status, options), status };
   }
 
   /** A dry run: each migration's SQL, logged once; nothing written. */
@@ -512,7 +517,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
   ): Promise<LockedWork<Db, F>> {
     const store = this.#options.store.bind(lease.fence);
     if (!lock.livesInStore) await store.prepare();
-    const targets = await this.#targets(run.direction, history, options, store);
+    const { targets, status } = await this.#targets(run.direction, history, options, store);
     if (run.direction === 'down' && targets.some((m) => !planned.includes(m))) {
       // Never revert something the caller was not shown: the history moved while it waited.
       throw new MigError(
@@ -525,7 +530,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
       run.direction,
     );
     for (const [name, module] of added) modules.set(name, module);
-    return { store, targets };
+    return { store, targets, head: status?.head ?? undefined };
   }
 
   /** Runs each target in order; stops at the first failure, an abort or a lost lock. */
@@ -536,7 +541,8 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     lease: LockLease<F> | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ head: StoreHead; error?: unknown }> {
-    let head = (await work.store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+    // The head the plan under the lock read, when it read one: no need to read it again.
+    let head = work.head ?? (await work.store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
     for (const [index, m] of work.targets.entries()) {
       const stop = signal?.aborted
         ? new AbortedError(`Stopped before migration "${m.name}" started`, signal.reason)
@@ -744,6 +750,12 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
       this.#logger.warn({ lock: lock?.key, err: describeThrown(error) }, 'releasing the migration lock failed');
     }
   }
+}
+
+/** The migrations a run touches and, for `up`, the status they were planned from. */
+interface Targets<Db> {
+  readonly targets: readonly Migration<Db>[];
+  readonly status?: MigrationStatus | undefined;
 }
 
 /** What an adopt, baseline or repair would write, and how to write it under the lock. */

@@ -49,6 +49,8 @@ export const Attr = {
   LockAttempts: 'mig.lock.attempts',
   LockHolder: 'mig.lock.holder',
   Outcome: 'mig.outcome',
+  /** On `mig.record`: the record was written in the same round trip as the migration itself. */
+  RecordWithMigration: 'mig.record.with_migration',
 } as const;
 
 export interface TelemetryOptions {

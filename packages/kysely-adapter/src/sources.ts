@@ -230,10 +230,12 @@ function sqlModule(
       );
     }
   }
+  const hasDown = down !== undefined && splitSqlStatements(down).length > 0;
   return {
     transactional,
     up: sqlRunner(up, transactional),
-    down: down !== undefined && splitSqlStatements(down).length > 0 ? sqlRunner(down, transactional) : undefined,
+    down: hasDown ? sqlRunner(down, transactional) : undefined,
+    sql: { up, down: hasDown ? down : undefined },
   };
 }
 

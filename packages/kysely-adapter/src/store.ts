@@ -8,6 +8,7 @@ import {
   type ForeignHistorySummary,
   isMigError,
   type Leftover,
+  LockLostError,
   type Logger,
   MigError,
   MigErrorCode,
@@ -15,7 +16,6 @@ import {
   MigrationConflictError,
   type MigrationDirection,
   MigrationFailedError,
-  type MigrationModule,
   type MigrationStore,
   type RecordOptions,
   type RecordOrigin,
@@ -31,8 +31,22 @@ import type { Tracer } from '@opentelemetry/api';
 import { sql } from 'kysely';
 import { detectEngine, type Engine } from './engine.js';
 import { detectForeignHistories } from './foreign/index.js';
+import { changeChannel } from './internal/advisory.js';
 import { checkFence, type KyselyFence } from './internal/fence.js';
 import { invalidIndexesOf } from './internal/leftovers.js';
+import {
+  type BatchSettings,
+  batch,
+  FENCE_LOST,
+  fenceCheck,
+  HEAD_MOVED,
+  latestIs,
+  NOT_LATEST,
+  notify,
+  prologue,
+  recordApplied,
+  recordReverted,
+} from './internal/pg-batch.js';
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './internal/pg-errors.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
@@ -95,6 +109,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     clientCheckSupported: undefined,
     tracer,
     logger: options.logger ?? silentLogger,
+    channel: capabilities.sessionLocks ? changeChannel(tables) : undefined,
   });
 }
 
@@ -104,6 +119,8 @@ export interface StoreSettings {
   readonly lockWaitTimeoutMs: number;
   readonly tracer: Tracer;
   readonly logger: Logger;
+  /** Where waiters listen for a change (NOTIFY after each migration); none when nobody can listen. */
+  readonly channel: string | undefined;
   clientCheckSupported: Promise<boolean> | undefined;
 }
 
@@ -298,8 +315,9 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
 
   /**
    * Runs `up` or `down` and records it. A transactional migration: one transaction with the head locked,
-   * the migration, the fence check and the record. Otherwise: the head and the fence proven first (nothing
-   * can be rolled back), the migration on one connection, then the record in its own transaction.
+   * the migration, the fence check and the record; a SQL one in a single round trip, a function in as few as
+   * its own queries allow. Otherwise: the head and the fence proven first (nothing can be rolled back), the
+   * migration on one connection, then the record in its own transaction.
    */
   async #change(
     migration: Migration<MigrationDb>,
@@ -311,29 +329,76 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     if (!run) {
       throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
     }
-    const finish = (trx: MigrationDb, head: StoreHead, durationMs: number) =>
-      direction === 'up'
-        ? this.#record(trx, migration, module, head, durationMs)
-        : this.#unrecord(trx, migration, head);
-    // Only the latest applied migration can be reverted; checked before its down runs, under the head lock.
-    const latest = direction === 'down' ? (db: MigrationDb) => this.#assertLatest(db, migration.name) : async () => {};
-    if (module.transactional) {
-      // Learned before the transaction opens: under an advisory lock this store has one connection, and a
-      // query on it from inside its own transaction would wait for itself.
-      const checkClient = await this.#clientCheckSupported();
-      return this.#db.transaction().execute(async (trx) => {
-        await this.#limitWaits(trx, checkClient);
-        const head = await this.#lockHead(trx, migration.name, options.expectedHead);
-        await latest(trx);
-        const durationMs = await timed(() => this.#explained(run(trx)));
-        // Checked last: the lease row is then locked only for the commit, not the whole migration.
-        await checkFence(trx, this.tables, options.fence);
-        return finish(trx, head, durationMs);
-      });
+    // A revert needs the head it goes back to: the digest of the record before the latest.
+    const step: Step = {
+      migration,
+      direction,
+      transactional: module.transactional,
+      expected: options.expectedHead,
+      fence: options.fence,
+      next:
+        direction === 'up'
+          ? {
+              count: options.expectedHead.count + 1,
+              digest: nextDigest(options.expectedHead.digest, migration.name, migration.checksum),
+            }
+          : await this.#headBefore(migration.name, options.expectedHead),
+    };
+    try {
+      if (!module.transactional) return await this.#changeOutside(step, run);
+      const script = module.sql?.[direction];
+      // The record travels in the same round trip as the migration: its span covers that round trip.
+      if (script !== undefined)
+        return await this.#recordSpan(step, true, () => this.#changeInOneRoundTrip(step, script));
+      return await this.#changeInTransaction(step, run);
+    } catch (error) {
+      throw await this.#translate(error, step);
     }
-    await this.#checkHeadBefore(migration.name, options.expectedHead);
-    await latest(this.#db);
-    await checkFence(this.#db, this.tables, options.fence);
+  }
+
+  /** A transactional SQL migration: its SQL and mig's statements around it, in one round trip. */
+  async #changeInOneRoundTrip(step: Step, script: string): Promise<StoreHead> {
+    const settings = await this.#batchSettings();
+    const text = batch([
+      'BEGIN',
+      prologue(this.tables, step.expected, settings),
+      step.direction === 'down' ? latestIs(this.tables, step.migration.name) : undefined,
+      script,
+      ...this.#epilogue(step),
+      'COMMIT',
+    ]);
+    await this.#inTransactionBatch(text);
+    return step.next;
+  }
+
+  /** A transactional migration written as code: mig's statements before and after it, one round trip each. */
+  async #changeInTransaction(step: Step, run: (db: MigrationDb) => Promise<void>): Promise<StoreHead> {
+    const settings = await this.#batchSettings();
+    return this.#db.transaction().execute(async (trx) => {
+      const before = [prologue(this.tables, step.expected, settings)];
+      if (step.direction === 'down') before.push(latestIs(this.tables, step.migration.name));
+      await sql.raw(batch(before)).execute(trx);
+      await this.#explained(run(trx));
+      await this.#recordSpan(step, false, () => sql.raw(batch(this.#epilogue(step))).execute(trx));
+      return step.next;
+    });
+  }
+
+  /**
+   * Outside a transaction nothing can be rolled back: the head, the order (a revert) and the lock are proven
+   * before it starts; then the migration runs on one connection; then its record, in one transaction.
+   */
+  async #changeOutside(step: Step, run: (db: MigrationDb) => Promise<void>): Promise<StoreHead> {
+    const { migration, direction } = step;
+    await sql
+      .raw(
+        batch([
+          prologue(this.tables, step.expected, { lockWaitMs: 0, clientCheckMs: 0 }),
+          direction === 'down' ? latestIs(this.tables, migration.name) : undefined,
+          fenceCheck(this.tables, step.fence),
+        ]),
+      )
+      .execute(this.#db);
     if (direction === 'up') await this.#dropLeftovers(migration);
     const durationMs = await this.#db
       .connection()
@@ -341,11 +406,104 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       .catch(async (error: unknown) => {
         throw direction === 'up' ? await this.#failedOutside(migration, error) : error;
       });
-    return this.#db.transaction().execute(async (trx) => {
-      const head = await this.#lockHead(trx, migration.name, options.expectedHead);
-      await checkFence(trx, this.tables, options.fence);
-      return finish(trx, head, durationMs);
+    const text = batch([
+      'BEGIN',
+      prologue(this.tables, step.expected, { lockWaitMs: 0, clientCheckMs: 0 }),
+      ...this.#epilogue(step, durationMs),
+      'COMMIT',
+    ]);
+    await this.#recordSpan(step, false, () => this.#inTransactionBatch(text));
+    return step.next;
+  }
+
+  /**
+   * Sends a batch that opens and commits its own transaction. It stops at its first error, inside that
+   * transaction: the transaction is ended on this same connection, never handed back to the pool open.
+   */
+  async #inTransactionBatch(text: string): Promise<void> {
+    await this.#db.connection().execute(async (conn) => {
+      try {
+        await this.#explained(sql.raw(text).execute(conn));
+      } catch (error) {
+        await sql
+          .raw('ROLLBACK')
+          .execute(conn)
+          .catch(() => {});
+        throw error;
+      }
     });
+  }
+
+  /** The `mig.record` span: the round trip that wrote a migration's record. */
+  #recordSpan<T>(step: Step, withMigration: boolean, work: () => Promise<T>): Promise<T> {
+    const attributes = {
+      [Attr.DbSystem]: this.target.system,
+      [Attr.DbNamespace]: this.target.namespace,
+      [Attr.StoreTable]: this.tables.qualified,
+      [Attr.MigrationName]: step.migration.name,
+      [Attr.RecordWithMigration]: withMigration,
+    };
+    if (!withMigration) return withSpan(this.#settings.tracer, SpanName.Record, attributes, work);
+    // One round trip did both: the span covers it, and exists only once the record is written (a failure
+    // is the migration's, on its own span).
+    const startTime = Date.now();
+    return work().then((result) => {
+      this.#settings.tracer.startSpan(SpanName.Record, { attributes, startTime }).end();
+      return result;
+    });
+  }
+
+  /** The fence check, the record written or removed, the head moved, and the waiters told. */
+  #epilogue(step: Step, durationMs?: number): (string | undefined)[] {
+    const record =
+      step.direction === 'up'
+        ? recordApplied(this.tables, step.migration, step.transactional, step.next, durationMs)
+        : recordReverted(this.tables, step.migration.name, step.expected);
+    return [fenceCheck(this.tables, step.fence), ...record, notify(this.#settings.channel, 'applied')];
+  }
+
+  /** The head a revert of `name` goes back to; CONFLICT unless `name` is the latest applied. */
+  async #headBefore(name: string, expected: StoreHead): Promise<StoreHead> {
+    const rows = await this.#assertLatest(this.#db, name);
+    return { count: expected.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
+  }
+
+  /** mig's own check errors, back as mig's errors; anything else as it is. */
+  async #translate(error: unknown, step: Step): Promise<unknown> {
+    const state = sqlState(error);
+    if (state === HEAD_MOVED) {
+      const found = (await this.readHead().catch(() => null)) ?? { count: -1, digest: '' };
+      return new MigrationConflictError(step.migration.name, step.expected, found);
+    }
+    if (state === NOT_LATEST)
+      return this.#assertLatest(this.#db, step.migration.name).then(
+        () => error,
+        (e) => e,
+      );
+    if (state === FENCE_LOST && step.fence !== undefined) {
+      return step.fence.kind === 'advisory'
+        ? new LockLostError(
+            step.fence.key,
+            'the session running the migration does not hold it. If connections go through a transaction pooler ' +
+              '(PgBouncer in transaction mode), session advisory locks do not work: use the lease strategy',
+            'session-not-holder',
+          )
+        : new LockLostError(
+            step.fence.key,
+            `lease token ${step.fence.token} expired or was taken over by another instance`,
+            'expired',
+          );
+    }
+    return error;
+  }
+
+  /** lock_timeout and, where the server has it, client_connection_check_interval, for a migration's batch. */
+  async #batchSettings(): Promise<BatchSettings> {
+    const checkClient = await this.#clientCheckSupported();
+    return {
+      lockWaitMs: this.#settings.lockWaitTimeoutMs,
+      clientCheckMs: checkClient ? this.#settings.clientCheckIntervalMs : 0,
+    };
   }
 
   async record(migrations: readonly Migration<MigrationDb>[], options: RecordOptions<KyselyFence>): Promise<StoreHead> {
@@ -455,15 +613,6 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     return rows;
   }
 
-  /** Removes the record of the latest applied migration, which must be `migration`. */
-  async #unrecord(trx: MigrationDb, migration: Migration<MigrationDb>, head: StoreHead): Promise<StoreHead> {
-    const rows = await this.#assertLatest(trx, migration.name);
-    const next = { count: head.count - 1, digest: rows[1]?.digest ?? EMPTY_DIGEST };
-    await sql`delete from ${this.tables.records} where name = ${migration.name}`.execute(trx);
-    await this.#writeHead(trx, next);
-    return next;
-  }
-
   async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
     const module = await migration.load();
     const run = direction === 'up' ? module.up : module.down;
@@ -472,24 +621,8 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     return previewQueries(run);
   }
 
-  /**
-   * Bounds what a migration's transaction may wait for, in one statement: a table lock held by another
-   * session (lock_timeout), and a client that has gone (client_connection_check_interval, PostgreSQL 14+).
-   * SET LOCAL semantics, so nothing leaks to a pooled connection.
-   */
-  async #limitWaits(trx: MigrationDb, checkClient: boolean): Promise<void> {
-    const lockWait = this.#settings.lockWaitTimeoutMs;
-    if (lockWait <= 0 && !checkClient) return;
-    const clientCheck = checkClient
-      ? sql`set_config('client_connection_check_interval', ${String(this.#settings.clientCheckIntervalMs)}, true)`
-      : sql`null`;
-    await sql`select set_config('lock_timeout', ${lockWait > 0 ? `${lockWait}ms` : '0'}, true), ${clientCheck}`.execute(
-      trx,
-    );
-  }
-
   /** A lock timeout inside a migration, said plainly: what it waited for and what to do. */
-  async #explained(work: Promise<void>): Promise<void> {
+  async #explained(work: Promise<unknown>): Promise<void> {
     try {
       await work;
     } catch (error) {
@@ -500,14 +633,6 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
           'ends, or raise lockWaitTimeoutMs',
         { cause: error },
       );
-    }
-  }
-
-  /** Outside a transaction a migration cannot be undone: refuse to start it on a head that moved. */
-  async #checkHeadBefore(name: string, expected: StoreHead): Promise<void> {
-    const head = (await this.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
-    if (head.count !== expected.count || head.digest !== expected.digest) {
-      throw new MigrationConflictError(name, expected, head);
     }
   }
 
@@ -533,31 +658,6 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     return head;
   }
 
-  async #record(
-    trx: MigrationDb,
-    migration: Migration<MigrationDb>,
-    module: MigrationModule<MigrationDb>,
-    head: StoreHead,
-    durationMs: number,
-  ): Promise<StoreHead> {
-    const next = { count: head.count + 1, digest: nextDigest(head.digest, migration.name, migration.checksum) };
-    const attributes = {
-      [Attr.DbSystem]: this.target.system,
-      [Attr.DbNamespace]: this.target.namespace,
-      [Attr.StoreTable]: this.tables.qualified,
-      [Attr.MigrationName]: migration.name,
-    };
-    return withSpan(this.#settings.tracer, SpanName.Record, attributes, async () => {
-      await sql`
-        insert into ${this.tables.records} (name, checksum, digest, transactional, duration_ms)
-        values (${migration.name}, ${migration.checksum}, ${next.digest}, ${module.transactional}, ${Math.round(durationMs)})`.execute(
-        trx,
-      );
-      await this.#writeHead(trx, next);
-      return next;
-    });
-  }
-
   #error(action: string, error: unknown): MigError {
     if (isMigError(error)) return error;
     return new MigError(
@@ -566,6 +666,16 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       { cause: error, context: { table: this.tables.qualified } },
     );
   }
+}
+
+/** One migration's run: what it is, which way, on which head, under which fence, and the head it leads to. */
+interface Step {
+  readonly migration: Migration<MigrationDb>;
+  readonly direction: MigrationDirection;
+  readonly transactional: boolean;
+  readonly expected: StoreHead;
+  readonly fence: KyselyFence;
+  readonly next: StoreHead;
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {

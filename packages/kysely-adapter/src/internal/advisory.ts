@@ -24,6 +24,14 @@ export function advisoryObjectId(qualifiedTable: string): number {
  */
 const CURRENT_DATABASE = sql`(select oid from pg_catalog.pg_database where datname = current_database())`;
 
+/**
+ * The channel on which the holder NOTIFYs waiters (after each migration it records, and when it lets go), so
+ * they can sleep instead of polling: one per store, like the lock key.
+ */
+export function changeChannel(tables: StoreTables): string {
+  return `mig_${advisoryObjectId(tables.qualified)}`;
+}
+
 export interface AdvisoryPrimitiveOptions {
   readonly db: MigrationDb;
   readonly tables: StoreTables;

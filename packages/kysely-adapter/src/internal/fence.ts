@@ -52,9 +52,11 @@ export async function checkFence(db: MigrationDb, tables: StoreTables, fence: Ky
     }
     return;
   }
+  // clock_timestamp(), not now(): inside the migration's transaction now() is when the transaction began,
+  // and a lease that expired since (its holder frozen, nobody taking it over yet) would still pass.
   const { rows } = await sql<{ token: string }>`
     select token::text as token from ${tables.lock}
-    where key = ${fence.key} and token = ${fence.token}::bigint and expires_at > now()
+    where key = ${fence.key} and token = ${fence.token}::bigint and expires_at > clock_timestamp()
     for share`.execute(db);
   if (rows.length === 0) {
     throw new LockLostError(
