@@ -2,6 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { serve } from '@hono/node-server';
 import type { MigConfigInput } from '@mig/config';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,16 +56,43 @@ async function startApi(
   const app = createApp(database, { logger });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
+  let stopped: Promise<void> | undefined;
   const running = {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     database,
-    async stop() {
-      await new Promise((resolve) => server.close(resolve));
-      await database.close();
+    stop() {
+      stopped ??= (async () => {
+        await new Promise((resolve) => server.close(resolve));
+        await database.close();
+      })();
+      return stopped;
     },
   };
   cleanups.push(() => running.stop());
   return running;
+}
+
+/** The columns of todos and the migrations mig recorded, read directly (PGlite: once the API has stopped). */
+async function inspect(where: { pg?: TestDatabase; pgliteDir?: string }) {
+  const columns = `select column_name as name from information_schema.columns
+    where table_schema = 'public' and table_name = 'todos' order by ordinal_position`;
+  const records = 'select name from mig_migrations order by name';
+  const names = (rows: readonly unknown[]) => rows.map((r) => (r as { name: string }).name);
+  if (where.pg) {
+    return {
+      todoColumns: names((await where.pg.query(columns)).rows),
+      recorded: names((await where.pg.query(records)).rows),
+    };
+  }
+  const pglite = new PGlite(where.pgliteDir);
+  try {
+    return {
+      todoColumns: names((await pglite.query(columns)).rows),
+      recorded: names((await pglite.query(records)).rows),
+    };
+  } finally {
+    await pglite.close();
+  }
 }
 
 async function call(api: Running, method: string, path: string, body?: string) {
@@ -149,12 +177,19 @@ describe.each(['postgres', 'pglite'] as const)('the example API on %s', (engine)
       join(folder, '20260104000000_broken.sql'),
       'alter table todos add column owner text;\nselect 1 / 0;\n',
     );
-    const api = await startApi(await freshDatabase(engine), { migrationsDir: folder });
+    const where = await freshDatabase(engine);
+    const api = await startApi(where, { migrationsDir: folder });
     const health = await call(api, 'GET', '/health');
     expect(health.status).toBe(503);
     expect(health.json.reason).toContain('Failed to apply migration "20260104000000_broken": division by zero');
     expect(health.json.migrations).toBe('failed');
     expect(api.database.state().appliedHere).toHaveLength(3);
+    // Its first statement, which succeeded, was rolled back with it, and it was not recorded.
+    await api.stop();
+    expect(await inspect(where)).toEqual({
+      todoColumns: ['id', 'title', 'created_at', 'done'],
+      recorded: ['20260101000000_create_todos', '20260102000000_add_todo_done', '20260103000000_index_open_todos'],
+    });
   });
 
   it('keeps serving, degraded, under the degrade policy when a migration fails', async () => {

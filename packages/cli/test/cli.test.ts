@@ -299,9 +299,21 @@ describe('the mig command', () => {
     const bad = await run(['create', 'no spaces please']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Invalid migration name');
-    // A template that was never written fails clearly instead of being recorded as applied.
+    // A template that was never written fails clearly instead of being recorded as applied: the folder is
+    // refused (exit 2) before anything runs, so nothing is applied and nothing recorded.
     const up = await run(['up']);
-    expect(up.code).not.toBe(0);
+    expect(up.code, up.stdout + up.stderr).toBe(2);
+    expect(up.stdout).toContain('Failed: nothing was applied.');
+    expect(up.stdout).toMatch(
+      /_add_users_email" \(\S+\) contains no SQL statement\. Write the migration, or delete the file\./,
+    );
+    const { rows } = await database.query(
+      `select to_regclass('public.todos')::text as todos, to_regclass('public.mig_migrations')::text as store`,
+    );
+    expect(rows[0].todos).toBeNull();
+    if (rows[0].store !== null) {
+      expect((await database.query('select name from mig_migrations')).rows).toEqual([]);
+    }
   });
 
   it('unlock shows the lease holder and clears it with --force; advisory locks need none', async () => {

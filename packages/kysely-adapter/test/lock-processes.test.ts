@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import type { ProcessResult } from '../../../test/support/processes.js';
 import type { MigrationFolder } from './support/engines.js';
 import { auditedMigrations, outcome, startInstance } from './support/lock-harness.js';
 
@@ -75,7 +76,11 @@ describe.each(['advisory', 'lease'] as const)('the %s lock across real processes
 
     // The slow migration is replaced by a quick one, as an operator would after a failed deploy.
     await folder.write('900_slow.sql', "insert into audit (migration) values ('900_slow');\n");
-    await database.query(`delete from mig_migrations where name = '900_slow'`); // nothing to delete: proves no record
+    // The holder recorded what it finished, and not the migration it was killed in: nothing to delete.
+    const recorded = await database.query<{ name: string }>('select name from mig_migrations order by name');
+    expect(recorded.rows.map((r) => r.name)).toEqual(['000_audit', '001_step', '002_step']);
+    const removed = await database.query(`delete from mig_migrations where name = '900_slow'`);
+    expect(removed.rowCount).toBe(0);
     const next = await startInstance({
       url: database.url,
       dir: folder.dir,
@@ -119,37 +124,60 @@ describe.each(['advisory', 'lease'] as const)('the %s lock across real processes
   });
 
   it('times a waiter out after the lock timeout, naming the holder, and leaves the holder unaffected', async () => {
+    // The holder stays inside its migration until the test opens the gate, however slow the machine is to
+    // start the waiter: the waiter can only time out, never outlast the holder.
+    await database.query('create table gate (open boolean)');
     folder = await auditedMigrations(1, {
-      '900_slow.sql': "insert into audit (migration) values ('900_slow');\nselect pg_sleep(4);\n",
+      '900_slow.sql':
+        "insert into audit (migration) values ('900_slow');\n" +
+        'do $$ begin for i in 1..2400 loop exit when exists (select 1 from gate); perform pg_sleep(0.05); end loop; end $$;\n',
     });
     const holder = startInstance({ url: database.url, dir: folder.dir, strategy, name: 'holder-app', leaseTtlMs });
     const started = Date.now();
     for (;;) {
       const { rows } = await database.query(
-        `select 1 from pg_stat_activity where datname = current_database() and query like '%pg_sleep(4)%' and pid <> pg_backend_pid()`,
+        `select 1 from pg_stat_activity where datname = current_database() and query like '%from gate%' and pid <> pg_backend_pid()`,
       );
-      if (rows.length > 0 || Date.now() - started > 30_000) break;
+      if (rows.length > 0) break;
+      if (Date.now() - started > 60_000) throw new Error('the holder never started its migration');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const waiter = await startInstance({
-      url: database.url,
-      dir: folder.dir,
-      strategy,
-      name: 'waiter',
-      lockTimeoutMs: 1_000,
-    }).done;
+    let holderEnded = false;
+    void holder.done.then(() => {
+      holderEnded = true;
+    });
+    let waiter: ProcessResult;
+    try {
+      waiter = await startInstance({
+        url: database.url,
+        dir: folder.dir,
+        strategy,
+        name: 'waiter',
+        lockTimeoutMs: 1_000,
+      }).done;
+      // It gave up while the holder was still inside its migration, holding the lock.
+      expect(holderEnded).toBe(false);
+    } finally {
+      await database.query('insert into gate values (true)');
+    }
     const result = outcome(waiter);
     expect(waiter.code).toBe(3);
     expect(result.error?.code).toBe('LOCK_TIMEOUT');
-    expect(result.error?.message).toMatch(/Timed out after 1\d{3} ms waiting for the migration lock/);
+    const waited = Number(result.error?.message.match(/Timed out after (\d+) ms waiting for the migration lock/)?.[1]);
+    // Not before the timeout; and it ends at the timeout, plus at most one attempt's overrun (1 s of grace),
+    // with room for a loaded machine.
+    expect(waited).toBeGreaterThanOrEqual(1_000);
+    expect(result.lockWaitMs).toBeGreaterThanOrEqual(1_000);
+    expect(result.lockWaitMs).toBeLessThan(5_000);
     expect(result.error?.message).toContain(strategy === 'advisory' ? 'application "holder-app"' : `${'held by '}`);
     if (strategy === 'lease') expect(result.error?.message).toMatch(/held by [^ ]+:\d+:[0-9a-f]{8} since/);
-    // Not much later than the timeout: one backoff step at most.
-    expect(result.lockWaitMs).toBeLessThan(2_000);
+    expect(result.applied).toEqual([]);
 
     const done = await holder.done;
     expect(outcome(done).error).toBeNull();
     expect(outcome(done).applied).toContain('900_slow');
+    const { rows } = await database.query<{ app: string }>(`select app from audit where migration = '900_slow'`);
+    expect(rows).toEqual([{ app: 'holder-app' }]);
   });
 
   it('completes a CREATE INDEX CONCURRENTLY migration while 10 other processes wait', {

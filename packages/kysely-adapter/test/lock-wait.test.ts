@@ -1,4 +1,4 @@
-import { createMigrator, MigrationFailedError } from '@mig/core';
+import { createMigrator, type LockWait, MigrationFailedError } from '@mig/core';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
@@ -73,30 +73,51 @@ describe('an instance waiting for the migration lock', () => {
     const holder = new pg.Client({ connectionString: database.url, application_name: 'holder' });
     await holder.connect();
     try {
-      await holder.query('select pg_advisory_lock($1, $2)', [
-        ADVISORY_CLASS_ID,
-        advisoryObjectId('public.mig_migrations'),
-      ]);
+      const objectId = advisoryObjectId('public.mig_migrations');
+      await holder.query('select pg_advisory_lock($1, $2)', [ADVISORY_CLASS_ID, objectId]);
+      const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
       const adapter = createKyselyAdapter({ db: database.db });
+      const waits: LockWait[] = [];
+      const acquired: number[] = [];
+      let firstBusyAt = Number.NaN;
       const waiting = createMigrator({
         source: createFolderSource(folder.dir),
         store: adapter.store,
         lock: adapter.createLock(),
         lockTimeoutMs: 30_000,
-      }).up();
-      await new Promise((r) => setTimeout(r, 300));
+      }).up({
+        onProgress: (event) => {
+          if (event.type === 'lock-wait') {
+            if (waits.length === 0) firstBusyAt = performance.now();
+            waits.push(event.wait);
+          }
+          if (event.type === 'lock-acquired') acquired.push(event.waitedMs);
+        },
+      });
+      // The waiter finds the lock busy (however long it takes to get there) before the holder's work is done.
+      for (let i = 0; i < 3_000 && waits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(waits.length).toBeGreaterThan(0);
+      expect(waits[0]?.holder).toMatchObject({ pid: holderPid, applicationName: 'holder' });
       // The holder's work, done meanwhile (here without a lock, as the holder itself would under it).
+      const workStartedAt = performance.now();
       const applied = await createMigrator({ source: createFolderSource(folder.dir), store: adapter.store }).up();
       expect(applied.error).toBeUndefined();
       const result = await waiting;
       expect(result.error).toBeUndefined();
       expect(result.results).toEqual([]);
       expect(result.status).toMatchObject({ state: 'up-to-date', appliedCount: 2 });
-      // It finished while the lock was still held by the other session.
+      // It waited, from before its first busy attempt until after the holder's work had started.
+      expect(result.lockWaitMs).toBeGreaterThanOrEqual(workStartedAt - firstBusyAt);
+      expect(acquired).toEqual([]);
+      // It finished while the lock was still held by the other session: this database's mig locks are the
+      // holder's migration lock and nothing else.
       const { rows } = await database.query(
-        `select count(*)::int as n from pg_locks where locktype = 'advisory' and granted`,
+        `select pid, objid::text as objid from pg_locks
+         where locktype = 'advisory' and granted and classid = $1::int::oid
+           and database = (select oid from pg_database where datname = current_database())`,
+        [ADVISORY_CLASS_ID],
       );
-      expect(rows[0].n).toBe(1);
+      expect(rows).toEqual([{ pid: holderPid, objid: String(objectId) }]);
     } finally {
       await holder.end();
     }

@@ -145,10 +145,13 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
     });
 
     it('refuse: rejects with pending migrations, without I/O during the backoff, and serves once they are applied', async () => {
+      // The service's time stands still unless the test moves it: a slow machine cannot end the backoff early.
+      let now = 0;
       const { service, db, queries, resetQueries } = await open({
         autoMigrate: false,
         onPending: 'refuse',
         retryBackoff: { initialMs: 300 },
+        clock: { ...systemClock, now: () => now },
       });
       const error = await service.ensureInitialized().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PendingMigrationsError);
@@ -161,7 +164,11 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
       expect(queries()).toBe(0);
 
       await migrateDirectly(db, folder.dir); // the operator runs `mig up`
-      await tick(350);
+      now += 299; // still within the backoff: the same answer, without a look at the database
+      resetQueries();
+      await expect(service.ensureInitialized()).rejects.toBe(error);
+      expect(queries()).toBe(0);
+      now += 1; // the backoff has passed: the next call checks again
       await service.ensureInitialized();
       expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'up-to-date', healthy: true });
     });
@@ -171,9 +178,12 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
         '003_needs_setup.sql',
         'create table report (id int);\ninsert into report select id from setup;\n',
       );
+      // The service's time stands still unless the test moves it: a slow machine cannot end the backoff early.
+      let now = 0;
       const { service, db, queries, resetQueries } = await open({
         autoMigrate: true,
         retryBackoff: { initialMs: 200 },
+        clock: { ...systemClock, now: () => now },
       });
       const error = await service.ensureInitialized().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MigrationFailedError);
@@ -194,18 +204,25 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
       expect(queries()).toBe(0);
 
       await sql`create table setup (id int)`.execute(db); // the cause goes away
-      await tick(250);
+      now += 199; // still within the backoff: the same failure, not a new attempt
+      resetQueries();
+      await expect(service.ensureInitialized()).rejects.toBe(error);
+      expect(queries()).toBe(0);
+      expect(await tableExists(db, 'report')).toBe(false);
+      now += 1; // the backoff has passed: the next call retries
       await service.ensureInitialized();
       expect(service.state()).toMatchObject({ phase: 'ready', migrations: 'applied', lastError: null });
       expect(await tableExists(db, 'report')).toBe(true);
     });
 
     it('degrade: serves while another instance holds the lock, then recovers once it lets go', async () => {
+      let now = 0; // the service's time: the backoff ends when the test says so
       const { service, db } = await open({
         autoMigrate: true,
         onFailure: 'degrade',
         lockTimeoutMs: 300,
         retryBackoff: { initialMs: 200 },
+        clock: { ...systemClock, now: () => now },
       });
       const release = await holdMigrationLock(engine, db, database);
       try {
@@ -217,9 +234,9 @@ describe.each([{ engine: 'postgres' as const }, { engine: 'pglite' as const }])(
       } finally {
         await release();
       }
-      await tick(250);
+      now += 200; // the backoff has passed
       await service.ensureInitialized(); // answers at once, and starts the retry
-      for (let i = 0; i < 100 && service.state().phase !== 'ready'; i++) await tick(50);
+      await until(() => service.state().phase === 'ready');
       expect(service.state()).toMatchObject({ phase: 'ready', healthy: true, migrations: 'applied' });
       expect(await tableExists(db, 'todos')).toBe(true);
     });

@@ -3,6 +3,7 @@ import { createStatusCache } from '@mig/cache';
 import { createDatabaseService, createMigrator, type MigrationStatus } from '@mig/core';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { startNode } from '../../../test/support/processes.js';
@@ -40,9 +41,13 @@ describe('OpenTelemetry spans and metrics', () => {
       autoMigrate?: boolean;
       dryRun?: boolean;
       cache?: ReturnType<typeof createStatusCache<MigrationStatus>>;
+      /** Sees the pool before its first connection. */
+      watch?: (pool: pg.Pool) => void;
     } = {},
   ) {
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: database.pool(3) }) });
+    const pool = database.pool(3);
+    options.watch?.(pool);
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
     dbs.push(db);
     const telemetry = { tracerProvider: probe.tracerProvider, meterProvider: probe.meterProvider };
     const adapter = createKyselyAdapter({ db, target: describeConnection(database.url), ...telemetry });
@@ -204,10 +209,39 @@ describe('OpenTelemetry spans and metrics', () => {
   });
 
   it('shows a lock wait behind another process as retry events, not an error', async () => {
-    const holder = startNode(HOLD_LOCK, [database.url, '1500']);
+    // The holder keeps the lock until the test ends it, however long the service takes to get to the lock.
+    const holder = startNode(HOLD_LOCK, [database.url, '600000']);
     await holder.waitFor(/held/);
-    await service().ensureInitialized();
-    await holder.done;
+    let refusals = 0;
+    const waiting = service({
+      watch: (pool) =>
+        pool.on('connect', (client) => {
+          const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+          (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+            const answer = query(...args);
+            if (String(args[0]).includes('pg_try_advisory_lock') && answer instanceof Promise) {
+              answer.then(
+                (r: { rows: Array<{ acquired?: boolean }> }) => {
+                  if (r.rows[0]?.acquired === false) refusals++;
+                },
+                () => {},
+              );
+            }
+            return answer;
+          };
+        }),
+    }).ensureInitialized();
+    waiting.catch(() => {}); // awaited below; a failure before that must not go unhandled
+    try {
+      // The service has been refused the lock at least once; the holder lets go 300 ms after that.
+      for (let i = 0; i < 3_000 && refusals === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(refusals).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      holder.child.kill('SIGTERM'); // its session ends with it, and the lock with the session
+    }
+    expect((await holder.done).signal).toBe('SIGTERM');
+    await waiting;
     const acquire = findSpan(probe.spans(), 'mig.lock.acquire');
     expect(acquire.status.code).toBe(SpanStatusCode.UNSET);
     const busy = acquire.events.filter((e) => e.name === 'mig.lock.busy');
