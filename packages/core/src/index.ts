@@ -76,6 +76,7 @@ export {
   type LeasePrimitive,
   type Leftover,
   type LockAcquireOptions,
+  type LockChange,
   type LockLease,
   type LockSession,
   type LockWait,

@@ -656,7 +656,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
           signal,
           onWait: (wait) => {
             attempts = wait.attempt + 1;
-            doneElsewhere.look();
+            doneElsewhere.look(wait);
             report(wait);
           },
         });
@@ -713,8 +713,12 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
   #watchForDoneElsewhere(history: LocalHistory<Db>, targets: readonly Migration<Db>[]): DoneElsewhere {
     const done = new AbortController();
     let looking = false;
-    const look = () => {
+    // The head count at which every target would be applied: below it, a holder's notice is not worth a look.
+    const last = targets.at(-1);
+    const needed = last === undefined ? 0 : history.migrations.indexOf(last) + 1;
+    const look = (wait: LockWait) => {
       if (looking || done.signal.aborted) return;
+      if (wait.headCount !== undefined && wait.headCount < needed) return;
       looking = true;
       this.#readStatus(history)
         .then((status) => {
@@ -773,7 +777,7 @@ interface LockWaiter {
 /** Aborts `signal` once the work a lock wait is for was done by another instance; `look` checks, lock-free. */
 interface DoneElsewhere {
   readonly signal: AbortSignal;
-  look(): void;
+  look(wait: LockWait): void;
 }
 
 const NEVER_DONE: DoneElsewhere = { signal: new AbortController().signal, look() {} };

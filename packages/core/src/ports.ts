@@ -163,12 +163,24 @@ export interface MigrationStore<Db = unknown, F = undefined> {
   bind(fence: F): MigrationStore<Db, F>;
 }
 
-/** Reported while waiting for a lock, once per failed attempt. */
+/** Reported while waiting for a lock: after each failed attempt, and when the holder says it recorded one. */
 export interface LockWait {
   readonly attempt: number;
   readonly waitedMs: number;
+  /** The holder as last looked up (on the first wait, then now and then, not on every attempt). */
   readonly holder: LockHolder | null;
+  /**
+   * How many migrations the store has applied, as the holder last announced (after each it records), where
+   * the lock can hear it: a waiter need not look at the status before the count reaches what it came for.
+   */
+  readonly headCount?: number | undefined;
 }
+
+/** What woke a waiter: the holder recorded a migration (with the count it reached), or let the lock go. */
+export type LockChange =
+  | { readonly kind: 'applied'; readonly headCount: number }
+  | { readonly kind: 'released' }
+  | { readonly kind: 'timeout' };
 
 export interface LockAcquireOptions {
   /** Longest wait before a `LockTimeoutError`. */
@@ -214,8 +226,18 @@ export type TryLockResult<T> =
 
 /** A dedicated database session that can hold a session-scoped lock (a PostgreSQL advisory lock). */
 export interface LockSession<F> {
-  /** One non-blocking attempt; on success the value is the fence the store checks. */
+  /**
+   * One non-blocking attempt; on success the value is the fence the store checks. Cheap: a busy result need
+   * not say who holds the lock (`holder` does, when asked).
+   */
   tryLock(): Promise<TryLockResult<F>>;
+  /** Who holds the lock now, for a report or a timeout message; null when nobody (or unknown). */
+  holder?(): Promise<LockHolder | null>;
+  /**
+   * Sleeps until the holder signals a change (a migration recorded, the lock let go) or `ms` pass; the
+   * session holds no transaction (and so no snapshot) meanwhile. Without it, waiters poll with backoff.
+   */
+  waitForChange?(ms: number, signal?: AbortSignal): Promise<LockChange>;
   /** Releases the lock; false when this session did not hold it. */
   unlock(): Promise<boolean>;
   /** Ends the session (which releases anything it still holds). */

@@ -459,7 +459,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       step.direction === 'up'
         ? recordApplied(this.tables, step.migration, step.transactional, step.next, durationMs)
         : recordReverted(this.tables, step.migration.name, step.expected);
-    return [fenceCheck(this.tables, step.fence), ...record, notify(this.#settings.channel, 'applied')];
+    return [fenceCheck(this.tables, step.fence), ...record, notify(this.#settings.channel, step.next)];
   }
 
   /** The head a revert of `name` goes back to; CONFLICT unless `name` is the latest applied. */

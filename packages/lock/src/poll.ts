@@ -3,6 +3,7 @@ import {
   type BackoffOptions,
   type Clock,
   isMigError,
+  type LockChange,
   type LockHolder,
   LockTimeoutError,
   type LockWait,
@@ -52,6 +53,13 @@ export interface PollOptions {
   readonly onWait?: ((wait: LockWait) => void) | undefined;
   readonly backoff?: BackoffOptions | undefined;
   readonly clock?: Clock | undefined;
+  /**
+   * Looks up who holds the lock: on the first wait, every few seconds after, and at the timeout (not on each
+   * attempt: a holder lookup reads the catalog). Without it, each attempt's own answer is used.
+   */
+  readonly holder?: (() => Promise<LockHolder | null>) | undefined;
+  /** Sleeps until the holder signals a change, or `ms`. Without it, the wait between attempts is a backoff. */
+  readonly waitForChange?: ((ms: number, signal?: AbortSignal) => Promise<LockChange>) | undefined;
 }
 
 export interface PollResult<T> {
@@ -60,11 +68,17 @@ export interface PollResult<T> {
   readonly attempts: number;
 }
 
+/** How often a waiter that is told of changes still tries on its own, in case a notice never came. */
+export const FALLBACK_POLL_MS = 1_000;
+/** How often the holder is looked up again while a wait lasts. */
+const HOLDER_LOOKUP_EVERY_MS = 5_000;
+
 /**
- * Acquires a lock by polling a non-blocking try-lock with exponential backoff and jitter, until it is
- * granted, `timeoutMs` has passed (a final attempt is made at the deadline, then `LockTimeoutError` naming the
- * last holder seen), or `signal` aborts. Never a blocking wait in the database: a blocked waiter holds a
- * snapshot, and `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever.
+ * Acquires a lock by trying a non-blocking try-lock until it is granted, `timeoutMs` has passed (a final
+ * attempt is made at the deadline, then `LockTimeoutError` naming the holder), or `signal` aborts. Between
+ * attempts it sleeps until the holder signals a change (where the lock can hear it) or for an exponential
+ * backoff with jitter. Never a blocking wait in the database: a blocked waiter holds a snapshot, and
+ * `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever.
  */
 export async function pollForLock<T>(
   tryOnce: () => Promise<TryLockResult<T>>,
@@ -73,7 +87,7 @@ export async function pollForLock<T>(
   const clock = options.clock ?? systemClock;
   const started = clock.now();
   const deadline = started + Math.max(0, options.timeoutMs);
-  let holder: LockHolder | null = null;
+  const waiting: WaitState = { holder: null, lookedUpAt: Number.NEGATIVE_INFINITY, headCount: undefined };
   for (let attempt = 1; ; attempt++) {
     if (options.signal?.aborted) {
       throw new AbortedError(`Stopped waiting for the migration lock ${options.key}`, options.signal.reason);
@@ -82,21 +96,69 @@ export async function pollForLock<T>(
       tryOnce,
       deadline - clock.now() + ATTEMPT_GRACE_MS,
       options.key,
-      holder,
+      waiting.holder,
       clock,
     );
     const waitedMs = clock.now() - started;
     if (result.acquired) return { value: result.value, waitedMs, attempts: attempt };
-    holder = result.holder;
-    options.onWait?.({ attempt, waitedMs, holder });
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) throw new LockTimeoutError(options.key, waitedMs, holder);
+    waiting.holder = result.holder ?? waiting.holder;
+    if (attempt === 1 || waitedMs - waiting.lookedUpAt >= HOLDER_LOOKUP_EVERY_MS) await lookUp(options, waiting, waitedMs);
+    options.onWait?.({ attempt, waitedMs, holder: waiting.holder, headCount: waiting.headCount });
+    if (deadline - clock.now() <= 0) {
+      await lookUp(options, waiting, waitedMs);
+      throw new LockTimeoutError(options.key, waitedMs, waiting.holder);
+    }
     try {
-      await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining), options.signal);
+      await waitBetween(attempt, options, waiting, { started, deadline, clock });
     } catch (error) {
       if (!isMigError(error, MigErrorCode.Aborted)) throw error;
       throw new AbortedError(`Stopped waiting for the migration lock ${options.key}`, options.signal?.reason);
     }
+  }
+}
+
+/** What a wait knows of the lock: its holder (and when it was looked up), and the count the holder reached. */
+interface WaitState {
+  holder: LockHolder | null;
+  lookedUpAt: number;
+  headCount: number | undefined;
+}
+
+async function lookUp(options: PollOptions, waiting: WaitState, waitedMs: number): Promise<void> {
+  if (!options.holder) return;
+  waiting.lookedUpAt = waitedMs;
+  // Only for a report: a failed lookup keeps the holder last seen.
+  waiting.holder = (await options.holder().catch(() => undefined)) ?? waiting.holder;
+}
+
+/**
+ * Until the next attempt: with change notices, until the holder lets go (or a fallback interval passes),
+ * reporting each migration it announces; without, a backoff sleep.
+ */
+async function waitBetween(
+  attempt: number,
+  options: PollOptions,
+  waiting: WaitState,
+  { started, deadline, clock }: { started: number; deadline: number; clock: Clock },
+): Promise<void> {
+  const remaining = () => deadline - clock.now();
+  if (!options.waitForChange) {
+    await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining()), options.signal);
+    return;
+  }
+  for (;;) {
+    const fallback = FALLBACK_POLL_MS * (0.75 + 0.5 * Math.random());
+    const change = await options.waitForChange(Math.max(0, Math.min(fallback, remaining())), options.signal);
+    if (options.signal?.aborted) throw new AbortedError('Stopped waiting', options.signal.reason);
+    if (change.kind !== 'applied') return;
+    waiting.headCount = change.headCount;
+    options.onWait?.({
+      attempt,
+      waitedMs: clock.now() - started,
+      holder: waiting.holder,
+      headCount: waiting.headCount,
+    });
+    if (remaining() <= 0) return;
   }
 }
 

@@ -44,6 +44,8 @@ export function createSessionLock<F>(
           onWait,
           backoff: options.backoff,
           clock,
+          holder: session.holder?.bind(session),
+          waitForChange: session.waitForChange?.bind(session),
         });
         let released: Promise<void> | undefined;
         const lost = new AbortController();

@@ -1,7 +1,8 @@
-import type { LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
+import type { LockChange, LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import type { AdvisoryFence } from './fence.js';
+import { type NotificationHub, notificationsOf } from './notifications.js';
 import { sqlState } from './pg-errors.js';
 import type { StoreTables } from './tables.js';
 
@@ -39,8 +40,7 @@ export interface AdvisoryPrimitiveOptions {
   readonly clientCheckIntervalMs: number;
 }
 
-interface TryRow {
-  acquired: boolean;
+interface HolderRow {
   holder_pid: number | null;
   holder_app: string | null;
   holder_since: Date | string | null;
@@ -63,6 +63,8 @@ export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): Sess
 interface AdvisoryKeys {
   readonly classId: number;
   readonly objId: number;
+  /** Where the holder tells waiters of changes (see {@link changeChannel}). */
+  readonly channel: string;
   /** For messages: "advisory lock (7170407, 732521539) on public.mig_migrations". */
   readonly key: string;
 }
@@ -70,7 +72,12 @@ interface AdvisoryKeys {
 function advisoryKeys(tables: StoreTables): AdvisoryKeys {
   const classId = ADVISORY_CLASS_ID;
   const objId = advisoryObjectId(tables.qualified);
-  return { classId, objId, key: `advisory lock (${classId}, ${objId}) on ${tables.qualified}` };
+  return {
+    classId,
+    objId,
+    channel: changeChannel(tables),
+    key: `advisory lock (${classId}, ${objId}) on ${tables.qualified}`,
+  };
 }
 
 /** One dedicated connection that tries, holds and releases the advisory lock. */
@@ -78,12 +85,25 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
   readonly #session: HeldConnection;
   readonly #keys: AdvisoryKeys;
   readonly #checking: boolean;
+  readonly #changes: ChangeListener | undefined;
   #held = false;
+  /** Set only where the pool delivers notifications (mig's pg dialect): then waiters sleep, not poll. */
+  readonly waitForChange?: (ms: number, signal?: AbortSignal) => Promise<LockChange>;
 
-  private constructor(session: HeldConnection, keys: AdvisoryKeys, checking: boolean) {
+  private constructor(
+    session: HeldConnection,
+    keys: AdvisoryKeys,
+    checking: boolean,
+    hub: NotificationHub | undefined,
+  ) {
     this.#session = session;
     this.#keys = keys;
     this.#checking = checking;
+    if (hub) {
+      const changes = new ChangeListener(session.conn, hub, keys.channel);
+      this.#changes = changes;
+      this.waitForChange = (ms, signal) => changes.next(ms, signal);
+    }
   }
 
   static async open(options: AdvisoryPrimitiveOptions, keys: AdvisoryKeys): Promise<AdvisorySession> {
@@ -105,32 +125,22 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
         }
       }
     }
-    return new AdvisorySession(session, keys, checking);
+    return new AdvisorySession(session, keys, checking, notificationsOf(options.db));
   }
 
+  /** One statement, no catalog reads: who holds the lock is looked up only when someone asks (`holder`). */
   async tryLock(): Promise<TryLockResult<AdvisoryFence>> {
     const { classId, objId, key } = this.#keys;
     const conn = this.#session.conn;
-    // query_start of an idle holder is the statement that took the lock: mig's lock session runs nothing
-    // else between its grant and the first migration.
-    const { rows } = await sql<TryRow>`
-      select pg_try_advisory_lock(${classId}::int, ${objId}::int) as acquired,
-             h.pid as holder_pid, h.application_name as holder_app, h.query_start as holder_since
-      from (select 1) as one
-      left join lateral (
-        select a.pid, a.application_name, a.query_start
-        from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.database = ${CURRENT_DATABASE}
-          and l.classid = ${classId}::int::oid and l.objid = ${objId}::int::oid
-          and l.objsubid = 2 and l.granted and l.pid <> pg_backend_pid()
-        limit 1
-      ) as h on true`.execute(conn);
-    const row = rows[0];
-    if (row?.acquired) {
-      this.#held = true;
-      return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
-    }
-    return { acquired: false, holder: row ? toHolder(row) : null };
+    const { rows } = await sql<{ acquired: boolean }>`
+      select pg_try_advisory_lock(${classId}::int, ${objId}::int) as acquired`.execute(conn);
+    if (!rows[0]?.acquired) return { acquired: false, holder: null };
+    this.#held = true;
+    return { acquired: true, value: { kind: 'advisory', classId, objId, key, db: conn } };
+  }
+
+  holder(): Promise<LockHolder | null> {
+    return lookUpHolder(this.#session.conn, this.#keys, true);
   }
 
   async unlock(): Promise<boolean> {
@@ -146,9 +156,11 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
     return released;
   }
 
+  /** Lets go and tells the waiters, in one statement. */
   async #unlockOnce(): Promise<boolean> {
+    const { classId, objId, channel } = this.#keys;
     const { rows } = await sql<{ released: boolean }>`
-      select pg_advisory_unlock(${this.#keys.classId}::int, ${this.#keys.objId}::int) as released`.execute(
+      select pg_advisory_unlock(${classId}::int, ${objId}::int) as released, pg_notify(${channel}, 'released')`.execute(
       this.#session.conn,
     );
     return rows[0]?.released === true;
@@ -161,12 +173,72 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
       await sql`rollback`.execute(conn).catch(() => {});
       await sql`select pg_advisory_unlock_all()`.execute(conn).catch(() => {});
     }
+    await this.#changes?.close();
     if (this.#checking) await sql`reset client_connection_check_interval`.execute(conn).catch(() => {});
     await this.#session.close();
   }
 }
 
-function toHolder(row: TryRow): LockHolder | null {
+/**
+ * The holder's notices on a waiter's own session: `LISTEN` once (the session then holds no transaction,
+ * so no snapshot that a CREATE INDEX CONCURRENTLY in the holder would wait for), then each notice wakes
+ * the wait: "applied:<count>" after each migration the holder records, "released" when it lets go.
+ */
+class ChangeListener {
+  readonly #conn: MigrationDb;
+  readonly #hub: NotificationHub;
+  readonly #channel: string;
+  readonly #queue: LockChange[] = [];
+  #wake: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(conn: MigrationDb, hub: NotificationHub, channel: string) {
+    this.#conn = conn;
+    this.#hub = hub;
+    this.#channel = channel;
+  }
+
+  async next(ms: number, signal?: AbortSignal): Promise<LockChange> {
+    if (!this.#unsubscribe) {
+      this.#unsubscribe = this.#hub.subscribe(this.#channel, (payload) => this.#notice(payload));
+      await sql.raw(`LISTEN "${this.#channel}"`).execute(this.#conn);
+      // A release between the failed attempt and the LISTEN would go unheard: try again at once.
+      return { kind: 'timeout' };
+    }
+    const queued = this.#queue.shift();
+    if (queued) return queued;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const onAbort = () => done();
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }
+      this.#wake = done;
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    this.#wake = undefined;
+    return this.#queue.shift() ?? { kind: 'timeout' };
+  }
+
+  #notice(payload: string): void {
+    const applied = /^applied:(\d+)$/.exec(payload);
+    this.#queue.push(applied ? { kind: 'applied', headCount: Number(applied[1]) } : { kind: 'released' });
+    this.#wake?.();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#unsubscribe) return;
+    this.#unsubscribe();
+    await sql
+      .raw('UNLISTEN *')
+      .execute(this.#conn)
+      .catch(() => {});
+  }
+}
+
+function toHolder(row: HolderRow): LockHolder | null {
   if (row.holder_pid === null) return null;
   return {
     pid: Number(row.holder_pid),
@@ -205,14 +277,22 @@ async function holdConnection(db: MigrationDb): Promise<HeldConnection> {
 }
 
 /** Who holds the advisory lock now (any session of this database), or null. Reads pg_locks; takes nothing. */
-export async function readAdvisoryHolder(db: MigrationDb, tables: StoreTables): Promise<LockHolder | null> {
-  const objId = advisoryObjectId(tables.qualified);
-  const { rows } = await sql<TryRow>`
-    select true as acquired, a.pid as holder_pid, a.application_name as holder_app, a.query_start as holder_since
+export function readAdvisoryHolder(db: MigrationDb, tables: StoreTables): Promise<LockHolder | null> {
+  return lookUpHolder(db, advisoryKeys(tables), false);
+}
+
+/**
+ * The session of this database that holds the lock (other than the one asking, for a waiter). Its
+ * query_start is when it took the lock while it is idle: mig's lock session runs nothing else between its
+ * grant and the first migration.
+ */
+async function lookUpHolder(db: MigrationDb, keys: AdvisoryKeys, otherThanMe: boolean): Promise<LockHolder | null> {
+  const { rows } = await sql<HolderRow>`
+    select a.pid as holder_pid, a.application_name as holder_app, a.query_start as holder_since
     from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.database = ${CURRENT_DATABASE}
-      and l.classid = ${ADVISORY_CLASS_ID}::int::oid and l.objid = ${objId}::int::oid
-      and l.objsubid = 2 and l.granted
+      and l.classid = ${keys.classId}::int::oid and l.objid = ${keys.objId}::int::oid
+      and l.objsubid = 2 and l.granted ${otherThanMe ? sql`and l.pid <> pg_backend_pid()` : sql``}
     limit 1`.execute(db);
   return rows[0] ? toHolder(rows[0]) : null;
 }

@@ -77,7 +77,8 @@ export function fenceCheck(tables: StoreTables, fence: KyselyFence): string | un
         ` AND objid = ${fence.objId}::oid AND objsubid = 2 AND pid = pg_backend_pid() AND granted` +
         ' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database());'
       : `PERFORM 1 FROM ${tableName(tables, 'lock')} WHERE key = ${literal(fence.key)}` +
-        ` AND token = ${BigInt(fence.token)} AND expires_at > now() FOR SHARE;`;
+        // clock_timestamp(): now() is when the transaction began, before the migration ran.
+        ` AND token = ${BigInt(fence.token)} AND expires_at > clock_timestamp() FOR SHARE;`;
   return doBlock([
     held,
     `IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${FENCE_LOST}', MESSAGE = 'mig: the migration lock was lost';`,
@@ -122,9 +123,12 @@ export function writeHead(tables: StoreTables, head: StoreHead): string {
   );
 }
 
-/** Tells waiters something changed (delivered at commit; nothing without a listener). */
-export function notify(channel: string | undefined, what: 'applied' | 'released'): string | undefined {
-  return channel === undefined ? undefined : `SELECT pg_notify(${literal(channel)}, '${what}');`;
+/**
+ * Tells waiters the store moved to `head` (delivered at commit; nothing without a listener): a waiter that
+ * needs fewer than `head.count` migrations looks at the status then.
+ */
+export function notify(channel: string | undefined, head: StoreHead): string | undefined {
+  return channel === undefined ? undefined : `SELECT pg_notify(${literal(channel)}, 'applied:${head.count}');`;
 }
 
 /** The statements as one batch; a migration's own SQL may end in a comment line, hence the newlines. */

@@ -1,6 +1,7 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { brandAdapter } from '../engine.js';
+import { NotificationHub, withNotifications } from '../internal/notifications.js';
 
 export interface PgDialectOptions {
   /** A PostgreSQL connection string. */
@@ -41,16 +42,30 @@ export function createPgDialect(options: PgDialectOptions): PostgresDialect {
   });
   // Idle clients report through the pool; a checked-out client reports on itself, and Kysely does not
   // listen there, so every client gets its own listener for its whole life.
+  // Notifications too: a waiter for the migration lock LISTENs on its own connection and sleeps until the
+  // holder says something changed, instead of polling.
+  const hub = new NotificationHub();
   pool.on('error', onError);
   pool.on('connect', (client) => {
     client.on('error', onError);
+    client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
   });
-  return new BrandedPostgresDialect({ pool });
+  return new BrandedPostgresDialect({ pool }, hub);
 }
 
-/** PostgreSQL as mig reads it from the Kysely instance, with no query to tell it from PGlite. */
+/**
+ * PostgreSQL as mig reads it from the Kysely instance, with no query to tell it from PGlite, and the pool's
+ * notifications.
+ */
 class BrandedPostgresDialect extends PostgresDialect {
+  readonly #hub: NotificationHub;
+
+  constructor(config: ConstructorParameters<typeof PostgresDialect>[0], hub: NotificationHub) {
+    super(config);
+    this.#hub = hub;
+  }
+
   override createAdapter() {
-    return brandAdapter(super.createAdapter(), 'postgres');
+    return withNotifications(brandAdapter(super.createAdapter(), 'postgres'), this.#hub);
   }
 }
