@@ -3,12 +3,11 @@ import { ConnectionError, createMigrator, InvalidOptionError, type Migrator } fr
 import {
   createFolderSource,
   createKyselyAdapter,
-  describeConnection,
   type KyselyAdapter,
   type MigrationDb,
+  openDatabase,
 } from '@mig/kysely-adapter';
-import { createPgDialect } from '@mig/kysely-adapter/pg';
-import { Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Io, Output } from './output.js';
 
 /** Flags every command accepts. */
@@ -59,16 +58,12 @@ export async function openContext(
       'No database to connect to: set DATABASE_URL, pass --url, or set databaseUrl in mig.config.ts.',
     );
   }
-  const target = describeConnection(values.databaseUrl);
-  const db: MigrationDb = new Kysely({
-    dialect: createPgDialect({
-      url: values.databaseUrl,
-      applicationName: 'mig',
-      max: 3,
-      onConnectionError: (error) => output.logger.warn({}, `database connection error: ${error.message}`),
-    }),
+  // The engine's driver is loaded here, and only the one this URL needs.
+  const { db, target, where } = await openDatabase<unknown>(values.databaseUrl, {
+    applicationName: 'mig',
+    maxConnections: 3,
+    onConnectionError: (error) => output.logger.warn({}, `database connection error: ${error.message}`),
   });
-  const where = `${target.system} ${target.server}/${target.namespace}`;
   const started = performance.now();
   try {
     await sql`select 1`.execute(db);
@@ -92,7 +87,7 @@ export async function openContext(
   });
   return {
     config,
-    db,
+    db: db as MigrationDb,
     adapter,
     migrator,
     where: `${where} (${adapter.store.tables.qualified})`,

@@ -66,11 +66,11 @@ describe('secrets never reach an output', () => {
   });
 
   const failing: [string, LoadConfigOptions | ((dir: string) => LoadConfigOptions), Record<string, string>?][] = [
-    ['a non-PostgreSQL URL', { env: { DATABASE_URL: `mysql://app:${PASSWORD}@db/app` } }],
+    ['a URL of an engine mig does not read', { env: { DATABASE_URL: `mssql://app:${PASSWORD}@db/app` } }],
     ['an unparsable URL', { env: { DATABASE_URL: `postgres://app:${PASSWORD}#@db:port/app` } }],
     ['an unparsable URL without scheme', { env: { DATABASE_URL: `app:${PASSWORD}@db/app` } }],
     ['a libpq keyword string', { env: { DATABASE_URL: `host=db user=app password=${PASSWORD}` } }],
-    ['a secret query parameter in a bad URL', { env: { DATABASE_URL: `mysql://db/app?sslpassword=${ENCODED}` } }],
+    ['a secret query parameter in a bad URL', { env: { DATABASE_URL: `mssql://db/app?sslpassword=${ENCODED}` } }],
     ['a URL in a flag', { overrides: { databaseUrl: `mssql://app:${ENCODED}@db/app` } }],
     ['a URL given where a boolean belongs', { env: { AUTO_MIGRATE: `postgres://app:${ENCODED}@db/app` } }],
     ['user:password@host where a duration belongs', { env: { MIGRATION_CACHE_TTL: `app:${PASSWORD}@db` } }],

@@ -68,13 +68,13 @@ describe('environment variables', () => {
   const bad: [string, string, string][] = [
     [
       'DATABASE_URL',
-      'mysql://app@localhost/app',
-      'DATABASE_URL: "mysql://app@localhost/app" is not a PostgreSQL URL; use postgres://user:password@host:5432/database',
+      'mssql://app@localhost/app',
+      'DATABASE_URL: "mssql://app@localhost/app" is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)',
     ],
     [
       'DATABASE_URL',
       'localhost:5432',
-      'DATABASE_URL: "localhost:5432" is not a PostgreSQL URL; use postgres://user:password@host:5432/database',
+      'DATABASE_URL: "localhost:5432" is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)',
     ],
     [
       'DATABASE_URL',
@@ -331,8 +331,8 @@ describe('config file and flag keys', () => {
 
   // [key, value, message after "key in file: "]
   const bad: [string, unknown, string][] = [
-    ['databaseUrl', 42, '42 is not a PostgreSQL URL; use postgres://user:password@host:5432/database'],
-    ['databaseUrl', '', '"" is not a PostgreSQL URL; use postgres://user:password@host:5432/database'],
+    ['databaseUrl', 42, '42 is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)'],
+    ['databaseUrl', '', '"" is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)'],
     ['autoMigrate', 1, '1 is not a boolean; use true or false (also 1/0, yes/no, on/off)'],
     ['autoMigrate', null, 'null is not a boolean; use true or false (also 1/0, yes/no, on/off)'],
     ['lockTimeout', -1, '-1 is out of range; use a duration from 0 to 24h'],
@@ -440,7 +440,7 @@ describe('every problem at once', () => {
         AUTO_MIGRATE: 'maybe',
         MIGRATION_LOCK_STRATEGY: 'mutex',
         MIGRATION_CACHE_TTL: '30d',
-        DATABASE_URL: 'mysql://localhost/app',
+        DATABASE_URL: 'mssql://localhost/app',
       },
       file: {
         path: '/srv/app/mig.config.json',

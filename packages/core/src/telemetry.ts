@@ -1,15 +1,6 @@
-import {
-  type Attributes,
-  type Meter,
-  type MeterProvider,
-  metrics,
-  type Span,
-  SpanStatusCode,
-  type Tracer,
-  type TracerProvider,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Meter, MeterProvider, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import { isMigError } from './errors.js';
+import { globalMeter, globalTracer } from './internal/otel-global.js';
 import { VERSION } from './version.js';
 
 /** Span names: low cardinality; what varies (the migration's name) goes into attributes. */
@@ -64,13 +55,19 @@ export interface Telemetry {
   readonly meter: Meter;
 }
 
-/** A tracer and a meter named after the calling package and its version. */
+/**
+ * A tracer and a meter named after the calling package and its version: from the given providers, or the
+ * globals an SDK registered (reached without loading the API, see internal/otel-global.ts).
+ */
 export function createTelemetry(options: TelemetryOptions = {}, name = '@mig/core', version = VERSION): Telemetry {
   return {
-    tracer: (options.tracerProvider ?? trace.getTracerProvider()).getTracer(name, version),
-    meter: (options.meterProvider ?? metrics.getMeterProvider()).getMeter(name, version),
+    tracer: options.tracerProvider?.getTracer(name, version) ?? globalTracer(name, version),
+    meter: options.meterProvider?.getMeter(name, version) ?? globalMeter(name, version),
   };
 }
+
+/** `SpanStatusCode.ERROR` of the API (a stable enum value), without importing it at run time. */
+const SPAN_STATUS_ERROR = 2;
 
 /** The `error.type` of a thrown value: a MigError's code, else the error's class name. */
 export function errorType(error: unknown): string {
@@ -105,7 +102,7 @@ export function withSpan<T>(
 export function markFailed(span: Span, error: unknown): void {
   span.setAttribute(Attr.ErrorType, errorType(error));
   span.setStatus({
-    code: SpanStatusCode.ERROR,
+    code: SPAN_STATUS_ERROR,
     message: error instanceof Error ? error.message : String(error),
   });
 }

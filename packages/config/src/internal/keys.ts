@@ -1,13 +1,12 @@
-import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
-import { z } from 'zod';
+import { DATABASE_URL_FORMS, FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
 import type { EnvName } from '../defaults.js';
 import type { MigConfig, MigConfigInput } from '../types.js';
 import { BOOLEAN_HINT, DURATION_HINT, formatDuration, toBoolean, toMilliseconds } from './values.js';
 
 /**
- * Every key: its name in files and flags, its environment variable, and the zod schema that turns any input
- * (a string from the environment, or what a file or flag holds) into the resolved value. Schema messages
- * carry no value: the caller prefixes the masked value, so no schema can leak a secret.
+ * Every key: its name in files and flags, its environment variable, and the check that turns any input (a
+ * string from the environment, or what a file or flag holds) into the resolved value. Check messages carry no
+ * value: the caller prefixes the masked value, so no check can leak a secret.
  */
 
 const SECOND = 1_000;
@@ -30,109 +29,121 @@ export const BOUNDS = {
 export const IDENTIFIER_MAX = { schema: 63, table: 58 } as const;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function duration(bounds: Bounds) {
+/** What a check makes of a value: the resolved value, or what is wrong with it. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+export type Check<T> = (input: unknown) => Checked<T>;
+
+function ok<T>(value: T): Checked<T> {
+  return { ok: true, value };
+}
+
+function fail(message: string): Checked<never> {
+  return { ok: false, message };
+}
+
+/** A number of milliseconds or a string with a unit (see {@link toMilliseconds}), within the bounds. */
+function duration(bounds: Bounds): Check<number> {
   const notADuration = `is not a duration; ${DURATION_HINT}`;
   const outOfRange = `is out of range; use a duration from ${formatDuration(bounds.min)} to ${formatDuration(bounds.max)}`;
-  return z
-    .union([z.number(), z.string()], { error: notADuration })
-    .transform((value, ctx) => {
-      const ms = toMilliseconds(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: notADuration });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .pipe(z.number().min(bounds.min, { error: outOfRange }).max(bounds.max, { error: outOfRange }));
+  return (input) => {
+    const ms = toMilliseconds(input);
+    if (ms === undefined) return fail(notADuration);
+    return ms < bounds.min || ms > bounds.max ? fail(outOfRange) : ok(ms);
+  };
 }
 
-function boolean() {
+/** A boolean, or one of the strings {@link toBoolean} reads. */
+function boolean(): Check<boolean> {
   const notABoolean = `is not a boolean; ${BOOLEAN_HINT}`;
-  return z.union([z.boolean(), z.string()], { error: notABoolean }).transform((value, ctx) => {
-    const parsed = toBoolean(value);
-    if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: notABoolean });
-      return z.NEVER;
-    }
-    return parsed;
-  });
+  return (input) => {
+    const parsed = toBoolean(input);
+    return parsed === undefined ? fail(notABoolean) : ok(parsed);
+  };
 }
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
+/** One of `values`, spaces and case ignored; the resolved value is the lowercase spelling. */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string): Check<T[number]> {
   const message = `is not ${what}; use ${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
-  return z
-    .string({ error: message })
-    .trim()
-    .toLowerCase()
-    .pipe(z.enum(values, { error: message }));
+  const known: readonly string[] = values;
+  return (input) => {
+    const value = typeof input === 'string' ? input.trim().toLowerCase() : undefined;
+    return value !== undefined && known.includes(value) ? ok(value as T[number]) : fail(message);
+  };
 }
 
-function identifier(what: 'schema' | 'table') {
+/** Taken as it is: neither trimmed nor lowercased. */
+function identifier(what: 'schema' | 'table'): Check<string> {
   const max = IDENTIFIER_MAX[what];
   const message =
     `is not a valid ${what} name; use letters, digits and underscores, starting with a letter or underscore, ` +
     `at most ${max} characters${what === 'table' ? ' (mig adds _lock and _head to it)' : ''}`;
-  return z.string({ error: message }).regex(IDENTIFIER, { error: message }).max(max, { error: message });
+  return (input) =>
+    typeof input === 'string' && IDENTIFIER.test(input) && input.length <= max ? ok(input) : fail(message);
 }
 
-function databaseUrl() {
-  const notPostgres = 'is not a PostgreSQL URL; use postgres://user:password@host:5432/database';
-  return z
-    .string({ error: notPostgres })
-    .trim()
-    .transform((url, ctx) => {
-      if (!/^postgres(?:ql)?:\/\//i.test(url)) {
-        ctx.addIssue({ code: 'custom', message: notPostgres });
-        return z.NEVER;
-      }
-      try {
-        new URL(url);
-      } catch {
-        ctx.addIssue({
-          code: 'custom',
-          message:
-            'is not a valid URL; percent-encode special characters in the user name and password ' +
-            '(@ as %40, : as %3A, / as %2F, # as %23)',
-        });
-        return z.NEVER;
-      }
-      return url;
-    });
+/** The schemes of the URL forms: "postgres", "postgresql", "mysql", … */
+const URL_SCHEMES: readonly string[] = Object.values(DATABASE_URL_FORMS)
+  .flat()
+  .map((form) => form.slice(0, form.indexOf(':')));
+
+function databaseUrl(): Check<string> {
+  const forms = Object.values(DATABASE_URL_FORMS).flat().join(', ');
+  const unknown = `is not a database URL mig reads; use one of ${forms} (e.g. postgres://user:password@host:5432/database)`;
+  const unparsable =
+    'is not a valid URL; percent-encode special characters in the user name and password ' +
+    '(@ as %40, : as %3A, / as %2F, # as %23)';
+  return (input) => {
+    if (typeof input !== 'string') return fail(unknown);
+    const url = input.trim();
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    if (scheme === undefined || !URL_SCHEMES.includes(scheme)) return fail(unknown);
+    // A path (sqlite:, file:, pglite:) is taken as it is; a server URL must parse.
+    if (!url.includes('://') || scheme === 'file') return ok(url);
+    try {
+      new URL(url);
+    } catch {
+      return fail(unparsable);
+    }
+    return ok(url);
+  };
 }
 
-function folder() {
-  return z
-    .string({ error: 'is not a folder path; use a string such as ./migrations' })
-    .trim()
-    .min(1, { error: 'is empty; use a folder path such as ./migrations' });
+/** Trimmed, not resolved: a relative folder resolves against the file's folder or `cwd`, once the source is known. */
+function folder(): Check<string> {
+  return (input) => {
+    if (typeof input !== 'string') return fail('is not a folder path; use a string such as ./migrations');
+    const path = input.trim();
+    return path === '' ? fail('is empty; use a folder path such as ./migrations') : ok(path);
+  };
 }
 
 interface KeyDefinition<T> {
   /** The key in a config file, `defineConfig` and overrides. */
   readonly input: keyof MigConfigInput;
   readonly env?: EnvName;
-  readonly schema: z.ZodType<T, unknown>;
+  /** Turns what a source holds (never `undefined`: an absent key is not checked) into the resolved value. */
+  readonly check: Check<T>;
 }
 
 type KeyDefinitions = { readonly [K in keyof MigConfig]: KeyDefinition<NonNullable<MigConfig[K]>> };
 
 export const KEYS: KeyDefinitions = {
-  databaseUrl: { input: 'databaseUrl', env: 'DATABASE_URL', schema: databaseUrl() },
-  autoMigrate: { input: 'autoMigrate', env: 'AUTO_MIGRATE', schema: boolean() },
-  lockTimeoutMs: { input: 'lockTimeout', env: 'MIGRATION_LOCK_TIMEOUT', schema: duration(BOUNDS.lockTimeoutMs) },
-  dryRun: { input: 'dryRun', env: 'MIGRATION_DRY_RUN', schema: boolean() },
-  cacheTtlMs: { input: 'cacheTtl', env: 'MIGRATION_CACHE_TTL', schema: duration(BOUNDS.cacheTtlMs) },
+  databaseUrl: { input: 'databaseUrl', env: 'DATABASE_URL', check: databaseUrl() },
+  autoMigrate: { input: 'autoMigrate', env: 'AUTO_MIGRATE', check: boolean() },
+  lockTimeoutMs: { input: 'lockTimeout', env: 'MIGRATION_LOCK_TIMEOUT', check: duration(BOUNDS.lockTimeoutMs) },
+  dryRun: { input: 'dryRun', env: 'MIGRATION_DRY_RUN', check: boolean() },
+  cacheTtlMs: { input: 'cacheTtl', env: 'MIGRATION_CACHE_TTL', check: duration(BOUNDS.cacheTtlMs) },
   lockStrategy: {
     input: 'lockStrategy',
     env: 'MIGRATION_LOCK_STRATEGY',
-    schema: oneOf(LOCK_STRATEGIES, 'a lock strategy'),
+    check: oneOf(LOCK_STRATEGIES, 'a lock strategy'),
   },
-  migrationsDir: { input: 'migrationsDir', env: 'MIGRATIONS_DIR', schema: folder() },
-  onPending: { input: 'onPending', schema: oneOf(PENDING_POLICIES, 'a pending policy') },
-  onFailure: { input: 'onFailure', schema: oneOf(FAILURE_POLICIES, 'a failure policy') },
-  leaseTtlMs: { input: 'leaseTtl', schema: duration(BOUNDS.leaseTtlMs) },
-  schema: { input: 'schema', schema: identifier('schema') },
-  table: { input: 'table', schema: identifier('table') },
+  migrationsDir: { input: 'migrationsDir', env: 'MIGRATIONS_DIR', check: folder() },
+  onPending: { input: 'onPending', check: oneOf(PENDING_POLICIES, 'a pending policy') },
+  onFailure: { input: 'onFailure', check: oneOf(FAILURE_POLICIES, 'a failure policy') },
+  leaseTtlMs: { input: 'leaseTtl', check: duration(BOUNDS.leaseTtlMs) },
+  schema: { input: 'schema', check: identifier('schema') },
+  table: { input: 'table', check: identifier('table') },
 };
 
 export type ConfigKey = keyof MigConfig;

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import type { Loader } from 'cosmiconfig';
-import { createJiti, type Jiti } from 'jiti';
+import type { Jiti } from 'jiti';
 import { DEFAULTS, ENV } from '../defaults.js';
 import { defineConfig } from '../define-config.js';
 import { parseBoolean, parseDuration } from '../parse.js';
@@ -55,8 +55,10 @@ let jiti: Jiti | undefined;
 /**
  * jiti transpiles TypeScript (and ESM for `require`) with its bundled Babel, so TypeScript config files load
  * without the TypeScript compiler API, which cosmiconfig's own loader needs and TypeScript 7 no longer has.
+ * Loaded only when a JavaScript or TypeScript config file is found: a start-up without one never pays for it.
  */
-function getJiti(): Jiti {
+async function getJiti(): Promise<Jiti> {
+  const { createJiti } = await import('jiti');
   jiti ??= createJiti(import.meta.url, {
     // A config file is read once per process; caching transpiled output on disk would only leave files behind.
     fsCache: false,
@@ -76,7 +78,7 @@ const JITI_SYNTAX_ERROR = /^(?:\w+: )?(?<reason>[^\n]*?)\s*\n\s*(?<file>.+):(?<l
 const loadModule: Loader = async (filepath) => {
   let loaded: unknown;
   try {
-    loaded = await getJiti().import(filepath, { default: true });
+    loaded = await (await getJiti()).import(filepath, { default: true });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const match = JITI_SYNTAX_ERROR.exec(message);

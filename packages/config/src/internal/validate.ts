@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { ENV } from '../defaults.js';
 import type { ConfigProblem } from '../errors.js';
 import { redactUrl } from '../redact-url.js';
@@ -38,8 +37,7 @@ export function validateEnv(env: Readonly<Record<string, string | undefined>>): 
     const value = envValue(env, name);
     if (value !== undefined) present[name] = value;
   }
-  const shape = Object.fromEntries([...KEY_BY_ENV].map(([name, key]) => [name, KEYS[key].schema.optional()]));
-  return collect(z.object(shape), present, KEY_BY_ENV, 'env', undefined);
+  return collect(present, KEY_BY_ENV, 'env', undefined);
 }
 
 /** A config file's content or the overrides: an object with known keys only. */
@@ -58,41 +56,39 @@ export function validateInput(raw: unknown, source: 'file' | 'flag', file: strin
         : { key: 'overrides', source, value: maskValue(raw), message: `${got} is not an object of settings` };
     return { values: {}, problems: [problem] };
   }
-  const shape = Object.fromEntries([...KEY_BY_INPUT].map(([input, key]) => [input, KEYS[key].schema.optional()]));
-  return collect(z.strictObject(shape), raw as Record<string, unknown>, KEY_BY_INPUT, source, file);
+  return collect(raw as Record<string, unknown>, KEY_BY_INPUT, source, file);
 }
 
+/**
+ * Every key of `keyByName` checked, in the order of {@link KEYS} (an `undefined` value counts as unset); then, in a
+ * file or the overrides, every other key (all that `for...in` lists) reported as unknown. Values only when nothing
+ * is wrong: one bad value fails its whole source.
+ */
 function collect(
-  schema: z.ZodType<Record<string, unknown>>,
   raw: Readonly<Record<string, unknown>>,
   keyByName: ReadonlyMap<string, ConfigKey>,
   source: Exclude<ConfigSource, 'default'>,
   file: string | undefined,
 ): Validated {
-  const result = schema.safeParse(raw);
-  if (result.success) {
-    const values: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(result.data)) {
-      const key = keyByName.get(name);
-      if (key !== undefined && value !== undefined) values[key] = value;
-    }
-    return { values: values as FoundValues, problems: [] };
-  }
+  const values: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
-  const reported = new Set<string>();
-  for (const issue of result.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const name of issue.keys) problems.push(unknownKey(name, source, file));
+  for (const [name, key] of keyByName) {
+    const given = raw[name];
+    if (given === undefined) continue;
+    const checked = KEYS[key].check(given);
+    if (checked.ok) {
+      values[key] = checked.value;
       continue;
     }
-    const name = String(issue.path[0]);
-    // One problem per key: a value can fail two checks (pattern and length), one message is enough.
-    if (reported.has(name)) continue;
-    reported.add(name);
-    const value = maskKeyValue(keyByName.get(name), raw[name]);
-    problems.push({ key: name, source, value, message: `${showValue(value)} ${issue.message}`, ...where(file) });
+    const value = maskKeyValue(key, given);
+    problems.push({ key: name, source, value, message: `${showValue(value)} ${checked.message}`, ...where(file) });
   }
-  return { values: {}, problems };
+  if (source !== 'env') {
+    for (const name in raw) {
+      if (!keyByName.has(name)) problems.push(unknownKey(name, source, file));
+    }
+  }
+  return problems.length === 0 ? { values: values as FoundValues, problems: [] } : { values: {}, problems };
 }
 
 /** `DATABASE_URL` in a file is almost certainly meant as `databaseUrl`. */
@@ -109,6 +105,6 @@ function where(file: string | undefined): { file?: string } {
   return file === undefined ? {} : { file };
 }
 
-function maskKeyValue(key: ConfigKey | undefined, value: unknown): unknown {
+function maskKeyValue(key: ConfigKey, value: unknown): unknown {
   return key === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : maskValue(value);
 }

@@ -2,6 +2,7 @@ import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig
 import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import type { LeaseFence } from './fence.js';
+import { isTransientConnectionError } from './pg-errors.js';
 import type { StoreTables } from './tables.js';
 
 interface AttemptRow {
@@ -61,7 +62,9 @@ class PgLease implements LeasePrimitive<LeaseFence> {
              h.expires_at as holder_expires_at
       from (select 1) as one
       left join attempt a on true
-      left join ${lock} h on h.key = ${key}`.execute(this.#db);
+      left join ${lock} h on h.key = ${key}`
+      .execute(this.#db)
+      .catch(noAttemptWhenRefused);
     const row = rows[0];
     if (row?.token && row.expires_at) {
       const fence: LeaseFence = { kind: 'lease', key, token: row.token };
@@ -104,6 +107,16 @@ class PgLease implements LeasePrimitive<LeaseFence> {
       expiresAt: toDate(row.expires_at),
     };
   }
+}
+
+/**
+ * The server refused a connection for now (too many clients, starting up): the attempt was not made, and
+ * the lease not taken. That is not a failure of the wait, which tries again after its backoff, within its
+ * timeout; the attempt reads as a busy lock with no holder known.
+ */
+function noAttemptWhenRefused(error: unknown): { rows: AttemptRow[] } {
+  if (isTransientConnectionError(error)) return { rows: [] };
+  throw error;
 }
 
 function toDate(value: Date | string): Date {
