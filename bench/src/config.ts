@@ -18,7 +18,12 @@ export interface Settings {
   readonly lock: { readonly rounds: number; readonly callsPerRound: number; readonly handoffs: number };
   /** Scenario 8: rounds, calls per round. */
   readonly warmInit: { readonly rounds: number; readonly callsPerRound: number };
+  /** Scenario 9: instances through the pooler, rounds (each a race and a round of status checks). */
+  readonly pooler: { readonly instances: number; readonly rounds: number };
 }
+
+/** Scenario 9: PgBouncer's server connections per database (`default_pool_size`). */
+export const POOLER_POOL_SIZE = 10;
 
 /** Migrations of the "real" folder: scenarios 1, 4, 5, 6 and 8. */
 export const APPLY_COUNT = 100;
@@ -32,6 +37,7 @@ const FULL: Settings = {
   race: { processes: 20, rounds: 3 },
   lock: { rounds: 40, callsPerRound: 10, handoffs: 12 },
   warmInit: { rounds: 60, callsPerRound: 10 },
+  pooler: { instances: 100, rounds: 2 },
 };
 
 const QUICK: Settings = {
@@ -43,6 +49,7 @@ const QUICK: Settings = {
   race: { processes: 5, rounds: 1 },
   lock: { rounds: 5, callsPerRound: 5, handoffs: 2 },
   warmInit: { rounds: 5, callsPerRound: 5 },
+  pooler: { instances: 20, rounds: 1 },
 };
 
 export function settingsFor(mode: Mode): Settings {

@@ -25,11 +25,21 @@ export interface Comparison {
   readonly ratio: number;
 }
 
+/**
+ * What a target is about. `timing`: a figure on a shared, noisy machine, reported and never fatal.
+ * `correctness`: something that must hold in every run (each migration applied exactly once); a run where
+ * one is not met fails (exit code 1), so CI's quick run catches it.
+ */
+export const TARGET_KINDS = ['timing', 'correctness'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
 /** A stated goal and whether this run met it. `met` is null when the run could not tell (e.g. skipped). */
 export interface TargetCheck {
   readonly target: string;
   readonly met: boolean | null;
   readonly detail: string;
+  /** Default `timing`. */
+  readonly kind?: TargetKind | undefined;
 }
 
 export interface ScenarioResult {

@@ -18,6 +18,8 @@ await build({
   legalComments: 'none',
   external: ['jiti', 'typescript', 'pg-native', '@electric-sql/pglite', 'mysql2', 'better-sqlite3'],
   // Bundled CommonJS (pg, commander) requires Node's built-ins; give the ES module a `require` for them.
-  banner: { js: "import { createRequire as __migRequire } from 'node:module';\nconst require = __migRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __migRequire } from 'node:module';\nconst require = __migRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -1,5 +1,6 @@
 // One application instance of a race: imports and builds its service, says "armed", waits for the start
 // line, then runs ensureInitialized() with autoMigrate on, and reports when it was ready and what it applied.
+// With --check-only, autoMigrate is off: the same process only checks the status (the baseline of scenario 9).
 import { parseArgs } from 'node:util';
 import type { LockStrategy } from '@mig/core';
 import { createPgDialect } from '@mig/kysely-adapter/pg';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     strategy: { type: 'string', default: 'advisory' },
     name: { type: 'string', default: `instance-${process.pid}` },
+    'check-only': { type: 'boolean', default: false },
   },
 });
 const url = values.url as string;
@@ -25,6 +27,7 @@ try {
   const service = migService(db, {
     migrator: (conn) =>
       migMigrator(conn, values.dir as string, { url, strategy: values.strategy as LockStrategy, lockTimings: lock }),
+    autoMigrate: !values['check-only'],
   });
   emit('armed');
   await waitForStart();

@@ -1,5 +1,6 @@
 import { formatDuration, formatRatio, formatStatements, textTable } from '../format.js';
 import type { BenchReport, ScenarioResult } from '../types.js';
+import { isFailedCheck } from '../verdict.js';
 
 /** The summary printed at the end of a run: one table per scenario, then its ratios and targets. */
 export function consoleSummary(report: BenchReport): string {
@@ -12,7 +13,12 @@ export function consoleSummary(report: BenchReport): string {
   for (const s of report.scenarios) out.push('', scenarioText(s));
   const targets = report.scenarios.flatMap((s) => s.targets);
   const met = targets.filter((t) => t.met === true).length;
-  out.push('', `Targets met: ${met} of ${targets.length}. Took ${formatDuration(report.elapsedMs)}.`, '');
+  const failed = targets.filter(isFailedCheck).length;
+  out.push(
+    '',
+    `Targets met: ${met} of ${targets.length}${failed > 0 ? `; correctness checks FAILED: ${failed}` : ''}. Took ${formatDuration(report.elapsedMs)}.`,
+    '',
+  );
   return out.join('\n');
 }
 
@@ -32,7 +38,8 @@ function scenarioText(s: ScenarioResult): string {
   for (const c of s.comparisons)
     lines.push(`   ratio ${c.group ? `${c.group}, ` : ''}${c.label}: ${formatRatio(c.ratio)}`);
   for (const t of s.targets) {
-    lines.push(`   [${t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED'}] ${t.target}: ${t.detail}`);
+    const verdict = isFailedCheck(t) ? 'FAILED' : t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED';
+    lines.push(`   [${verdict}] ${t.target}: ${t.detail}`);
   }
   return lines.join('\n');
 }

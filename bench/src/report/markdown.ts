@@ -1,5 +1,6 @@
 import { formatDuration, formatRatio, formatStatements } from '../format.js';
 import type { BenchReport, ScenarioResult } from '../types.js';
+import { isFailedCheck } from '../verdict.js';
 
 /** The generated part of the README: machine, targets at a glance, one table per scenario. */
 export function markdownResults(report: BenchReport, chartFile: string | undefined): string {
@@ -25,7 +26,12 @@ export function markdownResults(report: BenchReport, chartFile: string | undefin
     table(
       ['#', 'target', 'this run', 'figures'],
       report.scenarios.flatMap((s) =>
-        s.targets.map((t) => [s.id, t.target, t.met === null ? 'n/a' : t.met ? 'met' : '**missed**', t.detail]),
+        s.targets.map((t) => [
+          s.id,
+          t.target,
+          isFailedCheck(t) ? '**FAILED**' : t.met === null ? 'n/a' : t.met ? 'met' : '**missed**',
+          t.detail,
+        ]),
       ),
     ),
     '',

@@ -9,7 +9,8 @@ import { ratio, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
 
-interface Ready {
+/** What a race instance reports when it is ready (see child/race-instance.ts). */
+export interface Ready {
   readonly name: string;
   readonly startedAt: number;
   readonly readyAt: number;
@@ -77,7 +78,10 @@ async function race(ctx: BenchContext, strategy: LockStrategy, processes: number
 }
 
 /** Each migration recorded once, run once (one audit row each), and applied by exactly one process. */
-async function checkExactlyOnce(url: string, instances: readonly Ready[]): Promise<{ ok: boolean; detail: string }> {
+export async function checkExactlyOnce(
+  url: string,
+  instances: readonly Ready[],
+): Promise<{ ok: boolean; detail: string }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -170,8 +174,10 @@ export async function raceScenario(ctx: BenchContext): Promise<ScenarioResult> {
       },
       {
         target: `${strategy}: exactly once (each migration recorded once and run once)`,
+        kind: 'correctness',
         met: [...single, ...many].every((run) => run.exactlyOnce.ok),
-        detail: (many[0] ?? single[0])?.exactlyOnce.detail ?? '',
+        detail:
+          ([...single, ...many].find((run) => !run.exactlyOnce.ok) ?? many[0] ?? single[0])?.exactlyOnce.detail ?? '',
       },
     );
     notes.push(latencyNote(strategy, many, single));
@@ -207,7 +213,16 @@ function latencyNote(strategy: string, runs: readonly RaceRun[], single: readonl
   const since = (t: number | undefined, from: number) => (t === undefined ? Number.NaN : t - from);
   const released = applier.lock.releasedAt;
   const others = run.instances.filter((i) => i !== applier);
-  const gotLock = summarize(others.map((i) => since(i.lock.acquiredAt, released)).filter((t) => !Number.isNaN(t)));
+  const took = others.map((i) => since(i.lock.acquiredAt, released)).filter((t) => !Number.isNaN(t));
+  // A waiter that learns the work is done (the holder's notices, a status look) never takes the lock at all.
+  if (took.length < others.length) {
+    const ready = summarize(others.map((i) => i.readyAt - released));
+    return (
+      `${strategy}, median run (${formatDuration(run.wallMs)}): the applier got the lock ${formatDuration(applier.lock.acquiredAt - run.goAt)} after the start and held it ${formatDuration(released - applier.lock.acquiredAt)}; ` +
+      `of the other ${others.length}, ${took.length} took the lock after its release and ${others.length - took.length} finished without it; all were ready ${formatDuration(ready.max)} after the release.`
+    );
+  }
+  const gotLock = summarize(took);
   const ready = summarize(others.map((i) => i.readyAt - released));
   const aloneGot = since(alone.lock.acquiredAt, median(single)?.goAt ?? Number.NaN);
   const aloneHeld = since(alone.lock.releasedAt, alone.lock.acquiredAt ?? Number.NaN);

@@ -331,8 +331,16 @@ describe('config file and flag keys', () => {
 
   // [key, value, message after "key in file: "]
   const bad: [string, unknown, string][] = [
-    ['databaseUrl', 42, '42 is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)'],
-    ['databaseUrl', '', '"" is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)'],
+    [
+      'databaseUrl',
+      42,
+      '42 is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)',
+    ],
+    [
+      'databaseUrl',
+      '',
+      '"" is not a database URL mig reads; use one of postgres://…, postgresql://…, mysql://…, mariadb://…, sqlite:PATH, file:PATH, pglite:DIR (e.g. postgres://user:password@host:5432/database)',
+    ],
     ['autoMigrate', 1, '1 is not a boolean; use true or false (also 1/0, yes/no, on/off)'],
     ['autoMigrate', null, 'null is not a boolean; use true or false (also 1/0, yes/no, on/off)'],
     ['lockTimeout', -1, '-1 is out of range; use a duration from 0 to 24h'],
