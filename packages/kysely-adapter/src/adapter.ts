@@ -13,9 +13,10 @@ import {
 import { createLeaseLock, createLocalLock, createSessionLock, withProcessMutex } from '@mig/lock';
 import { confirmEngine, detectEngine, type Engine } from './engine.js';
 import { createAdvisoryPrimitive, readAdvisoryHolder } from './internal/advisory.js';
-import type { KyselyFence } from './internal/fence.js';
-import { createLeasePrimitive, forceReleaseLease } from './internal/lease.js';
-import { isUndefinedTable } from './internal/pg-errors.js';
+import type { AdminLeasePrimitive, KyselyFence } from './internal/fence.js';
+import { createLeasePrimitive } from './internal/lease.js';
+import { createMysqlLeasePrimitive, createMysqlSessionPrimitive, readMysqlLockHolder } from './internal/mysql-lock.js';
+import { createSqliteLeasePrimitive } from './internal/sqlite-lock.js';
 import type { StoreTables } from './internal/tables.js';
 import type { MigrationDb } from './sources.js';
 import { createKyselyStore, type KyselyStore, type KyselyStoreOptions } from './store.js';
@@ -94,15 +95,40 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
     },
     leaseHolder: async () => {
       try {
-        return await createLeasePrimitive({ db: options.db, tables }).holder();
+        return await leasePrimitive(await engine(), options.db, tables).holder();
       } catch (error) {
-        if (isUndefinedTable(error)) return null; // no tables yet: nothing was ever locked
+        if (store.isMissingTables(error)) return null; // no tables yet: nothing was ever locked
         throw error;
       }
     },
-    advisoryHolder: async () => ((await engine()) === 'pglite' ? null : readAdvisoryHolder(options.db, tables)),
-    forceReleaseLease: () => forceReleaseLease(options.db, tables),
+    advisoryHolder: async () => {
+      const which = await engine();
+      if (which === 'postgres') return readAdvisoryHolder(options.db, tables);
+      if (which === 'mysql') return readMysqlLockHolder(options.db, tables);
+      return null; // PGlite and SQLite have no session lock
+    },
+    forceReleaseLease: async () => {
+      try {
+        return await leasePrimitive(await engine(), options.db, tables).forceRelease();
+      } catch (error) {
+        if (store.isMissingTables(error)) return null;
+        throw error;
+      }
+    },
   };
+}
+
+/** The lease lock row, in the engine's SQL. */
+function leasePrimitive(engine: Engine, db: MigrationDb, tables: StoreTables): AdminLeasePrimitive {
+  switch (engine) {
+    case 'postgres':
+    case 'pglite':
+      return createLeasePrimitive({ db, tables });
+    case 'mysql':
+      return createMysqlLeasePrimitive({ db, tables });
+    case 'sqlite':
+      return createSqliteLeasePrimitive({ db, tables });
+  }
 }
 
 function buildLock(
@@ -115,9 +141,10 @@ function buildLock(
   storeOptions: KyselyStoreOptions,
 ): MigrationLock<KyselyFence> {
   if (engine === 'pglite') return createLocalLock(`pglite ${scope} ${tables.qualified}`);
+  // SQLite has no session lock: its lock is always the lease row (a killed holder's lease lapses).
   const lock: MigrationLock<KyselyFence> =
-    strategy === 'lease'
-      ? createLeaseLock(createLeasePrimitive({ db, tables }), {
+    strategy === 'lease' || engine === 'sqlite'
+      ? createLeaseLock(leasePrimitive(engine, db, tables), {
           ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
           renewEveryMs: lockOptions.renewEveryMs,
           owner: lockOptions.owner,
@@ -125,7 +152,13 @@ function buildLock(
           logger: lockOptions.logger,
         })
       : createSessionLock(
-          createAdvisoryPrimitive({ db, tables, clientCheckIntervalMs: storeOptions.clientCheckIntervalMs ?? 1000 }),
+          engine === 'mysql'
+            ? createMysqlSessionPrimitive({ db, tables })
+            : createAdvisoryPrimitive({
+                db,
+                tables,
+                clientCheckIntervalMs: storeOptions.clientCheckIntervalMs ?? 1000,
+              }),
           { backoff: lockOptions.backoff },
         );
   return withProcessMutex(lock, { scope });

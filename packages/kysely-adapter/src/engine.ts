@@ -1,9 +1,9 @@
 import { InvalidOptionError } from '@mig/core';
-import { type DialectAdapter, PostgresAdapter, sql } from 'kysely';
+import { type DialectAdapter, MysqlAdapter, PostgresAdapter, SqliteAdapter, sql } from 'kysely';
 import type { MigrationDb } from './sources.js';
 
 /** The database engines mig runs on through Kysely. */
-export const ENGINES = ['postgres', 'pglite'] as const;
+export const ENGINES = ['postgres', 'pglite', 'mysql', 'sqlite'] as const;
 export type Engine = (typeof ENGINES)[number];
 
 /**
@@ -16,7 +16,7 @@ export const ENGINE_BRAND: unique symbol = Symbol.for('@mig/kysely-adapter.engin
 export interface EngineCapabilities {
   readonly engine: Engine;
   /** `db.system.name` in the OpenTelemetry conventions. */
-  readonly system: 'postgresql';
+  readonly system: 'postgresql' | 'mysql' | 'sqlite';
   /**
    * One process owns the database (PGlite): locks between processes mean nothing there, and an in-process
    * mutex is the whole lock.
@@ -24,8 +24,13 @@ export interface EngineCapabilities {
   readonly embedded: boolean;
   /** DDL inside a transaction is rolled back with it (Kysely's `supportsTransactionalDdl`). */
   readonly transactionalDdl: boolean;
-  /** Session-scoped advisory locks that the server releases when the session ends. */
+  /**
+   * Session-scoped locks that the server releases when the session ends (PostgreSQL advisory locks, MySQL
+   * GET_LOCK): the `advisory` strategy.
+   */
   readonly sessionLocks: boolean;
+  /** Schemas (namespaces) apart from the database: mig's tables go in `public` by default. */
+  readonly schemas: boolean;
 }
 
 const CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> = Object.freeze({
@@ -35,6 +40,7 @@ const CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> = Object.freeze
     embedded: false,
     transactionalDdl: true,
     sessionLocks: true,
+    schemas: true,
   }),
   pglite: Object.freeze({
     engine: 'pglite',
@@ -42,6 +48,24 @@ const CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> = Object.freeze
     embedded: true,
     transactionalDdl: true,
     sessionLocks: false,
+    schemas: true,
+  }),
+  mysql: Object.freeze({
+    engine: 'mysql',
+    system: 'mysql',
+    embedded: false,
+    transactionalDdl: false,
+    sessionLocks: true,
+    schemas: false,
+  }),
+  sqlite: Object.freeze({
+    engine: 'sqlite',
+    system: 'sqlite',
+    // Several processes may share one file: the lock is a lease row, and each write a BEGIN IMMEDIATE.
+    embedded: false,
+    transactionalDdl: true,
+    sessionLocks: false,
+    schemas: false,
   }),
 });
 
@@ -75,6 +99,12 @@ export function detectEngine(db: MigrationDb, override?: Engine | undefined): De
   const brand = (adapter as { [ENGINE_BRAND]?: unknown } | undefined)?.[ENGINE_BRAND];
   if (typeof brand === 'string' && (ENGINES as readonly string[]).includes(brand)) {
     return { capabilities: capabilitiesOf(brand as Engine), certain: true };
+  }
+  if (adapter instanceof MysqlAdapter || inheritsFrom(adapter, 'MysqlAdapter')) {
+    return { capabilities: capabilitiesOf('mysql'), certain: true };
+  }
+  if (adapter instanceof SqliteAdapter || inheritsFrom(adapter, 'SqliteAdapter')) {
+    return { capabilities: capabilitiesOf('sqlite'), certain: true };
   }
   if (adapter instanceof PostgresAdapter || inheritsFrom(adapter, 'PostgresAdapter')) {
     return { capabilities: capabilitiesOf('postgres'), certain: false };
@@ -121,6 +151,8 @@ function inheritsFrom(value: unknown, className: string): boolean {
 function unsupported(what: string): InvalidOptionError {
   return new InvalidOptionError(
     'db',
-    `mig does not support ${what}. Supported: PostgreSQL (Kysely's PostgresDialect with pg) and PGlite (PGliteDialect of @mig/kysely-adapter/pglite).`,
+    `mig does not support ${what}. Supported: PostgreSQL (Kysely's PostgresDialect with pg), PGlite (PGliteDialect of ` +
+      "@mig/kysely-adapter/pglite), MySQL and MariaDB (Kysely's MysqlDialect with mysql2), SQLite (Kysely's " +
+      'SqliteDialect with better-sqlite3).',
   );
 }

@@ -6,7 +6,7 @@ import type { Engine } from './engine.js';
 export interface OpenDatabaseOptions {
   /** Shown in pg_stat_activity and in lock-wait messages about this instance. */
   readonly applicationName?: string | undefined;
-  /** Most connections in the pool (PostgreSQL). Default 10. */
+  /** Most connections in the pool (PostgreSQL, MySQL). Default 10. */
   readonly maxConnections?: number | undefined;
   /** Longest wait for a connection. Default 10 s. */
   readonly connectTimeoutMs?: number | undefined;
@@ -20,7 +20,7 @@ export interface OpenedDatabase<DB> {
   readonly engine: Engine;
   /** For spans, cache keys and messages; no secrets. */
   readonly target: Omit<StoreTarget, 'table'>;
-  /** "postgresql db:5432/shop", "PGlite ./.data/pglite". */
+  /** "postgresql db:5432/shop", "mysql db:3306/shop", "SQLite ./app.db", "PGlite ./.data/pglite". */
   readonly where: string;
 }
 
@@ -49,6 +49,19 @@ async function dialectFor(location: DatabaseLocation, options: OpenDatabaseOptio
         connectTimeoutMs: options.connectTimeoutMs,
         onConnectionError: options.onConnectionError,
       });
+    }
+    case 'mysql': {
+      const { createMysqlDialect } = await loadDriver('mysql2', () => import('./mysql/mysql-dialect.js'));
+      return createMysqlDialect({
+        url: location.url,
+        maxConnections: options.maxConnections,
+        connectTimeoutMs: options.connectTimeoutMs,
+        onConnectionError: options.onConnectionError,
+      });
+    }
+    case 'sqlite': {
+      const { createSqliteDialect } = await loadDriver('better-sqlite3', () => import('./sqlite/sqlite-dialect.js'));
+      return createSqliteDialect({ path: location.path });
     }
     case 'pglite': {
       const [{ PGlite }, { PGliteDialect }, { mkdir }] = await Promise.all([

@@ -24,9 +24,17 @@ import {
 } from '@mig/core';
 import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } from '@mig/core/adapter';
 import type { Tracer } from '@opentelemetry/api';
-import { detectEngine, type Engine } from './engine.js';
+import { detectEngine, type Engine, type EngineCapabilities } from './engine.js';
+import { createMysqlStoreEngine } from './engines/mysql-store.js';
 import { notLatest, PostgresStoreEngine } from './engines/postgres-store.js';
-import { STORE_SCHEMA_VERSION, type Step, type StoreEngine, toApplied } from './engines/store-engine.js';
+import { createSqliteStoreEngine } from './engines/sqlite-store.js';
+import {
+  type EngineSettings,
+  STORE_SCHEMA_VERSION,
+  type Step,
+  type StoreEngine,
+  toApplied,
+} from './engines/store-engine.js';
 import type { KyselyFence } from './internal/fence.js';
 import { previewQueries } from './internal/preview.js';
 import { type StoreTables, storeTables } from './internal/tables.js';
@@ -37,7 +45,7 @@ export { STORE_SCHEMA_VERSION } from './engines/store-engine.js';
 
 export interface KyselyStoreOptions {
   readonly db: MigrationDb;
-  /** Schema of mig's tables. Default "public". */
+  /** Schema of mig's tables (PostgreSQL; on MySQL, the database). Default "public" on PostgreSQL, the connection's own elsewhere. */
   readonly schema?: string | undefined;
   /** Table of applied migrations; the head and lock tables take this name plus `_head` and `_lock`. */
   readonly table?: string | undefined;
@@ -69,8 +77,9 @@ export interface KyselyStoreOptions {
  * instance.
  */
 export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
-  const tables = storeTables(options.schema ?? DEFAULT_SCHEMA, options.table ?? DEFAULT_TABLE);
   const { capabilities } = detectEngine(options.db, options.engine);
+  const schema = options.schema ?? (capabilities.schemas ? DEFAULT_SCHEMA : undefined);
+  const tables = storeTables(schema, options.table ?? DEFAULT_TABLE);
   const target: StoreTarget = Object.freeze({
     system: options.target?.system ?? capabilities.system,
     namespace: options.target?.namespace ?? (capabilities.embedded ? capabilities.engine : 'postgres'),
@@ -82,9 +91,26 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
     logger: options.logger ?? silentLogger,
   };
-  const engine = new PostgresStoreEngine(tables, settings, { notifies: capabilities.sessionLocks });
+  const engine = createStoreEngine(capabilities, tables, settings);
   const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
   return new KyselyStore(options.db, engine, target, tracer);
+}
+
+/** The engine's SQL for mig's store. */
+function createStoreEngine(
+  capabilities: EngineCapabilities,
+  tables: StoreTables,
+  settings: EngineSettings,
+): StoreEngine {
+  switch (capabilities.engine) {
+    case 'postgres':
+    case 'pglite':
+      return new PostgresStoreEngine(tables, settings, { notifies: capabilities.sessionLocks });
+    case 'mysql':
+      return createMysqlStoreEngine(tables, settings);
+    case 'sqlite':
+      return createSqliteStoreEngine(tables, settings);
+  }
 }
 
 /** mig's store on a Kysely instance; its locks' fences are {@link KyselyFence}s. */
@@ -102,6 +128,11 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     this.tables = engine.tables;
     this.target = target;
     this.#tracer = tracer;
+  }
+
+  /** The error says mig's tables do not exist (nothing was ever recorded or locked here). */
+  isMissingTables(error: unknown): boolean {
+    return this.#engine.isUndefinedTable(error);
   }
 
   /** Under an advisory lock, this store on the lock's own session; otherwise this store. */

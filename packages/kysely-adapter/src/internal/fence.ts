@@ -1,4 +1,4 @@
-import { LockLostError } from '@mig/core';
+import { type LeasePrimitive, type LockHolder, LockLostError } from '@mig/core';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import type { StoreTables } from './tables.js';
@@ -18,6 +18,12 @@ export interface LeaseFence {
   readonly kind: 'lease';
   readonly key: string;
   readonly token: string;
+}
+
+/** A lease primitive with the one thing only an operator does: end the lease whoever holds it. */
+export interface AdminLeasePrimitive extends LeasePrimitive<LeaseFence> {
+  /** Ends the lease whoever holds it; returns the holder it cleared, if any (`mig unlock --force`). */
+  forceRelease(): Promise<LockHolder | null>;
 }
 
 /**

@@ -1,7 +1,7 @@
-import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core';
+import type { LeaseGrant, LockHolder, TryLockResult } from '@mig/core';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
-import type { LeaseFence } from './fence.js';
+import type { AdminLeasePrimitive, LeaseFence } from './fence.js';
 import { isTransientConnectionError } from './pg-errors.js';
 import type { StoreTables } from './tables.js';
 
@@ -21,11 +21,11 @@ interface AttemptRow {
 export function createLeasePrimitive(options: {
   readonly db: MigrationDb;
   readonly tables: StoreTables;
-}): LeasePrimitive<LeaseFence> {
+}): AdminLeasePrimitive {
   return new PgLease(options.db, options.tables);
 }
 
-class PgLease implements LeasePrimitive<LeaseFence> {
+class PgLease implements AdminLeasePrimitive {
   readonly strategy = 'lease';
   readonly key: string;
   // The lease row is in the store's `_lock` table: the tables are created before the lock is taken.
@@ -107,6 +107,19 @@ class PgLease implements LeasePrimitive<LeaseFence> {
       expiresAt: toDate(row.expires_at),
     };
   }
+
+  async forceRelease(): Promise<LockHolder | null> {
+    const { lock, qualified } = this.#tables;
+    const { rows } = await sql<{ owner: string | null; acquired_at: Date | string | null }>`
+      with previous as (
+        select owner, acquired_at from ${lock} where key = ${qualified} and expires_at > now() for update
+      )
+      update ${lock} l set owner = null, expires_at = now()
+      from previous where l.key = ${qualified}
+      returning previous.owner, previous.acquired_at`.execute(this.#db);
+    const row = rows[0];
+    return row?.owner ? { owner: row.owner, since: row.acquired_at ? toDate(row.acquired_at) : undefined } : null;
+  }
 }
 
 /**
@@ -121,17 +134,4 @@ function noAttemptWhenRefused(error: unknown): { rows: AttemptRow[] } {
 
 function toDate(value: Date | string): Date {
   return value instanceof Date ? value : new Date(value);
-}
-
-/** Ends a lease whoever holds it (`mig unlock --force`). Returns the holder it cleared, if any. */
-export async function forceReleaseLease(db: MigrationDb, tables: StoreTables): Promise<LockHolder | null> {
-  const { rows } = await sql<{ owner: string | null; acquired_at: Date | string | null }>`
-    with previous as (
-      select owner, acquired_at from ${tables.lock} where key = ${tables.qualified} and expires_at > now() for update
-    )
-    update ${tables.lock} l set owner = null, expires_at = now()
-    from previous where l.key = ${tables.qualified}
-    returning previous.owner, previous.acquired_at`.execute(db);
-  const row = rows[0];
-  return row?.owner ? { owner: row.owner, since: row.acquired_at ? new Date(row.acquired_at) : undefined } : null;
 }

@@ -23,7 +23,7 @@ export function literal(value: string): string {
 /** `"schema"."table"` for one of mig's tables (names are validated identifiers). */
 export function tableName(tables: StoreTables, which: 'records' | 'head' | 'lock'): string {
   const table = which === 'records' ? tables.table : `${tables.table}_${which}`;
-  return `"${tables.schema}"."${table}"`;
+  return tables.schema === undefined ? `"${table}"` : `"${tables.schema}"."${table}"`;
 }
 
 export interface BatchSettings {

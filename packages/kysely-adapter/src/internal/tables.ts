@@ -1,39 +1,41 @@
-import { MigError, MigErrorCode } from '@mig/core';
+import { InvalidOptionError } from '@mig/core';
 import { type RawBuilder, sql } from 'kysely';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-/** mig's tables, quoted and schema-qualified. */
+/** mig's tables, quoted and schema-qualified (where the engine has schemas, or the user named one). */
 export interface StoreTables {
-  readonly schema: string;
+  /** The schema (PostgreSQL), or the database (MySQL); undefined for the connection's own (MySQL, SQLite). */
+  readonly schema: string | undefined;
   readonly table: string;
-  /** "schema.table", for messages and lock keys. */
+  /** "schema.table" (or "table"), for messages and lock keys. */
   readonly qualified: string;
   readonly records: RawBuilder<unknown>;
   readonly head: RawBuilder<unknown>;
   readonly lock: RawBuilder<unknown>;
 }
 
-export function storeTables(schema: string, table: string): StoreTables {
+export function storeTables(schema: string | undefined, table: string): StoreTables {
   for (const [option, value] of [
     ['schema', schema],
     ['table', table],
   ] as const) {
+    if (option === 'schema' && value === undefined) continue;
     // The lock and head tables add up to 5 characters to the name.
     if (typeof value !== 'string' || !IDENTIFIER.test(value) || (option === 'table' && value.length > 58)) {
-      throw new MigError(
-        MigErrorCode.InvalidOption,
+      throw new InvalidOptionError(
+        option,
         `Invalid ${option} name ${JSON.stringify(value)}: use letters, digits and underscores, starting with a letter or underscore, at most ${option === 'table' ? 58 : 63} characters.`,
-        { context: { option } },
       );
     }
   }
+  const id = (name: string) => (schema === undefined ? sql.id(name) : sql.id(schema, name));
   return {
     schema,
     table,
-    qualified: `${schema}.${table}`,
-    records: sql.id(schema, table),
-    head: sql.id(schema, `${table}_head`),
-    lock: sql.id(schema, `${table}_lock`),
+    qualified: schema === undefined ? table : `${schema}.${table}`,
+    records: id(table),
+    head: id(`${table}_head`),
+    lock: id(`${table}_lock`),
   };
 }

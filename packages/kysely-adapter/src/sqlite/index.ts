@@ -1,0 +1,1 @@
+export { createSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
