@@ -222,7 +222,15 @@ export interface MigrationLock<F = undefined> {
 /** One attempt at a try-lock: granted (with what the lock needs next), or busy (with who holds it). */
 export type TryLockResult<T> =
   | { readonly acquired: true; readonly value: T }
-  | { readonly acquired: false; readonly holder: LockHolder | null };
+  | {
+      readonly acquired: false;
+      readonly holder: LockHolder | null;
+      /**
+       * How many migrations the store has applied, where the attempt could read it in the same statement
+       * (a lease row beside the store's head): a waiter need not read the status before it covers its targets.
+       */
+      readonly headCount?: number | undefined;
+    };
 
 /** A dedicated database session that can hold a session-scoped lock (a PostgreSQL advisory lock). */
 export interface LockSession<F> {

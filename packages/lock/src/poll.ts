@@ -102,6 +102,7 @@ export async function pollForLock<T>(
     const waitedMs = clock.now() - started;
     if (result.acquired) return { value: result.value, waitedMs, attempts: attempt };
     waiting.holder = result.holder ?? waiting.holder;
+    if (result.headCount !== undefined) waiting.headCount = result.headCount;
     if (attempt === 1 || waitedMs - waiting.lookedUpAt >= HOLDER_LOOKUP_EVERY_MS)
       await lookUp(options, waiting, waitedMs);
     options.onWait?.({ attempt, waitedMs, holder: waiting.holder, headCount: waiting.headCount });

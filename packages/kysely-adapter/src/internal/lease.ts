@@ -11,6 +11,7 @@ interface AttemptRow {
   holder_owner: string | null;
   holder_acquired_at: Date | string | null;
   holder_expires_at: Date | string | null;
+  head_count: number | string | null;
 }
 
 /**
@@ -47,7 +48,7 @@ class PgLease implements AdminLeasePrimitive {
     const { lock } = this.#tables;
     const key = this.#row;
     // One statement: take the row if it is free, expired or already ours (the token always grows), and
-    // read who held it before, from the snapshot the statement started with.
+    // read who held it before and how far the store's head has come, from the statement's snapshot.
     const { rows } = await sql<AttemptRow>`
       with attempt as (
         insert into ${lock} as l (key, owner, token, acquired_at, expires_at)
@@ -59,10 +60,11 @@ class PgLease implements AdminLeasePrimitive {
         returning token::text as token, expires_at
       )
       select a.token, a.expires_at, h.owner as holder_owner, h.acquired_at as holder_acquired_at,
-             h.expires_at as holder_expires_at
+             h.expires_at as holder_expires_at, s.applied_count as head_count
       from (select 1) as one
       left join attempt a on true
-      left join ${lock} h on h.key = ${key}`
+      left join ${lock} h on h.key = ${key}
+      left join ${this.#tables.head} s on s.id = 1`
       .execute(this.#db)
       .catch(noAttemptWhenRefused);
     const row = rows[0];
@@ -77,7 +79,9 @@ class PgLease implements AdminLeasePrimitive {
           expiresAt: row.holder_expires_at ? toDate(row.holder_expires_at) : undefined,
         }
       : null;
-    return { acquired: false, holder };
+    // The head in the same statement: a waiter reads the status only once the holder's count covers its targets.
+    const headCount = row?.head_count === null || row?.head_count === undefined ? undefined : Number(row.head_count);
+    return { acquired: false, holder, headCount };
   }
 
   async renew(owner: string, token: string, ttlMs: number): Promise<Date | null> {
