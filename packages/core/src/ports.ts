@@ -256,7 +256,11 @@ export interface LockSession<F> {
 export interface SessionLockPrimitive<F> {
   readonly strategy: string;
   readonly key: string;
-  open(): Promise<LockSession<F>>;
+  /**
+   * Opens a session. A server that refuses connections for now (too many clients, starting up) is tried
+   * again until `signal` aborts (the lock's timeout); without a signal, once.
+   */
+  open(signal?: AbortSignal): Promise<LockSession<F>>;
 }
 
 /** A granted lease. */

@@ -80,20 +80,23 @@ export function createSessionLock<F>(
 }
 
 /**
- * Opening the session counts toward the lock timeout (a pool with no free connection is a wait too), with
- * the same grace as one attempt, so a timeout of 0 still makes its one attempt.
+ * Opening the session counts toward the lock timeout (a pool with no free connection, or a server with no
+ * free connection slot, is a wait too), with the same grace as one attempt, so a timeout of 0 still makes its
+ * one attempt. At the deadline the primitive is told to stop trying.
  */
 async function openWithin<F>(
   primitive: SessionLockPrimitive<F>,
   timeoutMs: number,
   clock: Clock,
 ): Promise<LockSession<F>> {
-  const opening = primitive.open();
+  const giveUp = new AbortController();
+  const opening = primitive.open(giveUp.signal);
   let cancel = () => {};
   const timedOut = new Promise<never>((_, reject) => {
-    cancel = clock.schedule(Math.max(0, timeoutMs) + ATTEMPT_GRACE_MS, () =>
-      reject(new LockTimeoutError(primitive.key, timeoutMs, { owner: 'no free database connection to wait on' })),
-    );
+    cancel = clock.schedule(Math.max(0, timeoutMs) + ATTEMPT_GRACE_MS, () => {
+      giveUp.abort();
+      reject(new LockTimeoutError(primitive.key, timeoutMs, { owner: 'no free database connection to wait on' }));
+    });
   });
   try {
     return await Promise.race([opening, timedOut]);

@@ -146,7 +146,7 @@ async function fillServer(server: TempPostgres): Promise<pg.Client[]> {
   }
 }
 
-describe('a lease waiter that finds the server full', () => {
+describe.each(['lease', 'advisory'] as const)('a %s waiter that finds the server full', (strategy) => {
   it('keeps waiting (within its lock timeout) instead of failing, and takes the lock once a connection frees', {
     timeout: 60_000,
   }, async () => {
@@ -163,7 +163,7 @@ describe('a lease waiter that finds the server full', () => {
       expect(fillers).toHaveLength(3);
       const db = new Kysely<any>({ dialect: createPgDialect({ url: server.url('waiter'), max: 2 }) });
       try {
-        const lock = createKyselyAdapter({ db }).createLock({ strategy: 'lease', leaseTtlMs: 5_000 });
+        const lock = createKyselyAdapter({ db }).createLock({ strategy, leaseTtlMs: 5_000 });
         const acquiring = lock.acquire({ timeoutMs: 30_000 });
         const settled = acquiring.then(
           () => 'acquired',
@@ -176,7 +176,7 @@ describe('a lease waiter that finds the server full', () => {
 
         await fillers.pop()?.end();
         const lease = await acquiring;
-        expect(lease.fence).toMatchObject({ kind: 'lease' });
+        expect(lease.fence).toMatchObject({ kind: strategy });
         await lease.release();
       } finally {
         await db.destroy();

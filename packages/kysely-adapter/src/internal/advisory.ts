@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import type { AdvisoryFence } from './fence.js';
 import { type NotificationHub, notificationsOf } from './notifications.js';
-import { sqlState } from './pg-errors.js';
+import { isTransientConnectionError, sqlState } from './pg-errors.js';
 import type { StoreTables } from './tables.js';
 
 /** First key of every mig advisory lock: "mig" in ASCII, so mig's locks are easy to spot in pg_locks. */
@@ -56,7 +56,7 @@ export function createAdvisoryPrimitive(options: AdvisoryPrimitiveOptions): Sess
   return {
     strategy: 'advisory',
     key: keys.key,
-    open: () => AdvisorySession.open(options, keys),
+    open: (signal) => AdvisorySession.open(options, keys, signal),
   };
 }
 
@@ -106,8 +106,12 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
     }
   }
 
-  static async open(options: AdvisoryPrimitiveOptions, keys: AdvisoryKeys): Promise<AdvisorySession> {
-    const session = await holdConnection(options.db);
+  static async open(
+    options: AdvisoryPrimitiveOptions,
+    keys: AdvisoryKeys,
+    signal?: AbortSignal,
+  ): Promise<AdvisorySession> {
+    const session = await holdConnectionWhenFree(options.db, signal);
     let checking = false;
     if (options.clientCheckIntervalMs > 0) {
       try {
@@ -254,6 +258,22 @@ function toHolder(row: HolderRow): LockHolder | null {
 interface HeldConnection {
   readonly conn: MigrationDb;
   close(): Promise<void>;
+}
+
+/**
+ * A dedicated connection; a server refusing connections for now (too many clients, starting up) is tried
+ * again with backoff until `signal` aborts, since a full server is a wait for the lock like any other.
+ */
+async function holdConnectionWhenFree(db: MigrationDb, signal: AbortSignal | undefined): Promise<HeldConnection> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await holdConnection(db);
+    } catch (error) {
+      if (signal === undefined || signal.aborted || !isTransientConnectionError(error)) throw error;
+      const delay = Math.min(1_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 async function holdConnection(db: MigrationDb): Promise<HeldConnection> {
