@@ -37,16 +37,15 @@ export function startNode(
     stderr += chunk;
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  // Set before the listeners run, so a waitFor still waiting fails at once when the process has exited.
+  let exited = false;
   const done = new Promise<ProcessResult>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      exited = true;
       for (const l of listeners) l();
       resolve({ code, signal, stdout, stderr });
     });
-  });
-  let exited = false;
-  void done.then(() => {
-    exited = true;
   });
   return {
     child,
