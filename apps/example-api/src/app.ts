@@ -1,7 +1,37 @@
 import { adviceFor } from '@mig/config';
 import { isMigError, type Logger, MigErrorCode, type ServiceState } from '@mig/core';
 import { type Context, Hono } from 'hono';
-import type { AppDatabase } from './lib/database.js';
+import type { Selectable } from 'kysely';
+import type { AppDatabase, Db, Tables } from './lib/database.js';
+
+type TodoRow = Selectable<Tables['todos']>;
+
+/** A todo as the API shows it, the same on every engine: the id as a string, done as a boolean, ISO time. */
+function toTodo(row: TodoRow) {
+  const created = row.created_at instanceof Date ? row.created_at : new Date(`${row.created_at}`);
+  return { id: String(row.id), title: row.title, done: Boolean(row.done), created_at: created.toISOString() };
+}
+
+/** MySQL has no INSERT … RETURNING: insert, then read the row back by its new id. */
+async function insertTodo(db: Db, engine: string | null, title: string): Promise<TodoRow> {
+  if (engine !== 'mysql') return db.insertInto('todos').values({ title }).returningAll().executeTakeFirstOrThrow();
+  const { insertId } = await db.insertInto('todos').values({ title }).executeTakeFirstOrThrow();
+  return db.selectFrom('todos').selectAll().where('id', '=', String(insertId)).executeTakeFirstOrThrow();
+}
+
+/** MySQL has no UPDATE … RETURNING: update, then read the row back. */
+async function updateTodo(
+  db: Db,
+  engine: string | null,
+  id: string,
+  changes: { title?: string; done?: boolean },
+): Promise<TodoRow | undefined> {
+  if (engine !== 'mysql') {
+    return db.updateTable('todos').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+  await db.updateTable('todos').set(changes).where('id', '=', id).execute();
+  return db.selectFrom('todos').selectAll().where('id', '=', id).executeTakeFirst();
+}
 
 /** A client error: 400 with a message that says what was wrong. */
 class BadRequest extends Error {
@@ -110,15 +140,15 @@ export function createApp(database: AppDatabase, options: { logger: Logger }): H
   app.get('/todos', async (c) => {
     const db = await database.ensureInitialized();
     const todos = await db.selectFrom('todos').selectAll().orderBy('id').execute();
-    return c.json(todos);
+    return c.json(todos.map(toTodo));
   });
 
   app.post('/todos', async (c) => {
     const body = await readJson(c);
     const value = title(body.title);
     const db = await database.ensureInitialized();
-    const todo = await db.insertInto('todos').values({ title: value }).returningAll().executeTakeFirstOrThrow();
-    return c.json(todo, 201);
+    const todo = await insertTodo(db, database.report().engine, value);
+    return c.json(toTodo(todo), 201);
   });
 
   app.patch('/todos/:id', async (c) => {
@@ -140,8 +170,8 @@ export function createApp(database: AppDatabase, options: { logger: Logger }): H
       throw new BadRequest('invalid_body', 'Nothing to change: send "title" and/or "done".');
     }
     const db = await database.ensureInitialized();
-    const todo = await db.updateTable('todos').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
-    return todo ? c.json(todo) : c.json({ error: 'not_found', message: `There is no todo ${id}.` }, 404);
+    const todo = await updateTodo(db, database.report().engine, id, changes);
+    return todo ? c.json(toTodo(todo)) : c.json({ error: 'not_found', message: `There is no todo ${id}.` }, 404);
   });
 
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` }, 404));

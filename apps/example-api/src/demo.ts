@@ -1,5 +1,6 @@
 // The tour a newcomer runs first (`npm run demo` at the root). Every figure it prints is measured in
-// this run. Without DATABASE_URL it uses the embedded PGlite; with it, fresh databases on that server.
+// this run. Without DATABASE_URL it uses the embedded PGlite; with it, fresh databases on that server
+// (PostgreSQL, MySQL/MariaDB) or fresh SQLite files.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
@@ -8,6 +9,8 @@ import { createInterface } from 'node:readline';
 import { PGlite } from '@electric-sql/pglite';
 import { serve } from '@hono/node-server';
 import { summarizeConfig } from '@mig/config';
+import Database from 'better-sqlite3';
+import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import { createApp } from './app.js';
 import { createDatabase } from './lib/database.js';
@@ -36,41 +39,124 @@ interface Fresh {
   readonly pgliteDir?: string;
   readonly label: string;
   tables(): Promise<string[]>;
+  /** How many times each migration is recorded in mig's store. */
+  records(): Promise<Array<{ name: string; n: number }>>;
   drop(): Promise<void>;
 }
 
 let freshCount = 0;
 async function freshDatabase(): Promise<Fresh> {
   freshCount++;
-  if (baseUrl) {
-    const name = `mig_demo_${process.pid}_${freshCount}`;
-    const admin = new pg.Client({ connectionString: baseUrl });
-    await admin.connect();
-    await admin.query(`create database "${name}"`);
-    await admin.end();
-    const url = new URL(baseUrl);
-    url.pathname = `/${name}`;
-    const list = async () => {
-      const client = new pg.Client({ connectionString: url.toString() });
-      await client.connect();
-      const { rows } = await client.query(
-        "select table_name as t from information_schema.tables where table_schema = 'public' order by 1",
-      );
+  const scheme = /^([a-z]+):/i.exec(baseUrl ?? '')?.[1]?.toLowerCase();
+  if (baseUrl && (scheme === 'mysql' || scheme === 'mariadb')) return freshMysql(baseUrl);
+  if (baseUrl && (scheme === 'sqlite' || scheme === 'file')) return freshSqlite();
+  if (baseUrl) return freshPostgres(baseUrl);
+  return freshPglite();
+}
+
+/** A new database on the PostgreSQL server of DATABASE_URL. */
+async function freshPostgres(base: string): Promise<Fresh> {
+  const name = `mig_demo_${process.pid}_${freshCount}`;
+  const admin = async <T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
       await client.end();
-      return rows.map((r) => r.t as string);
-    };
-    return {
-      url: url.toString(),
-      label: `database ${name}`,
-      tables: list,
-      async drop() {
-        const c = new pg.Client({ connectionString: baseUrl });
-        await c.connect();
-        await c.query(`drop database if exists "${name}" with (force)`);
-        await c.end();
-      },
-    };
-  }
+    }
+  };
+  await admin(base, (c) => c.query(`create database "${name}"`));
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    label: `database ${name}`,
+    tables: () =>
+      admin(url.toString(), async (c) => {
+        const { rows } = await c.query(
+          "select table_name as t from information_schema.tables where table_schema = 'public' order by 1",
+        );
+        return rows.map((r) => r.t as string);
+      }),
+    records: () =>
+      admin(url.toString(), async (c) => {
+        const { rows } = await c.query('select name, count(*)::int as n from mig_migrations group by name');
+        return rows as Array<{ name: string; n: number }>;
+      }),
+    drop: () => admin(base, (c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
+  };
+}
+
+/** A new database on the MySQL or MariaDB server of DATABASE_URL. */
+async function freshMysql(base: string): Promise<Fresh> {
+  const name = `mig_demo_${process.pid}_${freshCount}`;
+  const server = new URL(base);
+  server.pathname = '/';
+  const query = async (sqlText: string, params: unknown[] = []) => {
+    const c = await createConnection(server.toString());
+    try {
+      return (await c.query(sqlText, params))[0] as Array<Record<string, unknown>>;
+    } finally {
+      await c.end();
+    }
+  };
+  await query(`create database \`${name}\``);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    label: `database ${name}`,
+    tables: async () =>
+      (
+        await query('select table_name as t from information_schema.tables where table_schema = ? order by 1', [name])
+      ).map((r) => String(r.t)),
+    records: async () =>
+      (await query(`select name, count(*) as n from \`${name}\`.mig_migrations group by name`)).map((r) => ({
+        name: String(r.name),
+        n: Number(r.n),
+      })),
+    drop: async () => {
+      await query(`drop database if exists \`${name}\``);
+    },
+  };
+}
+
+/** A new SQLite file in the app's .data folder. */
+async function freshSqlite(): Promise<Fresh> {
+  const file = join(DATA, `demo-${process.pid}-${freshCount}.db`);
+  await mkdir(DATA, { recursive: true });
+  const read = <T>(work: (db: Database.Database) => T): T => {
+    if (!existsSync(file)) return work(new Database(':memory:'));
+    const db = new Database(file, { readonly: true });
+    try {
+      return work(db);
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    url: `sqlite:${file}`,
+    label: `SQLite ${file.replace(`${APP_DIR}/`, '')}`,
+    tables: async () =>
+      read((db) =>
+        (db.prepare("select name from sqlite_master where type = 'table' order by 1").all() as { name: string }[])
+          .map((r) => r.name)
+          .filter((n) => !n.startsWith('sqlite_')),
+      ),
+    records: async () =>
+      read((db) => db.prepare('select name, count(*) as n from mig_migrations group by name').all()) as Array<{
+        name: string;
+        n: number;
+      }>,
+    drop: async () => {
+      for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(`${file}${suffix}`, { force: true });
+    },
+  };
+}
+
+/** A new PGlite data directory, copied from an initialised template. */
+async function freshPglite(): Promise<Fresh> {
   // A fresh PGlite data directory takes seconds to initialise; a copy of an initialised one, well under one.
   if (!existsSync(join(TEMPLATE, 'PG_VERSION'))) {
     out('   (first run: initialising the embedded database template, once; a few seconds)');
@@ -85,17 +171,25 @@ async function freshDatabase(): Promise<Fresh> {
   const dir = join(DATA, `demo-${freshCount}`);
   await rm(dir, { recursive: true, force: true });
   await cp(TEMPLATE, dir, { recursive: true });
+  const query = async <T>(text: string): Promise<T[]> => {
+    const pglite = new PGlite(dir);
+    try {
+      return (await pglite.query<T>(text)).rows;
+    } finally {
+      await pglite.close();
+    }
+  };
   return {
     pgliteDir: dir,
     label: `PGlite ${dir.replace(`${APP_DIR}/`, '')}`,
-    async tables() {
-      const pglite = new PGlite(dir);
-      const { rows } = await pglite.query<{ t: string }>(
-        "select table_name as t from information_schema.tables where table_schema = 'public' order by 1",
-      );
-      await pglite.close();
-      return rows.map((r) => r.t);
-    },
+    tables: async () =>
+      (
+        await query<{ t: string }>(
+          "select table_name as t from information_schema.tables where table_schema = 'public' order by 1",
+        )
+      ).map((r) => r.t),
+    records: () =>
+      query<{ name: string; n: number }>('select name, count(*)::int as n from mig_migrations group by name'),
     drop: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -154,8 +248,8 @@ async function main(): Promise<void> {
   out(`mig demo: an API that brings its own schema up to date, lazily, on first use.`);
   out(
     baseUrl
-      ? `Database: PostgreSQL (DATABASE_URL), fresh databases for each part.`
-      : 'Database: embedded PostgreSQL (PGlite); set DATABASE_URL to use a server.',
+      ? `Database: DATABASE_URL (${baseUrl.replace(/:[^:@/]*@/, ':***@')}), a fresh database for each part.`
+      : 'Database: embedded PostgreSQL (PGlite); set DATABASE_URL to use a server (or sqlite:FILE).',
   );
 
   // 1. Configuration, as the app resolves it at startup (lib/database.ts is mig's one call).
@@ -280,10 +374,7 @@ async function main(): Promise<void> {
       const did = st.appliedHere.length > 0 ? `applied ${st.appliedHere.length} migrations` : 'applied nothing';
       out(`   instance-${i + 1}: waited ${ms(st.lockWaitMs ?? 0).padStart(5)} ms for the lock, ${did}`);
     });
-    const client = new pg.Client({ connectionString: shared.url });
-    await client.connect();
-    const { rows } = await client.query('select name, count(*)::int as n from mig_migrations group by name');
-    await client.end();
+    const rows = await shared.records();
     const once = rows.every((r) => r.n === 1);
     out(
       `   all 8 ready in ${ms(wall)} ms; ${rows.length} migrations recorded, each ${once ? 'exactly once' : 'MORE THAN ONCE'}`,

@@ -55,7 +55,10 @@ type OneOf<T extends string> = T | (string & {});
  * of the strings true/false, 1/0, yes/no, on/off.
  */
 export interface MigConfigInput {
-  /** `postgres://` or `postgresql://` URL. Env: DATABASE_URL. */
+  /**
+   * Where the database is: `postgres://…`, `postgresql://…`, `mysql://…`, `mariadb://…`, `sqlite:PATH`,
+   * `file:PATH` or `pglite:DIR`. Env: DATABASE_URL.
+   */
   databaseUrl?: string | undefined;
   /** Env: AUTO_MIGRATE. Default: true when NODE_ENV is development, test or unset; false otherwise. */
   autoMigrate?: boolean | string | undefined;

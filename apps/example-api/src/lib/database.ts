@@ -6,10 +6,13 @@ import { APP_DIR, DEFAULT_PGLITE_DIR } from './paths.js';
 /** The app's tables, as its migrations create them. */
 export interface Tables {
   todos: {
-    id: Generated<string>;
+    /** A bigint: a string from PostgreSQL, a number from MySQL and SQLite. */
+    id: Generated<string | number>;
     title: string;
-    done: Generated<boolean>;
-    created_at: Generated<Date>;
+    /** A boolean; 0 or 1 from MySQL and SQLite. */
+    done: Generated<boolean | number>;
+    /** A Date; ISO text from SQLite. */
+    created_at: Generated<Date | string>;
   };
 }
 
@@ -29,10 +32,24 @@ export interface DatabaseOptions
  */
 export function createDatabase(options: DatabaseOptions): AppDatabase {
   const { pgliteDir, ...rest } = options;
+  const env = options.env ?? process.env;
+  const migrationsDir = options.overrides?.migrationsDir ?? (env.MIGRATIONS_DIR || migrationsFor(env.DATABASE_URL));
   return createMigDatabase<Tables>({
     cwd: APP_DIR,
     defaultUrl: `pglite:${pgliteDir ?? DEFAULT_PGLITE_DIR}`,
     applicationName: 'example-api',
     ...rest,
+    overrides: { ...options.overrides, ...(migrationsDir ? { migrationsDir } : {}) },
   });
+}
+
+/**
+ * The app's migrations in each engine's SQL: `migrations` (PostgreSQL and PGlite), `migrations.mysql`
+ * (MySQL, MariaDB), `migrations.sqlite`. A real service runs on one engine and keeps one folder.
+ */
+function migrationsFor(url: string | undefined): string | undefined {
+  const scheme = /^([a-z]+):/i.exec(url ?? '')?.[1]?.toLowerCase();
+  if (scheme === 'mysql' || scheme === 'mariadb') return './migrations.mysql';
+  if (scheme === 'sqlite' || scheme === 'file') return './migrations.sqlite';
+  return undefined;
 }
