@@ -74,7 +74,8 @@ export async function openContext(
   const adapter = createKyselyAdapter({
     db,
     target,
-    schema: values.schema,
+    // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
+    schema: config.sources.schema === 'default' ? undefined : values.schema,
     table: values.table,
     logger: output.logger,
   });

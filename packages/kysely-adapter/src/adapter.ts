@@ -119,7 +119,12 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
 }
 
 /** The lease lock row, in the engine's SQL. */
-function leasePrimitive(engine: Engine, db: MigrationDb, tables: StoreTables): AdminLeasePrimitive {
+function leasePrimitive(
+  engine: Engine,
+  db: MigrationDb,
+  tables: StoreTables,
+  logger?: Logger | undefined,
+): AdminLeasePrimitive {
   switch (engine) {
     case 'postgres':
     case 'pglite':
@@ -127,7 +132,7 @@ function leasePrimitive(engine: Engine, db: MigrationDb, tables: StoreTables): A
     case 'mysql':
       return createMysqlLeasePrimitive({ db, tables });
     case 'sqlite':
-      return createSqliteLeasePrimitive({ db, tables });
+      return createSqliteLeasePrimitive({ db, tables, logger });
   }
 }
 
@@ -144,7 +149,7 @@ function buildLock(
   // SQLite has no session lock: its lock is always the lease row (a killed holder's lease lapses).
   const lock: MigrationLock<KyselyFence> =
     strategy === 'lease' || engine === 'sqlite'
-      ? createLeaseLock(leasePrimitive(engine, db, tables), {
+      ? createLeaseLock(leasePrimitive(engine, db, tables, lockOptions.logger ?? storeOptions.logger), {
           ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
           renewEveryMs: lockOptions.renewEveryMs,
           owner: lockOptions.owner,

@@ -60,7 +60,9 @@ async function dialectFor(location: DatabaseLocation, options: OpenDatabaseOptio
       });
     }
     case 'sqlite': {
-      const { createSqliteDialect } = await loadDriver('better-sqlite3', () => import('./sqlite/sqlite-dialect.js'));
+      // The driver first, to name it when it is missing; the dialect loads it again (cached) on first query.
+      await loadDriver('better-sqlite3', () => import('better-sqlite3'));
+      const { createSqliteDialect } = await import('./sqlite/sqlite-dialect.js');
       return createSqliteDialect({ path: location.path });
     }
     case 'pglite': {

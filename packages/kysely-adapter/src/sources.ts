@@ -197,6 +197,8 @@ function toModule(name: string, origin: string, loaded: Record<string, unknown>)
   };
 }
 
+const BODY_WITH_SEMICOLONS = /\bbegin\s+atomic\b|\bcreate\s+(?:temp(?:orary)?\s+)?trigger\b/i;
+
 function sqlModule(
   name: string,
   origin: string,
@@ -217,8 +219,9 @@ function sqlModule(
     ['up', up],
     ['down', down ?? ''],
   ] as const) {
-    // A SQL-standard function body (BEGIN ATOMIC … END) has semicolons the splitter cannot see past.
-    const control = /\bbegin\s+atomic\b/i.test(text)
+    // A SQL-standard function body (BEGIN ATOMIC … END) and a trigger's body (CREATE TRIGGER … BEGIN … END)
+    // have semicolons the splitter cannot see past: their BEGIN and END are not transaction control.
+    const control = BODY_WITH_SEMICOLONS.test(text)
       ? undefined
       : splitSqlStatements(text).find((s) => TRANSACTION_CONTROL.test(s));
     if (control && transactional) {

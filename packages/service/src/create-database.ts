@@ -237,7 +237,8 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     const adapter = createKyselyAdapter({
       db,
       target,
-      schema: values.schema,
+      // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
+      schema: config.sources.schema === 'default' ? undefined : values.schema,
       table: values.table,
       logger: this.#logger,
       ...telemetry,

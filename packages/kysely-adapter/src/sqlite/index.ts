@@ -1,1 +1,1 @@
-export { createSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
+export { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, type SqliteDialectOptions } from './sqlite-dialect.js';
