@@ -3,7 +3,15 @@ import { fileURLToPath } from 'node:url';
 
 /** The compiled child scripts, next to this module in dist/child. */
 export function childScript(
-  name: 'cold-start-pg' | 'cold-start-kysely' | 'cold-start-mig' | 'race-instance' | 'fast-path',
+  name:
+    | 'cold-start-pg'
+    | 'cold-start-kysely'
+    | 'cold-start-service'
+    | 'cold-start-migrator'
+    | 'status-kysely'
+    | 'race-instance'
+    | 'race-kysely'
+    | 'fast-path',
 ): string {
   return fileURLToPath(new URL(`./child/${name}.js`, import.meta.url));
 }

@@ -12,21 +12,23 @@ export interface Settings {
   readonly coldStart: { readonly rounds: number; readonly warmup: number };
   /** Scenario 5: fresh databases per tool. */
   readonly fullApply: { readonly rounds: number; readonly warmup: number };
-  /** Scenario 6: racing processes, rounds per strategy. */
-  readonly race: { readonly processes: number; readonly rounds: number };
+  /** Scenario 6: racing process counts (each against one process), rounds per tool and count. */
+  readonly race: { readonly sizes: readonly number[]; readonly rounds: number };
   /** Scenario 7: acquire/release rounds; release-to-waiter handoffs per strategy. */
   readonly lock: { readonly rounds: number; readonly callsPerRound: number; readonly handoffs: number };
   /** Scenario 8: rounds, calls per round. */
   readonly warmInit: { readonly rounds: number; readonly callsPerRound: number };
   /** Scenario 9: instances through the pooler, rounds (each a race and a round of status checks). */
   readonly pooler: { readonly instances: number; readonly rounds: number };
+  /** Scenario 10: `mig status` processes per variant. */
+  readonly cliStatus: { readonly rounds: number; readonly warmup: number };
 }
 
 /** Scenario 9: PgBouncer's server connections per database (`default_pool_size`). */
 export const POOLER_POOL_SIZE = 10;
 
-/** Migrations of the "real" folder: scenarios 1, 4, 5, 6 and 8. */
-export const APPLY_COUNT = 100;
+/** Migrations of the "real" folder: scenarios 1, 4, 5, 6, 8, 9 and 10. */
+export const APPLY_COUNT = 50;
 
 const FULL: Settings = {
   fastPath: { processes: 6, batches: 20, calls: 1_000_000 },
@@ -34,10 +36,11 @@ const FULL: Settings = {
   statusCheck: { counts: [10, 1_000, 10_000], rounds: 20, callsPerRound: 10 },
   coldStart: { rounds: 30, warmup: 2 },
   fullApply: { rounds: 8, warmup: 1 },
-  race: { processes: 20, rounds: 3 },
+  race: { sizes: [10, 30], rounds: 3 },
   lock: { rounds: 40, callsPerRound: 10, handoffs: 12 },
   warmInit: { rounds: 60, callsPerRound: 10 },
   pooler: { instances: 100, rounds: 2 },
+  cliStatus: { rounds: 20, warmup: 2 },
 };
 
 const QUICK: Settings = {
@@ -46,10 +49,11 @@ const QUICK: Settings = {
   statusCheck: { counts: [10, 1_000], rounds: 5, callsPerRound: 5 },
   coldStart: { rounds: 3, warmup: 1 },
   fullApply: { rounds: 1, warmup: 0 },
-  race: { processes: 5, rounds: 1 },
+  race: { sizes: [5, 10], rounds: 1 },
   lock: { rounds: 5, callsPerRound: 5, handoffs: 2 },
   warmInit: { rounds: 5, callsPerRound: 5 },
   pooler: { instances: 20, rounds: 1 },
+  cliStatus: { rounds: 3, warmup: 1 },
 };
 
 export function settingsFor(mode: Mode): Settings {

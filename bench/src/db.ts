@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { Counter, countQueries } from './counting.js';
 
 /** The PostgreSQL server to measure against (trust auth here). Override with MIG_BENCH_PG_URL. */
 export const ADMIN_URL = process.env.MIG_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -25,6 +26,14 @@ export async function serverVersion(): Promise<string> {
   return admin(async (c) => {
     const { rows } = await c.query<{ v: string }>("select current_setting('server_version') as v");
     return rows[0]?.v ?? 'unknown';
+  });
+}
+
+/** The server's `shared_preload_libraries` (pg_stat_statements counts statements only when it is there). */
+export async function preloadedLibraries(): Promise<string> {
+  return admin(async (c) => {
+    const { rows } = await c.query<{ v: string }>("select current_setting('shared_preload_libraries') as v");
+    return rows[0]?.v ?? '';
   });
 }
 
@@ -60,9 +69,13 @@ export async function dropAllCreated(): Promise<void> {
   await Promise.allSettled([...live].map((d) => d.drop()));
 }
 
-/** Counts the statements a pool's clients send: every `client.query` call, BEGIN and COMMIT included. */
+/**
+ * What a pool's clients sent: `count` is statements (the top-level statements of every text, BEGIN and COMMIT
+ * included), `roundTrips` the `client.query` calls that carried them.
+ */
 export interface StatementCounter {
   readonly count: number;
+  readonly roundTrips: number;
 }
 
 export interface CountedPool {
@@ -75,18 +88,14 @@ export interface CountedPool {
 }
 
 /**
- * A pg pool whose clients count their statements, and a Kysely on it. The count wraps `client.query` on
- * each client as the pool connects it, as the adapter's tests do, so it sees exactly what goes on the wire.
+ * A pg pool whose clients count their statements and round trips, and a Kysely on it. The count wraps
+ * `client.query` on each client as the pool connects it, so it sees exactly what goes on the wire.
  */
 export function countedPool(url: string, max = 4): CountedPool {
   const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 0 });
-  const state = { count: 0 };
+  const state = new Counter();
   pool.on('connect', (client) => {
-    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      state.count++;
-      return original(...args);
-    };
+    countQueries(client as unknown as { query: (...args: unknown[]) => unknown }, state);
   });
   // A backend that dies between rounds must not end the whole run.
   pool.on('error', () => {});
@@ -96,7 +105,10 @@ export function countedPool(url: string, max = 4): CountedPool {
     db,
     counter: {
       get count() {
-        return state.count;
+        return state.statements;
+      },
+      get roundTrips() {
+        return state.roundTrips;
       },
     },
     async warm(n = 1) {

@@ -13,6 +13,8 @@ export interface Variant {
   readonly callsPerSample?: number | undefined;
   /** Statements sent so far, read before and after each round to report statements per call. */
   readonly statements?: (() => number) | undefined;
+  /** Round trips sent so far, read like `statements`. */
+  readonly roundTrips?: (() => number) | undefined;
 }
 
 export interface InterleaveOptions {
@@ -40,6 +42,7 @@ export async function interleave(variants: readonly Variant[], options: Interlea
   }
   const samples = variants.map(() => [] as number[]);
   const statements = variants.map(() => 0);
+  const roundTrips = variants.map(() => 0);
   const random = seededRandom(0x6d6967);
   for (let r = 0; r < options.rounds; r++) {
     const order = variants.map((_, i) => i);
@@ -48,8 +51,10 @@ export async function interleave(variants: readonly Variant[], options: Interlea
     for (const i of order) {
       const v = variants[i] as Variant;
       const before = v.statements?.() ?? 0;
+      const tripsBefore = v.roundTrips?.() ?? 0;
       const times = await v.round();
       statements[i] = (statements[i] as number) + (v.statements?.() ?? 0) - before;
+      roundTrips[i] = (roundTrips[i] as number) + (v.roundTrips?.() ?? 0) - tripsBefore;
       (samples[i] as number[]).push(...times);
     }
     options.onRound?.(r);
@@ -64,6 +69,7 @@ export async function interleave(variants: readonly Variant[], options: Interlea
       tool: v.tool,
       summary: summarize(own),
       statements: v.statements ? (statements[i] as number) / calls : null,
+      roundTrips: v.roundTrips ? (roundTrips[i] as number) / calls : null,
     };
   });
 }

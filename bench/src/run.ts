@@ -15,6 +15,7 @@ import { statusCheckChart } from './report/charts.js';
 import { consoleSummary } from './report/console.js';
 import { markdownResults } from './report/markdown.js';
 import { updateReadme } from './report/readme.js';
+import { cliStatus } from './scenarios/cli-status.js';
 import { coldStart } from './scenarios/cold-start.js';
 import type { BenchContext } from './scenarios/context.js';
 import { fastPath } from './scenarios/fast-path.js';
@@ -33,8 +34,9 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
   { id: '2', title: 'cached status check per call', run: statusCache },
   { id: '3', title: 'uncached no-op check vs Kysely vs SELECT 1', run: statusCheck },
   { id: '4', title: 'cold start', run: coldStart },
+  { id: '10', title: '`mig status` as a whole process', run: cliStatus },
   { id: '5', title: `full apply of ${APPLY_COUNT} migrations`, run: fullApply },
-  { id: '6', title: 'processes racing on an empty database', run: raceScenario },
+  { id: '6', title: `processes racing on an empty database, ${APPLY_COUNT} migrations`, run: raceScenario },
   { id: '7', title: 'migration lock', run: lockScenario },
   { id: '8', title: 'service initialization on a warm connection', run: warmInit },
   { id: '9', title: 'instances through PgBouncer: lease race vs status checks', run: poolerScenario },

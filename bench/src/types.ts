@@ -16,6 +16,8 @@ export interface Row {
   readonly summary: Summary;
   /** Statements sent to PostgreSQL per call, counted on the pg clients; null where not counted. */
   readonly statements: number | null;
+  /** Round trips (`client.query` calls) per call, counted on the pg clients; absent or null where not counted. */
+  readonly roundTrips?: number | null | undefined;
 }
 
 export interface Comparison {

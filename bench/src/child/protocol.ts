@@ -1,5 +1,6 @@
 // What every child script shares: JSON lines to the parent, a statement counter, the start signal.
 import pg from 'pg';
+import { type Counter, countQueries } from '../counting.js';
 
 /** Sends one message to the parent (see `startChild`). */
 export function emit(event: string, data: Record<string, unknown> = {}): void {
@@ -7,20 +8,17 @@ export function emit(event: string, data: Record<string, unknown> = {}): void {
 }
 
 /**
- * Counts every statement any pg client of this process sends. A child builds its pool the way an
- * application does (`createPgDialect` owns its pool), so the count patches the client class itself.
+ * Counts every statement and round trip any pg client of this process sends. A child builds its pool the
+ * way an application does (`createPgDialect` owns its pool), so the count patches the client class itself.
  */
-export function countStatements(): { readonly count: number } {
-  const state = { count: 0 };
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    state.count++;
-    return original.apply(this, args);
-  };
+export function countStatements(): { readonly count: number; readonly roundTrips: number } {
+  const counter: Counter = countQueries(pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown });
   return {
     get count() {
-      return state.count;
+      return counter.statements;
+    },
+    get roundTrips() {
+      return counter.roundTrips;
     },
   };
 }

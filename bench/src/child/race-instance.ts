@@ -44,6 +44,7 @@ try {
     lock,
     migrations: state.migrations,
     statements: statements.count,
+    roundTrips: statements.roundTrips,
   });
   await service.close();
 } catch (error) {

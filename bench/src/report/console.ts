@@ -24,7 +24,17 @@ export function consoleSummary(report: BenchReport): string {
 
 function scenarioText(s: ScenarioResult): string {
   const grouped = s.rows.some((r) => r.group !== undefined);
-  const header = [...(grouped ? [''] : []), 'variant', 'median', 'min', 'max', 'n', 'stmts/call'];
+  const trips = hasRoundTrips(s);
+  const header = [
+    ...(grouped ? [''] : []),
+    'variant',
+    'median',
+    'min',
+    'max',
+    'n',
+    'stmts/call',
+    ...(trips ? ['trips/call'] : []),
+  ];
   const rows = s.rows.map((r) => [
     ...(grouped ? [r.group ?? ''] : []),
     r.label,
@@ -33,6 +43,7 @@ function scenarioText(s: ScenarioResult): string {
     formatDuration(r.summary.max),
     String(r.summary.n),
     formatStatements(r.statements),
+    ...(trips ? [formatStatements(r.roundTrips ?? null)] : []),
   ]);
   const lines = [`${s.id}. ${s.title} (${s.unit})`, textTable(header, rows)];
   for (const c of s.comparisons)
@@ -42,4 +53,9 @@ function scenarioText(s: ScenarioResult): string {
     lines.push(`   [${verdict}] ${t.target}: ${t.detail}`);
   }
   return lines.join('\n');
+}
+
+/** Whether any row of the scenario counted its round trips (the column is shown only then). */
+export function hasRoundTrips(s: ScenarioResult): boolean {
+  return s.rows.some((r) => r.roundTrips !== undefined && r.roundTrips !== null);
 }

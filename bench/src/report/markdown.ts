@@ -1,6 +1,7 @@
 import { formatDuration, formatRatio, formatStatements } from '../format.js';
 import type { BenchReport, ScenarioResult } from '../types.js';
 import { isFailedCheck } from '../verdict.js';
+import { hasRoundTrips } from './console.js';
 
 /** The generated part of the README: machine, targets at a glance, one table per scenario. */
 export function markdownResults(report: BenchReport, chartFile: string | undefined): string {
@@ -45,13 +46,23 @@ export function markdownResults(report: BenchReport, chartFile: string | undefin
 
 function scenarioMarkdown(s: ScenarioResult): string[] {
   const grouped = s.rows.some((r) => r.group !== undefined);
+  const trips = hasRoundTrips(s);
   const lines = [
     `### ${s.id}. ${s.title}`,
     '',
     `${s.unit[0]?.toUpperCase()}${s.unit.slice(1)}.`,
     '',
     table(
-      [...(grouped ? [''] : []), 'variant', 'median', 'min', 'max', 'n', 'statements per call'],
+      [
+        ...(grouped ? [''] : []),
+        'variant',
+        'median',
+        'min',
+        'max',
+        'n',
+        'statements per call',
+        ...(trips ? ['round trips per call'] : []),
+      ],
       s.rows.map((r) => [
         ...(grouped ? [r.group ?? ''] : []),
         r.label,
@@ -60,8 +71,9 @@ function scenarioMarkdown(s: ScenarioResult): string[] {
         formatDuration(r.summary.max),
         String(r.summary.n),
         formatStatements(r.statements),
+        ...(trips ? [formatStatements(r.roundTrips ?? null)] : []),
       ]),
-      [...(grouped ? ['left' as const] : []), 'left', 'right', 'right', 'right', 'right', 'right'],
+      [...(grouped ? ['left' as const] : []), 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
     '',
   ];

@@ -75,8 +75,8 @@ export async function fastPath(ctx: BenchContext): Promise<ScenarioResult> {
       met: cacheNone.median < 0.001 && clockNone.median < 0.001,
       detail: `median ${formatDuration(cacheNone.median)} with @mig/cache, ${formatDuration(clockNone.median)} without`,
     },
-    sameWithinNoise('SDK registered vs none: no measurable difference (@mig/cache)', cacheSdk, cacheNone),
-    sameWithinNoise('SDK registered vs none: no measurable difference (no cache)', clockSdk, clockNone),
+    sameWithinNoise('SDK registered vs none: medians within 10 % (@mig/cache)', cacheSdk, cacheNone),
+    sameWithinNoise('SDK registered vs none: medians within 10 % (no cache)', clockSdk, clockNone),
   ];
   const spanNames = [...new Set(sdkEvidence?.spans ?? [])].join(', ');
   return {
@@ -98,15 +98,14 @@ export async function fastPath(ctx: BenchContext): Promise<ScenarioResult> {
 }
 
 /**
- * "No measurable difference": the medians differ by less than 10 %, or the SDK's median lies inside the
- * range the no-SDK runs themselves spread over. At tens of nanoseconds, a few percent is JIT and cache noise.
+ * "No measurable difference": the SDK's median within 10 % of the no-SDK median, nothing else. The no-SDK
+ * range is shown for context only: it is wide (one slow batch stretches it), so it cannot excuse a miss.
  */
 function sameWithinNoise(target: string, sdk: Summary, none: Summary): TargetCheck {
   const r = ratio(sdk, none);
-  const inRange = sdk.median >= none.min && sdk.median <= none.max;
   return {
     target,
-    met: Math.abs(r - 1) < 0.1 || inRange,
-    detail: `SDK/none ${formatRatio(r)} (${formatDuration(sdk.median)} vs ${formatDuration(none.median)}; no-SDK range ${formatDuration(none.min)}–${formatDuration(none.max)})`,
+    met: Math.abs(r - 1) <= 0.1,
+    detail: `SDK/none ${formatRatio(r)} (${formatDuration(sdk.median)} vs ${formatDuration(none.median)}; goal: within 10 %; no-SDK range ${formatDuration(none.min)}–${formatDuration(none.max)})`,
   };
 }

@@ -2,7 +2,7 @@ import { LOCK_STRATEGIES, type LockStrategy, type MigrationLock } from '@mig/cor
 import { DEFAULT_BACKOFF } from '@mig/core/adapter';
 import { createKyselyAdapter, createKyselyStore, describeConnection, type KyselyFence } from '@mig/kysely-adapter';
 import { type CountedPool, countedPool, createDatabase } from '../db.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, formatStatements } from '../format.js';
 import { interleave, timeEach } from '../measure.js';
 import { summarize } from '../stats.js';
 import type { Row, ScenarioResult, TargetCheck } from '../types.js';
@@ -50,6 +50,7 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
           label: `${strategy}: acquire + release, uncontended`,
           tool: 'mig' as const,
           statements: () => holderConn.counter.count,
+          roundTrips: () => holderConn.counter.roundTrips,
           round: () =>
             timeEach(callsPerRound, async () => {
               const lease = await lock.acquire({ timeoutMs: 5_000 });
@@ -87,13 +88,20 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
       ctx.log(`  ${strategy}: handoff median ${formatDuration(summarize(crossInstance).median)}`);
     }
 
+    // One attempt's cost, measured: the strategy's uncontended acquire + release in this run.
+    const attempt = (strategy: string) =>
+      uncontended.find((r) => r.label.startsWith(`${strategy}:`))?.summary.median ?? Number.NaN;
     const targets: TargetCheck[] = handoffRows
       .filter((r) => r.label.includes('two instances'))
-      .map((r) => ({
-        target: `${r.label.split(':')[0]}: a polling waiter starts within the backoff ceiling (${MAX_DELAY_MS} ms) of a release`,
-        met: r.summary.max <= MAX_DELAY_MS + 50,
-        detail: `median ${formatDuration(r.summary.median)}, max ${formatDuration(r.summary.max)} (allowing one attempt's round trip: ≤ ${MAX_DELAY_MS + 50} ms)`,
-      }));
+      .map((r) => {
+        const strategy = r.label.split(':')[0] as string;
+        const limit = MAX_DELAY_MS + attempt(strategy);
+        return {
+          target: `${strategy}: a polling waiter starts within the backoff ceiling (${MAX_DELAY_MS} ms) of a release, plus one attempt`,
+          met: r.summary.max <= limit,
+          detail: `median ${formatDuration(r.summary.median)}, max ${formatDuration(r.summary.max)} (limit ${formatDuration(limit)}: the ceiling plus the median uncontended acquire + release measured above)`,
+        };
+      });
     return {
       id: '7',
       title: 'Migration lock: acquire/release and handoff',
@@ -103,7 +111,7 @@ export async function lockScenario(ctx: BenchContext): Promise<ScenarioResult> {
       targets,
       notes: [
         `Uncontended: ${rounds} rounds of ${callsPerRound}, alternating strategies. Handoffs: ${handoffs} per strategy across instances, each after a random hold of 0.3–1.3 s, so the waiter is anywhere in its backoff (${initialDelayMs} ms growing ×${factor} to ${MAX_DELAY_MS} ms, minus up to ${jitter * 100} % jitter).`,
-        'Advisory acquire opens a session (takes a pooled connection, sets client_connection_check_interval), tries the lock, and on release unlocks, resets the setting and returns the connection: 4 statements. Lease: one upsert to take the row, one update to give it up.',
+        `Counted per uncontended acquire + release: ${uncontended.map((r) => `${r.label.split(':')[0]} ${formatStatements(r.statements)} statements in ${formatStatements(r.roundTrips ?? null)} round trips`).join(', ')}.`,
       ],
       elapsedMs: performance.now() - started,
     };

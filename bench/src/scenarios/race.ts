@@ -5,11 +5,12 @@ import type { LockTimings } from '../compose.js';
 import { APPLY_COUNT } from '../config.js';
 import { createDatabase } from '../db.js';
 import { formatDuration, formatRatio } from '../format.js';
-import { ratio, summarize } from '../stats.js';
+import { ratio, type Summary, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
+import { raceNote, waiterLatencies } from './race-notes.js';
 
-/** What a race instance reports when it is ready (see child/race-instance.ts). */
+/** What a race instance reports when it is done (see child/race-instance.ts and child/race-kysely.ts). */
 export interface Ready {
   readonly name: string;
   readonly startedAt: number;
@@ -19,14 +20,25 @@ export interface Ready {
   readonly lock: LockTimings;
   readonly migrations: string;
   readonly statements: number;
+  readonly roundTrips?: number | undefined;
+  /** Kysely's Migrator reports a failure in its result instead of throwing. */
+  readonly error?: string | undefined;
 }
 
-interface RaceRun {
+/** Who races: mig with either lock strategy, or Kysely's own Migrator. */
+export type RaceTool = LockStrategy | 'kysely';
+export const RACE_TOOLS: readonly RaceTool[] = [...LOCK_STRATEGIES, 'kysely'];
+
+export function toolName(tool: RaceTool): string {
+  return tool === 'kysely' ? "Kysely's Migrator" : `mig, ${tool} lock`;
+}
+
+export interface RaceRun {
   /** When the parent sent the start line (wall clock, ms). */
   readonly goAt: number;
-  /** From the start signal to the last process ready. */
+  /** From the start signal to the last process done. */
   readonly wallMs: number;
-  /** From the first spawn() to the last process ready (process start and imports included). */
+  /** From the first spawn() to the last process done (process start and imports included). */
   readonly spawnToReadyMs: number;
   readonly instances: readonly Ready[];
   readonly exactlyOnce: { readonly ok: boolean; readonly detail: string };
@@ -34,26 +46,21 @@ interface RaceRun {
 
 /**
  * Starts `processes` application instances on a fresh empty database, waits until every one has imported
- * its modules and built its service ("armed"), then writes the start line to all of them at once; each runs
- * `ensureInitialized()` with autoMigrate on. On a 2-core machine, starting 20 Node processes takes seconds of
- * CPU by itself; the start signal keeps that out of the figure, which is about the migration lock.
+ * its modules and built its migrator ("armed"), then writes the start line to all of them at once. mig's
+ * instances run `ensureInitialized()` with autoMigrate on; Kysely's run `migrateToLatest()`. On a 2-core
+ * machine, starting 30 Node processes takes seconds of CPU by itself; the start signal keeps that out of
+ * the figure, which is about the migration lock.
  */
-async function race(ctx: BenchContext, strategy: LockStrategy, processes: number): Promise<RaceRun> {
-  const database = await createDatabase(`race_${strategy}_${processes}`);
+async function race(ctx: BenchContext, tool: RaceTool, processes: number): Promise<RaceRun> {
+  const database = await createDatabase(`race_${tool}_${processes}`);
   const children: Child[] = [];
   try {
     for (let i = 0; i < processes; i++) {
+      const args = ['--url', database.url, '--dir', ctx.ready.folder.dir, '--name', `bench-${tool}-${i}`];
       children.push(
-        startChild(childScript('race-instance'), [
-          '--url',
-          database.url,
-          '--dir',
-          ctx.ready.folder.dir,
-          '--strategy',
-          strategy,
-          '--name',
-          `bench-${strategy}-${i}`,
-        ]),
+        tool === 'kysely'
+          ? startChild(childScript('race-kysely'), args)
+          : startChild(childScript('race-instance'), [...args, '--strategy', tool]),
       );
     }
     await Promise.all(children.map((c) => c.message('armed', 120_000)));
@@ -69,7 +76,11 @@ async function race(ctx: BenchContext, strategy: LockStrategy, processes: number
       wallMs: lastReady - goAt,
       spawnToReadyMs: lastReady - firstSpawn,
       instances,
-      exactlyOnce: await checkExactlyOnce(database.url, instances),
+      exactlyOnce: await checkExactlyOnce(
+        database.url,
+        instances,
+        tool === 'kysely' ? 'kysely_migration' : DEFAULT_TABLE,
+      ),
     };
   } finally {
     for (const c of children) c.process.kill('SIGKILL');
@@ -81,12 +92,13 @@ async function race(ctx: BenchContext, strategy: LockStrategy, processes: number
 export async function checkExactlyOnce(
   url: string,
   instances: readonly Ready[],
+  recordTable: string = DEFAULT_TABLE,
 ): Promise<{ ok: boolean; detail: string }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const records = await client.query<{ n: number; distinct: number }>(
-      `select count(*)::int as n, count(distinct name)::int as distinct from ${DEFAULT_TABLE}`,
+      `select count(*)::int as n, count(distinct name)::int as distinct from ${recordTable}`,
     );
     // The first migration creates the audit table and is the only one that writes no audit row.
     const audit = await client.query<{ n: number; distinct: number; pids: number }>(
@@ -96,7 +108,7 @@ export async function checkExactlyOnce(
     const aud = audit.rows[0] as { n: number; distinct: number; pids: number };
     const appliedHere = instances.flatMap((i) => i.appliedHere);
     const appliers = instances.filter((i) => i.appliedHere.length > 0).length;
-    const allReady = instances.every((i) => i.migrations === 'applied' || i.migrations === 'up-to-date');
+    const failures = instances.filter((i) => i.migrations !== 'applied' && i.migrations !== 'up-to-date');
     const ok =
       rec.n === APPLY_COUNT &&
       rec.distinct === APPLY_COUNT &&
@@ -104,91 +116,104 @@ export async function checkExactlyOnce(
       aud.distinct === APPLY_COUNT - 1 &&
       appliedHere.length === APPLY_COUNT &&
       new Set(appliedHere).size === APPLY_COUNT &&
-      allReady;
+      failures.length === 0;
+    const failed =
+      failures.length > 0
+        ? `; ${failures.length} process(es) failed: ${failures[0]?.error ?? failures[0]?.migrations}`
+        : '';
     return {
       ok,
-      detail: `${rec.n} records (${rec.distinct} distinct), ${aud.n} audit rows (${aud.distinct} distinct, written by ${aud.pids} process(es)), ${appliedHere.length} applications reported by ${appliers} process(es)`,
+      detail: `${rec.n} records (${rec.distinct} distinct), ${aud.n} audit rows (${aud.distinct} distinct, written by ${aud.pids} process(es)), ${appliedHere.length} applications reported by ${appliers} process(es)${failed}`,
     };
   } finally {
     await client.end();
   }
 }
 
+type Runs = Map<string, RaceRun[]>;
+const key = (tool: RaceTool, processes: number) => `${tool}:${processes}`;
+
 /**
- * Scenario 6: 20 processes start together on an empty database and each runs mig's service with autoMigrate
- * on the same 100 migrations; wall time until all are ready, against one process doing the same alone
- * (measured the same way), with the advisory lock and with the lease lock. Exactly-once is checked after
- * every run.
+ * Runs every tool at every size and alone, interleaved: in each round the tools take turns (their order
+ * flipping every round), and each tool's sizes alternate between ascending and descending.
  */
-export async function raceScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const started = performance.now();
-  const { processes, rounds } = ctx.settings.race;
-  const rows: Row[] = [];
-  const comparisons: Comparison[] = [];
-  const targets: TargetCheck[] = [];
-  const notes: string[] = [];
-  for (const strategy of LOCK_STRATEGIES) {
-    const single: RaceRun[] = [];
-    const many: RaceRun[] = [];
-    for (let r = 0; r < rounds; r++) {
-      // Alternate which goes first, as everywhere else.
-      const order = r % 2 === 0 ? [1, processes] : [processes, 1];
-      for (const n of order) {
-        const run = await race(ctx, strategy, n);
-        (n === 1 ? single : many).push(run);
+async function runAll(ctx: BenchContext, sizes: readonly number[], rounds: number): Promise<Runs> {
+  const runs: Runs = new Map();
+  for (let r = 0; r < rounds; r++) {
+    const tools = r % 2 === 0 ? RACE_TOOLS : [...RACE_TOOLS].reverse();
+    for (const tool of tools) {
+      const counts = r % 2 === 0 ? [1, ...sizes] : [...sizes].reverse().concat(1);
+      for (const n of counts) {
+        const run = await race(ctx, tool, n);
+        runs.set(key(tool, n), [...(runs.get(key(tool, n)) ?? []), run]);
         ctx.log(
-          `  ${strategy}, ${n} process(es): ${formatDuration(run.wallMs)} start → all ready; ${run.exactlyOnce.ok ? 'exactly once' : `NOT exactly once: ${run.exactlyOnce.detail}`}`,
+          `  ${toolName(tool)}, ${n} process(es): ${formatDuration(run.wallMs)} start → all done; ${run.exactlyOnce.ok ? 'exactly once' : `NOT exactly once: ${run.exactlyOnce.detail}`}`,
         );
       }
     }
-    const group = `${strategy} lock`;
-    const one = summarize(single.map((s) => s.wallMs));
-    const all = summarize(many.map((s) => s.wallMs));
-    const perProcess = (runs: RaceRun[]) =>
-      runs.reduce((n, run) => n + run.instances.reduce((m, i) => m + i.statements, 0), 0) /
-      runs.reduce((n, run) => n + run.instances.length, 0);
-    rows.push(
-      { group, label: '1 process: start → ready', tool: 'mig', summary: one, statements: perProcess(single) },
-      {
-        group,
-        label: `${processes} processes: start → all ready`,
-        tool: 'mig',
-        summary: all,
-        statements: perProcess(many),
-      },
-      {
-        group,
-        label: `${processes} processes: first spawn() → all ready (process start included)`,
-        tool: 'mig',
-        summary: summarize(many.map((s) => s.spawnToReadyMs)),
-        statements: null,
-      },
-    );
-    const r = ratio(all, one);
-    comparisons.push({ group, label: `${processes} processes / 1 process`, ratio: r });
-    targets.push(
-      {
-        target: `${strategy}: ${processes} processes all ready within 1.5x of one process's full apply`,
-        met: r <= 1.5,
-        detail: `${formatDuration(all.median)} vs ${formatDuration(one.median)} (${formatRatio(r)})`,
-      },
-      {
-        target: `${strategy}: exactly once (each migration recorded once and run once)`,
-        kind: 'correctness',
-        met: [...single, ...many].every((run) => run.exactlyOnce.ok),
-        detail:
-          ([...single, ...many].find((run) => !run.exactlyOnce.ok) ?? many[0] ?? single[0])?.exactlyOnce.detail ?? '',
-      },
-    );
-    notes.push(latencyNote(strategy, many, single));
   }
-  notes.unshift(
-    `${rounds} round(s) per strategy; each run on a fresh database. "Start" is the moment the parent released every armed process; "ready" is each process's own clock when ensureInitialized() resolved (statements are per process).`,
+  return runs;
+}
+
+/** Mean statements and round trips per process over `runs`. */
+function perProcess(runs: readonly RaceRun[]): { statements: number; roundTrips: number | null } {
+  const all = runs.flatMap((run) => run.instances);
+  const counted = all.every((i) => typeof i.roundTrips === 'number');
+  return {
+    statements: all.reduce((n, i) => n + i.statements, 0) / all.length,
+    roundTrips: counted ? all.reduce((n, i) => n + (i.roundTrips ?? 0), 0) / all.length : null,
+  };
+}
+
+function toolRows(tool: RaceTool, sizes: readonly number[], runs: Runs): Row[] {
+  const group = toolName(tool);
+  const tooling = tool === 'kysely' ? ('kysely' as const) : ('mig' as const);
+  const of = (n: number) => runs.get(key(tool, n)) ?? [];
+  const row = (label: string, list: RaceRun[], wall: (r: RaceRun) => number, counted: boolean): Row => ({
+    group,
+    label,
+    tool: tooling,
+    summary: summarize(list.map(wall)),
+    ...(counted ? perProcess(list) : { statements: null, roundTrips: null }),
+  });
+  return [
+    row('1 process: start → done', of(1), (r) => r.wallMs, true),
+    ...sizes.flatMap((n) => [
+      row(`${n} processes: start → all done`, of(n), (r) => r.wallMs, true),
+      row(`${n} processes: first spawn() → all done`, of(n), (r) => r.spawnToReadyMs, false),
+    ]),
+  ];
+}
+
+/**
+ * Scenario 6: processes racing on an empty database with the same 50 migrations, for mig's two lock
+ * strategies and Kysely's Migrator; wall time from the start line to the last one done, against one process
+ * doing the same from the same kind of start. Exactly-once is checked after every run.
+ */
+export async function raceScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const started = performance.now();
+  const { sizes, rounds } = ctx.settings.race;
+  const runs = await runAll(ctx, sizes, rounds);
+  const wall = (tool: RaceTool, n: number): Summary => summarize((runs.get(key(tool, n)) ?? []).map((r) => r.wallMs));
+  const rows = RACE_TOOLS.flatMap((tool) => toolRows(tool, sizes, runs));
+  const comparisons: Comparison[] = RACE_TOOLS.flatMap((tool) =>
+    sizes.map((n) => ({
+      group: toolName(tool),
+      label: `${n} processes / 1 process`,
+      ratio: ratio(wall(tool, n), wall(tool, 1)),
+    })),
   );
+  const targets = LOCK_STRATEGIES.flatMap((strategy) => raceTargets(strategy, sizes, runs, wall));
+  const largest = sizes[sizes.length - 1] as number;
+  const notes = [
+    `${rounds} round(s); in each, every tool runs alone and at ${sizes.join(' and ')} processes, each run on a fresh database, the tools taking turns. "Start" is the moment the parent released every armed process (modules loaded, migrator built); "done" is each process's own clock when ensureInitialized() (mig, autoMigrate on) or migrateToLatest() (Kysely) resolved. Statements and round trips are per process, counted on its pg clients.`,
+    ...RACE_TOOLS.map((tool) => raceNote(tool, runs.get(key(tool, largest)) ?? [], runs.get(key(tool, 1)) ?? [])),
+    ...kyselyCheckNotes(runs, sizes),
+  ];
   return {
     id: '6',
-    title: `${processes} processes racing on an empty database`,
-    unit: 'wall time until every process is ready',
+    title: `Processes racing on an empty database, ${APPLY_COUNT} migrations`,
+    unit: 'wall time from the start line until every process is done',
     rows,
     comparisons,
     targets,
@@ -197,38 +222,53 @@ export async function raceScenario(ctx: BenchContext): Promise<ScenarioResult> {
   };
 }
 
-/**
- * Where the time goes in a race (its median run), from the lock timings each process recorded: when the
- * applier got the lock and how long it held it, against the lone process; then how long after its release
- * the others got the lock (each one in turn, only to find nothing left to do) and were ready.
- */
-function latencyNote(strategy: string, runs: readonly RaceRun[], single: readonly RaceRun[]): string {
-  const median = (list: readonly RaceRun[]) => [...list].sort((a, b) => a.wallMs - b.wallMs)[list.length >> 1];
-  const run = median(runs);
-  const alone = median(single)?.instances[0];
-  const applier = run?.instances.find((i) => i.appliedHere.length > 0);
-  if (!run || !alone || !applier || applier.lock.acquiredAt === undefined || applier.lock.releasedAt === undefined) {
-    return `${strategy}: no lock timings recorded`;
-  }
-  const since = (t: number | undefined, from: number) => (t === undefined ? Number.NaN : t - from);
-  const released = applier.lock.releasedAt;
-  const others = run.instances.filter((i) => i !== applier);
-  const took = others.map((i) => since(i.lock.acquiredAt, released)).filter((t) => !Number.isNaN(t));
-  // A waiter that learns the work is done (the holder's notices, a status look) never takes the lock at all.
-  if (took.length < others.length) {
-    const ready = summarize(others.map((i) => i.readyAt - released));
-    return (
-      `${strategy}, median run (${formatDuration(run.wallMs)}): the applier got the lock ${formatDuration(applier.lock.acquiredAt - run.goAt)} after the start and held it ${formatDuration(released - applier.lock.acquiredAt)}; ` +
-      `of the other ${others.length}, ${took.length} took the lock after its release and ${others.length - took.length} finished without it; all were ready ${formatDuration(ready.max)} after the release.`
-    );
-  }
-  const gotLock = summarize(took);
-  const ready = summarize(others.map((i) => i.readyAt - released));
-  const aloneGot = since(alone.lock.acquiredAt, median(single)?.goAt ?? Number.NaN);
-  const aloneHeld = since(alone.lock.releasedAt, alone.lock.acquiredAt ?? Number.NaN);
-  return (
-    `${strategy}, median run (${formatDuration(run.wallMs)}): the applier got the lock ${formatDuration(applier.lock.acquiredAt - run.goAt)} after the start and held it ${formatDuration(released - applier.lock.acquiredAt)} ` +
-    `(alone: ${formatDuration(aloneGot)} and ${formatDuration(aloneHeld)}); after its release the other ${others.length} got the lock ${formatDuration(gotLock.min)}–${formatDuration(gotLock.max)} later (median ${formatDuration(gotLock.median)}), ` +
-    `one at a time and only to find nothing left to do, and were all ready ${formatDuration(ready.max)} after the release.`
-  );
+function raceTargets(
+  strategy: LockStrategy,
+  sizes: readonly number[],
+  runs: Runs,
+  wall: (tool: RaceTool, n: number) => Summary,
+): TargetCheck[] {
+  const one = wall(strategy, 1);
+  const kyselyOne = wall('kysely', 1);
+  const timing = sizes.map((n): TargetCheck => {
+    const all = wall(strategy, n);
+    const kysely = wall('kysely', n);
+    const r = ratio(all, one);
+    return {
+      target: `${strategy}: ${n} processes racing (${APPLY_COUNT} migrations) all done within 1.5x of one process`,
+      met: r <= 1.5,
+      detail: `${formatDuration(all.median)} vs ${formatDuration(one.median)} (${formatRatio(r)}${r > 1.5 ? `, ${formatRatio(r / 1.5)} over the goal` : ''}); Kysely's Migrator in the same run: ${formatDuration(kysely.median)} vs ${formatDuration(kyselyOne.median)} (${formatRatio(ratio(kysely, kyselyOne))})`,
+    };
+  });
+  const everyRun = [1, ...sizes].flatMap((n) => runs.get(key(strategy, n)) ?? []);
+  const bad = everyRun.find((run) => !run.exactlyOnce.ok);
+  const largest = sizes[sizes.length - 1] as number;
+  const latency = waiterLatencies(runs.get(key(strategy, largest)) ?? []);
+  return [
+    ...timing,
+    {
+      target: `${strategy}: a waiting process is done within 100 ms of the holder's release (${largest} processes)`,
+      met: latency ? latency.medianOfLast <= 100 : null,
+      detail: latency
+        ? `the last waiter was done ${formatDuration(latency.medianOfLast)} after the release (median over runs; worst ${formatDuration(latency.worst)}), the median waiter ${formatDuration(latency.medianWaiter)}; measured to done, so it includes the status read after waking`
+        : 'no run recorded the holder release',
+    },
+    {
+      target: `${strategy}: exactly once in every race (each migration recorded once and run once)`,
+      kind: 'correctness',
+      met: everyRun.length > 0 && bad === undefined,
+      detail: (bad ?? everyRun[everyRun.length - 1])?.exactlyOnce.detail ?? 'no run',
+    },
+  ];
+}
+
+/** Kysely's exactly-once result is the peer's business: reported, never a reason to fail mig's run. */
+function kyselyCheckNotes(runs: Runs, sizes: readonly number[]): string[] {
+  const all = [1, ...sizes].flatMap((n) => runs.get(key('kysely', n)) ?? []);
+  const bad = all.filter((run) => !run.exactlyOnce.ok);
+  return [
+    bad.length === 0
+      ? `Kysely's Migrator applied each migration exactly once in all ${all.length} of its runs.`
+      : `Kysely's Migrator was not exactly once in ${bad.length} of ${all.length} runs: ${bad[0]?.exactlyOnce.detail}.`,
+  ];
 }

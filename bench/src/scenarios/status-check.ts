@@ -2,7 +2,7 @@ import type { Migrator } from '@mig/core';
 import { type Migrator as KyselyMigrator, sql } from 'kysely';
 import { kyselyMigrateToLatest, kyselyMigrator, migMigrator, migUp } from '../compose.js';
 import { type BenchDatabase, type CountedPool, countedPool, createDatabase } from '../db.js';
-import { formatDuration, formatRatio } from '../format.js';
+import { formatDuration, formatRatio, formatStatements } from '../format.js';
 import { interleave, timeEach, type Variant } from '../measure.js';
 import { type MigrationFolder, seedKysely, seedMig, writeMigrationFolder } from '../migrations.js';
 import { ratio } from '../stats.js';
@@ -11,6 +11,7 @@ import type { BenchContext } from './context.js';
 
 export const STATUS_LABELS = {
   mig: 'mig status()',
+  migUp: 'mig up(), nothing to do',
   migFresh: 'mig fresh migrator: read folder + status()',
   kysely: 'Kysely migrateToLatest(), up to date',
   select1: 'SELECT 1 (pg pool.query)',
@@ -68,6 +69,11 @@ export async function statusCheck(ctx: BenchContext): Promise<ScenarioResult> {
           ratio: ratio(of(STATUS_LABELS.kysely), of(STATUS_LABELS.mig)),
         },
         { group, label: 'mig status() / SELECT 1', ratio: ratio(of(STATUS_LABELS.mig), of(STATUS_LABELS.select1)) },
+        {
+          group,
+          label: 'mig status() / SELECT 1 through Kysely',
+          ratio: ratio(of(STATUS_LABELS.mig), of(STATUS_LABELS.select1Kysely)),
+        },
       ];
     });
     return {
@@ -143,13 +149,24 @@ async function prepare(ctx: BenchContext, count: number): Promise<Setup> {
 
 function variantsFor(setup: Setup, callsPerRound: number): Variant[] {
   const { count, group, conn, folder, database } = setup;
-  const base = { group, param: count, statements: () => conn.counter.count };
+  const base = {
+    group,
+    param: count,
+    statements: () => conn.counter.count,
+    roundTrips: () => conn.counter.roundTrips,
+  };
   return [
     {
       ...base,
       label: STATUS_LABELS.mig,
       tool: 'mig',
       round: () => timeEach(callsPerRound, () => setup.migrator.status()),
+    },
+    {
+      ...base,
+      label: STATUS_LABELS.migUp,
+      tool: 'mig',
+      round: () => timeEach(callsPerRound, () => migUp(setup.migrator)),
     },
     {
       ...base,
@@ -194,31 +211,31 @@ function variantsFor(setup: Setup, callsPerRound: number): Variant[] {
 function statusTargets(rows: readonly Row[], counts: readonly number[]): TargetCheck[] {
   const find = (label: string, count: number) => rows.find((r) => r.label === label && r.param === count) as Row;
   const mig = counts.map((c) => find(STATUS_LABELS.mig, c));
+  const up = counts.map((c) => find(STATUS_LABELS.migUp, c));
   const kysely = counts.map((c) => find(STATUS_LABELS.kysely, c));
-  const select1 = counts.map((c) => find(STATUS_LABELS.select1, c));
-  const first = mig[0] as Row;
-  const last = mig[mig.length - 1] as Row;
-  const flat = ratio(last.summary, first.summary);
+  const select1 = counts.map((c) => find(STATUS_LABELS.select1Kysely, c));
   const vsSelect = mig.map((m, i) => ratio(m.summary, (select1[i] as Row).summary));
   const vsKysely = mig.map((m, i) => ratio((kysely[i] as Row).summary, m.summary));
-  const list = (values: number[], format: (v: number) => string) =>
+  const list = (values: readonly number[], format: (v: number) => string) =>
     values.map((v, i) => `${(counts[i] as number).toLocaleString('en')}: ${format(v)}`).join(', ');
+  const counted = (values: readonly (number | null | undefined)[]) => values.map((v) => v ?? Number.NaN);
   return [
     {
       target: 'one statement per mig check',
       met: mig.every((m) => m.statements === 1),
-      detail: list(
-        mig.map((m) => m.statements ?? Number.NaN),
-        (v) => `${v}`,
-      ),
+      detail: list(counted(mig.map((m) => m.statements)), formatStatements),
     },
     {
-      target: 'mig check time flat in the number of applied migrations (largest within 1.25x of smallest)',
-      met: flat <= 1.25,
-      detail: `${formatDuration(first.summary.median)} at ${(counts[0] as number).toLocaleString('en')}, ${formatDuration(last.summary.median)} at ${(counts[counts.length - 1] as number).toLocaleString('en')} (${formatRatio(flat)})`,
+      target: 'one round trip per no-op up() on an up-to-date database',
+      met: up.every((u) => u.roundTrips === 1),
+      detail: `round trips ${list(counted(up.map((u) => u.roundTrips)), formatStatements)}; statements ${list(counted(up.map((u) => u.statements)), formatStatements)}; median ${list(
+        up.map((u) => u.summary.median),
+        formatDuration,
+      )}`,
     },
+    flatTarget(mig, counts),
     {
-      target: 'mig check within 1.5x a bare SELECT 1 round trip',
+      target: 'mig status() within 1.5x of a SELECT 1 through Kysely',
       met: vsSelect.every((r) => r <= 1.5),
       detail: list(vsSelect, formatRatio),
     },
@@ -228,4 +245,18 @@ function statusTargets(rows: readonly Row[], counts: readonly number[]): TargetC
       detail: `Kysely/mig ${list(vsKysely, formatRatio)}`,
     },
   ];
+}
+
+/** "Flat": the largest median over all counts within 1.25x of the smallest, wherever each falls. */
+function flatTarget(mig: readonly Row[], counts: readonly number[]): TargetCheck {
+  const at = mig.map((m, i) => ({ median: m.summary.median, count: (counts[i] as number).toLocaleString('en') }));
+  const sorted = [...at].sort((a, b) => a.median - b.median);
+  const smallest = sorted[0] as (typeof at)[number];
+  const largest = sorted[sorted.length - 1] as (typeof at)[number];
+  const flat = largest.median / smallest.median;
+  return {
+    target: 'mig check time flat in the number of applied migrations (largest median within 1.25x of the smallest)',
+    met: flat <= 1.25,
+    detail: `largest ${formatDuration(largest.median)} at ${largest.count}, smallest ${formatDuration(smallest.median)} at ${smallest.count} (${formatRatio(flat)})`,
+  };
 }
