@@ -51,7 +51,9 @@ async function dialectFor(location: DatabaseLocation, options: OpenDatabaseOptio
       });
     }
     case 'mysql': {
-      const { createMysqlDialect } = await loadDriver('mysql2', () => import('./mysql/mysql-dialect.js'));
+      // The driver first, to name it when it is missing; the dialect loads it again (cached) on first query.
+      await loadDriver('mysql2', () => import('mysql2'));
+      const { createMysqlDialect } = await import('./mysql/mysql-dialect.js');
       return createMysqlDialect({
         url: location.url,
         maxConnections: options.maxConnections,

@@ -197,7 +197,13 @@ function toModule(name: string, origin: string, loaded: Record<string, unknown>)
   };
 }
 
-const BODY_WITH_SEMICOLONS = /\bbegin\s+atomic\b|\bcreate\s+(?:temp(?:orary)?\s+)?trigger\b/i;
+/**
+ * Bodies with semicolons of their own, whose BEGIN and END the splitter would take for transaction control:
+ * SQL-standard function bodies (BEGIN ATOMIC, and MariaDB's BEGIN NOT ATOMIC), triggers, routines and events
+ * (SQLite's and MySQL's BEGIN … END), and a file that sets its own DELIMITER (as the mysql client reads it).
+ */
+const BODY_WITH_SEMICOLONS =
+  /\bbegin\s+(?:not\s+)?atomic\b|\bcreate\s+(?:or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?(?:temp(?:orary)?\s+)?(?:trigger|procedure|function|event)\b|^\s*delimiter\s/im;
 
 function sqlModule(
   name: string,
@@ -219,8 +225,6 @@ function sqlModule(
     ['up', up],
     ['down', down ?? ''],
   ] as const) {
-    // A SQL-standard function body (BEGIN ATOMIC … END) and a trigger's body (CREATE TRIGGER … BEGIN … END)
-    // have semicolons the splitter cannot see past: their BEGIN and END are not transaction control.
     const control = BODY_WITH_SEMICOLONS.test(text)
       ? undefined
       : splitSqlStatements(text).find((s) => TRANSACTION_CONTROL.test(s));

@@ -82,7 +82,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
   const tables = storeTables(schema, options.table ?? DEFAULT_TABLE);
   const target: StoreTarget = Object.freeze({
     system: options.target?.system ?? capabilities.system,
-    namespace: options.target?.namespace ?? (capabilities.embedded ? capabilities.engine : 'postgres'),
+    namespace: options.target?.namespace ?? (capabilities.engine === 'postgres' ? 'postgres' : capabilities.engine),
     server: options.target?.server ?? (capabilities.embedded ? 'embedded' : 'unknown'),
     table: tables.qualified,
   });
@@ -271,7 +271,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     const run = direction === 'up' ? module.up : module.down;
     if (!run) return undefined;
     if (direction === 'up' && migration.sql !== undefined) return [migration.sql];
-    return previewQueries(run);
+    return previewQueries(run, this.#db);
   }
 
   #error(action: string, error: unknown): MigError {

@@ -1,11 +1,185 @@
-import { InvalidOptionError } from '@mig/core';
+import {
+  type ApplyOptions,
+  type ForeignHistorySummary,
+  type Leftover,
+  MigError,
+  MigErrorCode,
+  type Migration,
+  type RecordOptions,
+  type RecordRewrite,
+  type StoreHead,
+} from '@mig/core';
+import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
+import { sql } from 'kysely';
+import type { KyselyFence } from '../internal/fence.js';
+import { isMysqlConcurrentCreate, isMysqlUndefinedTable } from '../internal/mysql-errors.js';
+import { checkMysqlFence } from '../internal/mysql-fence.js';
+import { runMysqlStep } from '../internal/mysql-run.js';
+import {
+  createMysqlTables,
+  detectMysqlForeignHistories,
+  lockMysqlHead,
+  readMysqlHead,
+  readMysqlRecords,
+  writeMysqlHead,
+} from '../internal/mysql-tables.js';
 import type { StoreTables } from '../internal/tables.js';
-import type { EngineSettings, StoreEngine } from './store-engine.js';
+import type { MigrationDb } from '../sources.js';
+import { type EngineSettings, parseRepairs, type RecordRow, type Step, type StoreEngine } from './store-engine.js';
 
-/** PLACEHOLDER: mig's store SQL on Mysql (being written). */
-export function createMysqlStoreEngine(tables: StoreTables, _settings: EngineSettings): StoreEngine {
-  const missing = () => {
-    throw new InvalidOptionError('db', 'The mysql store is not written yet.');
-  };
-  return new Proxy({ tables } as StoreEngine, { get: (target, key) => (key === 'tables' ? target.tables : missing) });
+/**
+ * mig's store SQL on MySQL and MariaDB (InnoDB). The same tables, head compare-and-swap and digests as on
+ * PostgreSQL; what differs is DDL, which MySQL commits statement by statement: see `runMysqlStep` for how a
+ * migration is run and recorded, atomically where it can be and honestly where it cannot.
+ */
+export function createMysqlStoreEngine(tables: StoreTables, settings: EngineSettings): StoreEngine {
+  return new MysqlStoreEngine(tables, settings);
+}
+
+class MysqlStoreEngine implements StoreEngine {
+  readonly tables: StoreTables;
+  readonly #settings: EngineSettings;
+
+  constructor(tables: StoreTables, settings: EngineSettings) {
+    this.tables = tables;
+    this.#settings = settings;
+  }
+
+  async schemaVersion(db: MigrationDb): Promise<number | null> {
+    try {
+      const { rows } = await sql<{ schema_version: number }>`
+        select schema_version from ${this.tables.head} where id = 1`.execute(db);
+      return rows[0] ? Number(rows[0].schema_version) : 0;
+    } catch (error) {
+      if (isMysqlUndefinedTable(error)) return null;
+      throw error;
+    }
+  }
+
+  // MySQL's tables were first written at version 2: there is no older layout to bring up to date.
+  createTables(db: MigrationDb, _fromVersion: number | null): Promise<void> {
+    return createMysqlTables(db, this.tables);
+  }
+
+  isRetryableCreate(error: unknown): boolean {
+    return isMysqlConcurrentCreate(error);
+  }
+
+  isUndefinedTable(error: unknown): boolean {
+    return isMysqlUndefinedTable(error);
+  }
+
+  async readHead(db: MigrationDb): Promise<StoreHead | null> {
+    try {
+      return await readMysqlHead(db, this.tables);
+    } catch (error) {
+      if (isMysqlUndefinedTable(error)) return null;
+      throw error;
+    }
+  }
+
+  async readRecords(db: MigrationDb): Promise<readonly RecordRow[]> {
+    try {
+      return await readMysqlRecords(db, this.tables);
+    } catch (error) {
+      if (isMysqlUndefinedTable(error)) return [];
+      throw error;
+    }
+  }
+
+  async latest(db: MigrationDb, count: number): Promise<readonly { name: string; digest: string }[]> {
+    const { rows } = await sql<{ name: string; digest: string }>`
+      select name, digest from ${this.tables.records} order by id desc limit ${count}`.execute(db);
+    return rows;
+  }
+
+  changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
+    return runMysqlStep(db, { tables: this.tables, settings: this.#settings }, step, run);
+  }
+
+  changeOutside(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
+    // `-- mig:no-transaction` (or transactional = false) changes nothing here: MySQL decides what commits
+    // by itself, and each migration is run the way its statements allow.
+    this.#settings.logger.debug(
+      { migration: step.migration.name },
+      `"${step.migration.name}" asks to run outside a transaction; on MySQL it runs like any other migration`,
+    );
+    return runMysqlStep(db, { tables: this.tables, settings: this.#settings }, step, run);
+  }
+
+  async record(
+    db: MigrationDb,
+    migrations: readonly Migration<MigrationDb>[],
+    options: RecordOptions<KyselyFence>,
+  ): Promise<StoreHead> {
+    return db.transaction().execute(async (trx) => {
+      let head = await lockMysqlHead(trx, this.tables, migrations[0]?.name ?? '(none)', options.expectedHead);
+      await checkMysqlFence(trx, this.tables, options.fence);
+      for (const m of migrations) {
+        const next = { count: head.count + 1, digest: nextDigest(head.digest, m.name, m.checksum) };
+        await sql`
+          insert into ${this.tables.records}
+            (name, checksum, digest, transactional, applied_at, duration_ms, origin, adopted_from, runnable, repairs)
+          values (${m.name}, ${m.checksum}, ${next.digest}, true, utc_timestamp(6), null, ${options.origin},
+            ${options.adoptedFrom ?? null}, ${options.runnable}, '[]')`.execute(trx);
+        head = next;
+      }
+      await writeMysqlHead(trx, this.tables, head);
+      return head;
+    });
+  }
+
+  async rewrite(db: MigrationDb, changes: RecordRewrite, options: ApplyOptions<KyselyFence>): Promise<StoreHead> {
+    return db.transaction().execute(async (trx) => {
+      const first = changes.checksums[0]?.name ?? changes.forget[0] ?? '(none)';
+      await lockMysqlHead(trx, this.tables, first, options.expectedHead);
+      await checkMysqlFence(trx, this.tables, options.fence);
+      const now = new Date().toISOString();
+      for (const { name, checksum } of changes.checksums) {
+        const { rows } = await sql<{ checksum: string; repairs: string }>`
+          select checksum, repairs from ${this.tables.records} where name = ${name}`.execute(trx);
+        const row = rows[0];
+        if (!row) throw new MigError(MigErrorCode.Conflict, `"${name}" has no record to repair; nothing was changed.`);
+        const repairs = JSON.stringify([...parseRepairs(row.repairs), { checksum: row.checksum, at: now }]);
+        await sql`
+          update ${this.tables.records} set checksum = ${checksum}, repairs = ${repairs} where name = ${name}`.execute(
+          trx,
+        );
+      }
+      for (const name of changes.forget) {
+        await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
+      }
+      return this.#rebuildDigests(trx);
+    });
+  }
+
+  /** MySQL has no half-built objects to attribute to a failed run (no invalid indexes): nothing to report. */
+  async leftovers(_db: MigrationDb, _migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
+    return [];
+  }
+
+  foreignHistories(db: MigrationDb): Promise<readonly ForeignHistorySummary[]> {
+    return detectMysqlForeignHistories(db, this.tables);
+  }
+
+  // The engine raises mig's own errors where it finds them (CONFLICT, LOCK_LOST, MIGRATION_FAILED).
+  async translate(_db: MigrationDb, error: unknown, _step: Step): Promise<unknown> {
+    return error;
+  }
+
+  /** After a rewrite: every record's digest again from the first, and the head from the last. */
+  async #rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
+    const { rows } = await sql<{ id: number | string; name: string; checksum: string; digest: string }>`
+      select id, name, checksum, digest from ${this.tables.records} order by id`.execute(trx);
+    let digest = EMPTY_DIGEST;
+    for (const row of rows) {
+      digest = nextDigest(digest, row.name, row.checksum);
+      if (row.digest !== digest) {
+        await sql`update ${this.tables.records} set digest = ${digest} where id = ${row.id}`.execute(trx);
+      }
+    }
+    const head = { count: rows.length, digest };
+    await writeMysqlHead(trx, this.tables, head);
+    return head;
+  }
 }

@@ -9,6 +9,11 @@ export interface AdvisoryFence {
   readonly classId: number;
   readonly objId: number;
   readonly key: string;
+  /**
+   * MySQL/MariaDB: the GET_LOCK name the session holds (classId and objId then only identify it in logs).
+   * Absent on PostgreSQL.
+   */
+  readonly lockName?: string | undefined;
   /** A Kysely bound to the session that holds the lock. */
   readonly db: MigrationDb;
 }

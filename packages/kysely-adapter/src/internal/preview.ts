@@ -4,9 +4,7 @@ import {
   type DatabaseConnection,
   type Driver,
   Kysely,
-  PostgresAdapter,
   PostgresIntrospector,
-  PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
 import type { MigrationDb } from '../sources.js';
@@ -15,10 +13,14 @@ const CONTROL = /^(begin|start transaction|commit|rollback|savepoint|release sav
 
 /**
  * The SQL a Kysely migration would send, found by running it against a Kysely that compiles every query
- * and executes none (each returns no rows). A migration that branches on what it reads may take another
- * path for real; its preview says what it would do on an empty result.
+ * as `like` would (its engine's SQL) and executes none (each returns no rows). A migration that branches on
+ * what it reads may take another path for real; its preview says what it would do on an empty result.
  */
-export async function previewQueries(run: (db: MigrationDb) => Promise<void>): Promise<readonly string[]> {
+export async function previewQueries(
+  run: (db: MigrationDb) => Promise<void>,
+  like: MigrationDb,
+): Promise<readonly string[]> {
+  const executor = like.getExecutor();
   const recorded: string[] = [];
   const connection: DatabaseConnection = {
     async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
@@ -40,10 +42,10 @@ export async function previewQueries(run: (db: MigrationDb) => Promise<void>): P
   };
   const db: MigrationDb = new Kysely({
     dialect: {
-      createAdapter: () => new PostgresAdapter(),
+      createAdapter: () => executor.adapter,
       createDriver: () => driver,
       createIntrospector: (k) => new PostgresIntrospector(k),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
+      createQueryCompiler: () => ({ compileQuery: (node, queryId) => executor.compileQuery(node, queryId) }),
     },
   });
   try {

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
+import { createConnection } from 'mysql2/promise';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
+import { CLI, mig, type Workspace, workspace } from './support.js';
+
+// Every command on the engines beside PostgreSQL (whose own suite is cli.test.ts), with the same portable
+// migrations: PGlite from the command line on a data directory an app would use, a SQLite file, MariaDB.
+
+const MIGRATIONS = {
+  '001_todos.sql':
+    'create table todos (id integer primary key, title text not null);\n-- mig:down\ndrop table todos;\n',
+  '002_done.sql':
+    'alter table todos add column done boolean not null default false;\n-- mig:down\nalter table todos drop column done;\n',
+};
+
+const MYSQL_ADMIN = { host: '127.0.0.1', port: 3306, user: 'root' };
+
+/** A fresh, empty database on one engine; `tables()` reads what is in it, from outside mig. */
+interface Location {
+  readonly url: string;
+  tables(): Promise<string[]>;
+  drop(): Promise<void>;
+}
+
+const ENGINES: Record<string, () => Promise<Location>> = {
+  async pglite() {
+    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));
+    await cp(PGLITE_TEMPLATE, dir, { recursive: true });
+    return {
+      url: `pglite:${dir}`,
+      async tables() {
+        const pglite = new PGlite(dir);
+        try {
+          const { rows } = await pglite.query<{ name: string }>(
+            "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
+          );
+          return rows.map((r) => r.name);
+        } finally {
+          await pglite.close();
+        }
+      },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  async sqlite() {
+    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
+    const file = join(dir, 'app.db');
+    return {
+      url: `sqlite:${file}`,
+      async tables() {
+        if (!(await readdir(dir)).includes('app.db')) return [];
+        const db = new Database(file, { readonly: true });
+        try {
+          const rows = db.prepare("select name from sqlite_master where type = 'table' order by 1").all();
+          return (rows as { name: string }[]).map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
+        } finally {
+          db.close();
+        }
+      },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  async mariadb() {
+    const name = `mig_cli_${randomBytes(5).toString('hex')}`;
+    const admin = await createConnection(MYSQL_ADMIN);
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    return {
+      url: `mariadb://root@127.0.0.1:3306/${name}`,
+      async tables() {
+        const c = await createConnection(MYSQL_ADMIN);
+        try {
+          const [rows] = await c.query(
+            'select table_name as name from information_schema.tables where table_schema = ? order by 1',
+            [name],
+          );
+          return (rows as { name: string }[]).map((r) => r.name);
+        } finally {
+          await c.end();
+        }
+      },
+      async drop() {
+        const c = await createConnection(MYSQL_ADMIN);
+        await c.query(`drop database if exists ${name}`);
+        await c.end();
+      },
+    };
+  },
+};
+
+const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
+
+describe.each(Object.keys(ENGINES))('the mig command on %s', (engine) => {
+  let where: Location;
+  let ws: Workspace;
+  const run = (args: string[]) => mig(args, { cwd: ws.dir, env: { DATABASE_URL: where.url } });
+
+  beforeEach(async () => {
+    where = await ENGINES[engine]!();
+    ws = await workspace(MIGRATIONS);
+  });
+  afterEach(async () => {
+    await where.drop();
+    await ws.dispose();
+  });
+
+  it('status, up, verify, down and unlock, each with its exit code', { timeout: 180_000 }, async () => {
+    const pending = await run(['status', '--json']);
+    expect(pending.code, pending.stderr).toBe(0);
+    expect(pending.json()).toMatchObject({ state: 'pending', pending: ['001_todos', '002_done'], applied: [] });
+    expect((await run(['status', '--fail-on-pending'])).code).toBe(5);
+
+    const up = await run(['up', '--json']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(names(up.json().results)).toEqual(['001_todos', '002_done']);
+    expect(names((await run(['status', '--json'])).json().applied)).toEqual(['001_todos', '002_done']);
+    expect((await run(['up', '--json'])).json().results).toEqual([]);
+    expect((await run(['verify'])).code).toBe(0);
+
+    const down = await run(['down', '--json']);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(names(down.json().results)).toEqual(['002_done']);
+    expect(names((await run(['status', '--json'])).json().applied)).toEqual(['001_todos']);
+
+    const unlock = await run(['unlock', '--json']);
+    expect(unlock.code, unlock.stderr).toBe(0);
+    expect(unlock.json()).toMatchObject({ lease: { holder: null }, advisory: { holder: null } });
+    expect(await where.tables()).toEqual(expect.arrayContaining(['todos', 'mig_migrations']));
+  });
+
+  it('reports an edited applied file as drift (exit 4)', { timeout: 180_000 }, async () => {
+    expect((await run(['up'])).code).toBe(0);
+    await ws.write('001_todos.sql', `${MIGRATIONS['001_todos.sql']}-- edited\n`);
+    const verify = await run(['verify', '--json']);
+    expect(verify.code).toBe(4);
+    expect(verify.json().problems).toEqual([expect.objectContaining({ kind: 'changed', name: '001_todos' })]);
+  });
+
+  it('a dry run shows the plan and writes nothing, not even mig tables', { timeout: 180_000 }, async () => {
+    const dry = await run(['up', '--dry-run']);
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout + dry.stderr).toContain('001_todos');
+    expect(await where.tables()).toEqual([]);
+  });
+
+  it('create writes a new migration file', { timeout: 60_000 }, async () => {
+    const created = await run(['create', 'add_tags', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.json().file).toMatch(/migrations\/\d{14}_add_tags\.sql$/);
+  });
+});
+
+describe('a database URL whose driver is not installed', () => {
+  it('is an error naming the package to install', { timeout: 60_000 }, async () => {
+    // The bundled command alone, where no driver can be found: the URL's driver is loaded on first use.
+    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-nodriver-'));
+    try {
+      await copyFile(CLI, join(dir, 'mig.mjs'));
+      const ws = await workspace(MIGRATIONS);
+      try {
+        for (const [url, driver] of [
+          ['sqlite:./app.db', 'better-sqlite3'],
+          ['mysql://root@127.0.0.1:3306/nowhere', 'mysql2'],
+        ] as const) {
+          const { runNode } = await import('../../../test/support/processes.js');
+          const result = await runNode(join(dir, 'mig.mjs'), ['status', '--url', url], {
+            cwd: ws.dir,
+            env: { NO_COLOR: '1', DATABASE_URL: '' },
+            timeoutMs: 30_000,
+          });
+          expect(result.code, result.stdout + result.stderr).toBe(2);
+          expect(result.stdout + result.stderr).toContain(`npm install ${driver}`);
+        }
+      } finally {
+        await ws.dispose();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
