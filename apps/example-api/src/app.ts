@@ -26,10 +26,13 @@ async function updateTodo(
   id: string,
   changes: { title?: string; done?: boolean },
 ): Promise<TodoRow | undefined> {
+  // better-sqlite3 binds no booleans: SQLite keeps them as 0 and 1.
+  const values =
+    engine === 'sqlite' && changes.done !== undefined ? { ...changes, done: Number(changes.done) } : changes;
   if (engine !== 'mysql') {
-    return db.updateTable('todos').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+    return db.updateTable('todos').set(values).where('id', '=', id).returningAll().executeTakeFirst();
   }
-  await db.updateTable('todos').set(changes).where('id', '=', id).execute();
+  await db.updateTable('todos').set(values).where('id', '=', id).execute();
   return db.selectFrom('todos').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
