@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
+import { copyFile, cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
+import { FileMigrationProvider, Kysely, Migrator, MysqlDialect, SqliteDialect } from 'kysely';
+import { createPool } from 'mysql2';
 import { createConnection } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
@@ -153,6 +157,71 @@ describe.each(Object.keys(ENGINES))('the mig command on %s', (engine) => {
     const created = await run(['create', 'add_tags', '--json']);
     expect(created.code, created.stderr).toBe(0);
     expect(created.json().file).toMatch(/migrations\/\d{14}_add_tags\.sql$/);
+  });
+});
+
+/** Kysely's own dialect on a mig URL of MariaDB or SQLite, as an app on Kysely's Migrator would have it. */
+function kyselyOn(url: string): Kysely<any> {
+  if (url.startsWith('sqlite:')) {
+    return new Kysely({ dialect: new SqliteDialect({ database: new Database(url.slice('sqlite:'.length)) }) });
+  }
+  return new Kysely({ dialect: new MysqlDialect({ pool: createPool({ uri: url.replace(/^mariadb:/, 'mysql:') }) }) });
+}
+
+const KYSELY_MIGRATIONS = {
+  '20240101000000_users.mjs':
+    "export async function up(db) { await db.schema.createTable('k_users').addColumn('id', 'integer', (c) => c.primaryKey()).execute(); }\n" +
+    "export async function down(db) { await db.schema.dropTable('k_users').execute(); }\n",
+  '20240102000000_posts.mjs':
+    "export async function up(db) { await db.schema.createTable('k_posts').addColumn('id', 'integer', (c) => c.primaryKey()).execute(); }\n" +
+    "export async function down(db) { await db.schema.dropTable('k_posts').execute(); }\n",
+};
+
+describe.each(['sqlite', 'mariadb'])("switching from Kysely's Migrator on %s", (engine) => {
+  it('adopts its history, then applies and reverts as mig', { timeout: 180_000 }, async () => {
+    const where = await ENGINES[engine]!();
+    const ws = await workspace({});
+    try {
+      for (const [file, text] of Object.entries(KYSELY_MIGRATIONS)) await writeFile(join(ws.migrations, file), text);
+      const db = kyselyOn(where.url);
+      try {
+        const provider = new FileMigrationProvider({ fs, path, migrationFolder: ws.migrations });
+        const { error } = await new Migrator({ db, provider }).migrateToLatest();
+        expect(error).toBeUndefined();
+      } finally {
+        await db.destroy();
+      }
+      const run = (args: string[]) => mig(args, { cwd: ws.dir, env: { DATABASE_URL: where.url } });
+      const refused = await run(['up']);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(4);
+      expect(refused.stdout).toContain('mig adopt --from kysely');
+
+      const adopt = await run(['adopt', '--from', 'kysely', '--json']);
+      expect(adopt.code, adopt.stdout + adopt.stderr).toBe(0);
+      expect((await run(['adopt', '--from', 'kysely'])).code).toBe(0); // again: nothing new
+      await ws.write(
+        '20240103000000_tags.sql',
+        'create table k_tags (id integer primary key);\n-- mig:down\ndrop table k_tags;\n',
+      );
+      const up = await run(['up', '--json']);
+      expect(up.code, up.stdout + up.stderr).toBe(0);
+      expect(names(up.json().results)).toEqual(['20240103000000_tags']);
+      const status = (await run(['status', '--json'])).json();
+      expect(status.applied.map((m: { name: string; origin: string }) => [m.name, m.origin])).toEqual([
+        ['20240101000000_users', 'adopted'],
+        ['20240102000000_posts', 'adopted'],
+        ['20240103000000_tags', 'applied'],
+      ]);
+      // Kysely's files are mig's too: down reverts them.
+      const down = await run(['down', '--to', '20240101000000_users', '--json']);
+      expect(down.code, down.stdout + down.stderr).toBe(0);
+      expect(names(down.json().results)).toEqual(['20240103000000_tags', '20240102000000_posts']);
+      expect(await where.tables()).toEqual(expect.arrayContaining(['k_users', 'kysely_migration']));
+      expect(await where.tables()).not.toContain('k_posts');
+    } finally {
+      await ws.dispose();
+      await where.drop();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '@mig/core';
 import { sql } from 'kysely';
+import { detectEngine, type Engine } from '../engine.js';
 import type { MigrationDb } from '../sources.js';
 import { drizzleReader } from './drizzle.js';
 import { knexReader } from './knex.js';
@@ -29,6 +30,11 @@ const READERS: Readonly<Record<ForeignTool, ForeignReader>> = {
   drizzle: drizzleReader,
 };
 
+/** Kysely's Migrator and knex keep the same table on every engine; the others are read on PostgreSQL. */
+function readsOn(tool: ForeignTool, engine: Engine): boolean {
+  return engine === 'postgres' || engine === 'pglite' || tool === 'kysely' || tool === 'knex';
+}
+
 function readerFor(tool: unknown): ForeignReader {
   if (typeof tool === 'string' && (FOREIGN_TOOLS as readonly string[]).includes(tool)) {
     return READERS[tool as ForeignTool];
@@ -44,10 +50,11 @@ function readerFor(tool: unknown): ForeignReader {
  * extension), in the order it applied them. Returns null when the tool's table does not exist. Never writes,
  * not even to the tool's lock table.
  *
- * PostgreSQL only (pg, and PGlite, which is PostgreSQL): the tools' tables are looked up with to_regclass().
- * Kysely's and knex's tables are unqualified unless a schema is given, so they are found on the search_path as
- * the tool found them; node-pg-migrate's default schema is `public`, Drizzle's `drizzle`. Drizzle needs
- * `migrationsDir`, since its rows are named through `meta/_journal.json`.
+ * Kysely's Migrator and knex: on every engine. Their tables are unqualified unless a schema is given, so they
+ * are found where the tool found them (PostgreSQL's search_path, MySQL's current database, SQLite's file).
+ * node-pg-migrate and Drizzle: on PostgreSQL and PGlite (node-pg-migrate's default schema is `public`,
+ * Drizzle's `drizzle`); elsewhere an error that says to use a baseline. Drizzle needs `migrationsDir`, since
+ * its rows are named through `meta/_journal.json`.
  *
  * @example
  * const history = await readForeignHistory(db, 'knex');
@@ -61,12 +68,21 @@ export async function readForeignHistory(
   options: ForeignHistoryOptions = {},
 ): Promise<ForeignHistory | null> {
   const reader = readerFor(tool);
+  const engine = detectEngine(db).capabilities.engine;
+  if (!readsOn(reader.tool, engine)) {
+    throw new InvalidOptionError(
+      'tool',
+      `mig reads ${reader.tool}'s history on PostgreSQL and PGlite only, and this database is ${engine}. ` +
+        "Record that history with mig baseline --to <the tool's last applied migration> instead.",
+      { context: { tool: reader.tool, engine } },
+    );
+  }
   const table = options.table === undefined ? reader.defaultTable : checkIdentifier('table', options.table);
   const schema = options.schema === undefined ? reader.defaultSchema : checkIdentifier('schema', options.schema);
   reader.checkOptions?.(options);
   let where: HistoryTable | null;
   try {
-    where = await locateTable(db, schema, table);
+    where = await locateTable(db, schema, table, engine);
   } catch (error) {
     throw readFailed(reader.tool, schema === null ? table : `${schema}.${table}`, error);
   }

@@ -1,6 +1,7 @@
 import { InvalidOptionError, isMigError, MigError, MigErrorCode } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
 import { type RawBuilder, sql } from 'kysely';
+import type { Engine } from '../engine.js';
 import type { MigrationDb } from '../sources.js';
 
 /** The migration tools whose history mig can read (and adopt). */
@@ -90,12 +91,34 @@ export function regclassName(schema: string | null, table: string): string {
   return schema === null ? `"${table}"` : `"${schema}"."${table}"`;
 }
 
-export function historyTable(schema: string, table: string): HistoryTable {
-  return { schema, table, qualified: `${schema}.${table}`, ref: sql.id(schema, table) };
+export function historyTable(schema: string | null, table: string): HistoryTable {
+  return schema === null
+    ? { schema: '', table, qualified: table, ref: sql.id(table) }
+    : { schema, table, qualified: `${schema}.${table}`, ref: sql.id(schema, table) };
 }
 
-/** Finds a table (or view) and the schema it is in; null when it does not exist. */
-export async function locateTable(db: MigrationDb, schema: string | null, table: string): Promise<HistoryTable | null> {
+/**
+ * Finds a table (or view) and the schema it is in (on MySQL the database, the connection's own unless
+ * named; SQLite has none); null when it does not exist.
+ */
+export async function locateTable(
+  db: MigrationDb,
+  schema: string | null,
+  table: string,
+  engine: Engine = 'postgres',
+): Promise<HistoryTable | null> {
+  if (engine === 'mysql') {
+    const { rows } = await sql<{ schema: string; table: string }>`
+      select table_schema as ${sql.id('schema')}, table_name as ${sql.id('table')} from information_schema.tables
+      where table_schema = coalesce(${schema}, database()) and table_name = ${table}`.execute(db);
+    const found = rows[0];
+    return found === undefined ? null : historyTable(schema === null ? null : found.schema, found.table);
+  }
+  if (engine === 'sqlite') {
+    const { rows } = await sql<{ name: string }>`
+      select name from sqlite_master where type in ('table', 'view') and name = ${table}`.execute(db);
+    return rows[0] === undefined ? null : historyTable(null, rows[0].name);
+  }
   const { rows } = await sql<{ schema: string; table: string }>`
     select n.nspname as schema, c.relname as table
     from pg_catalog.pg_class c
