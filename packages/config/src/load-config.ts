@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type CosmiconfigResult, cosmiconfig } from 'cosmiconfig';
+import type { CosmiconfigResult, PublicExplorer } from 'cosmiconfig';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { ConfigFileError, isLoadable, LOADERS, SEARCH_PLACES } from './internal/loaders.js';
 import { redactText } from './internal/redact.js';
@@ -58,8 +58,10 @@ class ExplicitFileProblem extends Error {
   }
 }
 
-async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<CosmiconfigResult> {
-  const explorer = cosmiconfig('mig', {
+/** cosmiconfig, loaded only when there is a file to read (most services configure mig from the environment). */
+async function explorer(): Promise<PublicExplorer> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  return cosmiconfig('mig', {
     searchPlaces: [...SEARCH_PLACES],
     loaders: LOADERS,
     // One folder per search() call: the walk upward is ours (below), because cosmiconfig's strategies either
@@ -67,6 +69,9 @@ async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<
     searchStrategy: 'none',
     cache: false,
   });
+}
+
+async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<CosmiconfigResult> {
   if (options.configFile !== undefined) {
     const path = resolve(cwd, options.configFile);
     const given = JSON.stringify(options.configFile);
@@ -87,7 +92,7 @@ async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<
       });
     }
     try {
-      return await explorer.load(path);
+      return await (await explorer()).load(path);
     } catch (error) {
       // cosmiconfig marks loader errors with the file; a failed read before any loader ran does not say.
       if (error instanceof Error && !('filepath' in error)) Object.assign(error, { filepath: path });
@@ -98,12 +103,31 @@ async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<
   // From cwd upward, stopping after the first folder that is a package or repository root (package.json or
   // .git): a service picks up its own config, never one from a parent project or the home folder.
   for (let dir = cwd; ; ) {
-    const found = await explorer.search(dir);
+    const found = (await mayHoldConfig(dir)) ? await (await explorer()).search(dir) : null;
     if (found) return found;
     const parent = dirname(dir);
     if (parent === dir || (await isRoot(dir))) return null;
     dir = parent;
   }
+}
+
+/**
+ * Whether the folder has a file cosmiconfig would read: one of the search places, a package.json only with a
+ * `mig` key (or one that does not parse, which cosmiconfig then reports).
+ */
+async function mayHoldConfig(dir: string): Promise<boolean> {
+  const names = new Set(await readdir(dir).catch(() => [] as string[]));
+  for (const place of SEARCH_PLACES) {
+    if (!names.has(place)) continue;
+    if (place !== 'package.json') return true;
+    try {
+      const pkg: unknown = JSON.parse(await readFile(join(dir, place), 'utf8'));
+      if (typeof pkg !== 'object' || pkg === null || 'mig' in pkg) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
 }
 
 async function isFile(path: string): Promise<boolean> {
