@@ -32,7 +32,7 @@ import {
   URL_FORMS,
 } from '@mig/kysely-adapter';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { createConsoleLogger } from './console-logger.js';
 
 export interface CreateDatabaseOptions {
@@ -252,7 +252,8 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     });
     const service = createDatabaseService<Kysely<DB>>({
       connect: async () => {
-        await sql`select 1`.execute(db);
+        // A connection opened and handed back to the pool, with no statement: the status check reuses it.
+        await db.connection().execute(async () => {});
         return db;
       },
       disconnect: (conn) => conn.destroy(),
