@@ -14,7 +14,9 @@ import { createLogger } from '../src/lib/logger.js';
 // The app on the engines beside PostgreSQL and PGlite (api.test.ts covers those in depth): DATABASE_URL is
 // all that changes; the app takes the migrations written in that engine's SQL.
 
-const MYSQL_ADMIN = { host: '127.0.0.1', port: 3306, user: 'root' };
+/** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
+const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
+const mysqlUrl = (database: string) => Object.assign(new URL(MYSQL_ADMIN.uri), { pathname: `/${database}` }).toString();
 const APPLIED = ['20260101000000_create_todos', '20260102000000_add_todo_done', '20260103000000_index_open_todos'];
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -35,9 +37,9 @@ const FRESH: Record<string, () => Promise<{ url: string; recorded(): Promise<str
       await c.end();
     });
     return {
-      url: `mariadb://root@127.0.0.1:3306/${name}`,
+      url: mysqlUrl(name),
       async recorded() {
-        const c = await createConnection({ ...MYSQL_ADMIN, database: name });
+        const c = await createConnection({ uri: mysqlUrl(name) });
         const [rows] = await c.query('select name from mig_migrations order by id');
         await c.end();
         return (rows as { name: string }[]).map((r) => r.name);

@@ -23,7 +23,9 @@ const MIGRATIONS = {
     'alter table todos add column done boolean not null default false;\n-- mig:down\nalter table todos drop column done;\n',
 };
 
-const MYSQL_ADMIN = { host: '127.0.0.1', port: 3306, user: 'root' };
+/** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
+const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
+const mysqlUrl = (database: string) => Object.assign(new URL(MYSQL_ADMIN.uri), { pathname: `/${database}` }).toString();
 
 /** A fresh, empty database on one engine; `tables()` reads what is in it, from outside mig. */
 interface Location {
@@ -76,7 +78,7 @@ const ENGINES: Record<string, () => Promise<Location>> = {
     await admin.query(`create database ${name}`);
     await admin.end();
     return {
-      url: `mariadb://root@127.0.0.1:3306/${name}`,
+      url: mysqlUrl(name).replace(/^mysql:/, 'mariadb:'),
       async tables() {
         const c = await createConnection(MYSQL_ADMIN);
         try {
