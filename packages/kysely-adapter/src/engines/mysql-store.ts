@@ -19,13 +19,13 @@ import {
   createMysqlTables,
   detectMysqlForeignHistories,
   lockMysqlHead,
-  readMysqlHead,
   readMysqlRecords,
   writeMysqlHead,
 } from '../internal/mysql-tables.js';
 import type { StoreTables } from '../internal/tables.js';
 import type { MigrationDb } from '../sources.js';
 import { type EngineSettings, parseRepairs, type RecordRow, type Step, type StoreEngine } from './store-engine.js';
+import { StoreReads } from './store-reads.js';
 
 /**
  * mig's store SQL on MySQL and MariaDB (InnoDB). The same tables, head compare-and-swap and digests as on
@@ -36,24 +36,14 @@ export function createMysqlStoreEngine(tables: StoreTables, settings: EngineSett
   return new MysqlStoreEngine(tables, settings);
 }
 
-class MysqlStoreEngine implements StoreEngine {
+class MysqlStoreEngine extends StoreReads implements StoreEngine {
   readonly tables: StoreTables;
   readonly #settings: EngineSettings;
 
   constructor(tables: StoreTables, settings: EngineSettings) {
+    super();
     this.tables = tables;
     this.#settings = settings;
-  }
-
-  async schemaVersion(db: MigrationDb): Promise<number | null> {
-    try {
-      const { rows } = await sql<{ schema_version: number }>`
-        select schema_version from ${this.tables.head} where id = 1`.execute(db);
-      return rows[0] ? Number(rows[0].schema_version) : 0;
-    } catch (error) {
-      if (isMysqlUndefinedTable(error)) return null;
-      throw error;
-    }
   }
 
   // MySQL's tables were first written at version 2: there is no older layout to bring up to date.
@@ -69,28 +59,13 @@ class MysqlStoreEngine implements StoreEngine {
     return isMysqlUndefinedTable(error);
   }
 
-  async readHead(db: MigrationDb): Promise<StoreHead | null> {
-    try {
-      return await readMysqlHead(db, this.tables);
-    } catch (error) {
-      if (isMysqlUndefinedTable(error)) return null;
-      throw error;
-    }
-  }
-
-  async readRecords(db: MigrationDb): Promise<readonly RecordRow[]> {
+  override async readRecords(db: MigrationDb): Promise<readonly RecordRow[]> {
     try {
       return await readMysqlRecords(db, this.tables);
     } catch (error) {
       if (isMysqlUndefinedTable(error)) return [];
       throw error;
     }
-  }
-
-  async latest(db: MigrationDb, count: number): Promise<readonly { name: string; digest: string }[]> {
-    const { rows } = await sql<{ name: string; digest: string }>`
-      select name, digest from ${this.tables.records} order by id desc limit ${count}`.execute(db);
-    return rows;
   }
 
   changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {

@@ -38,11 +38,11 @@ import type { MigrationDb } from '../sources.js';
 import {
   type EngineSettings,
   parseRepairs,
-  type RecordRow,
   STORE_SCHEMA_VERSION,
   type Step,
   type StoreEngine,
 } from './store-engine.js';
+import { StoreReads } from './store-reads.js';
 
 /**
  * mig's store SQL on PostgreSQL and PGlite. A transactional SQL migration travels in one round trip with
@@ -50,7 +50,7 @@ import {
  * head, a NOTIFY for waiters, COMMIT); a code migration takes one round trip before and one after its own
  * queries. The checks raise errors of mig's own SQLSTATE, turned back into mig's errors by `translate`.
  */
-export class PostgresStoreEngine implements StoreEngine {
+export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   readonly tables: StoreTables;
   readonly #settings: EngineSettings;
   /** Where waiters listen (NOTIFY after each migration); none on an embedded engine, where nobody waits. */
@@ -58,21 +58,10 @@ export class PostgresStoreEngine implements StoreEngine {
   #clientCheck: Promise<boolean> | undefined;
 
   constructor(tables: StoreTables, settings: EngineSettings, options: { readonly notifies: boolean }) {
+    super();
     this.tables = tables;
     this.#settings = settings;
     this.#channel = options.notifies ? changeChannel(tables) : undefined;
-  }
-
-  async schemaVersion(db: MigrationDb): Promise<number | null> {
-    try {
-      const { rows } = await sql<{
-        schema_version: number;
-      }>`select schema_version from ${this.tables.head} where id = 1`.execute(db);
-      return rows[0] ? Number(rows[0].schema_version) : 0;
-    } catch (error) {
-      if (isUndefinedTable(error)) return null;
-      throw error;
-    }
   }
 
   async createTables(db: MigrationDb, fromVersion: number | null): Promise<void> {
@@ -132,35 +121,6 @@ export class PostgresStoreEngine implements StoreEngine {
 
   isUndefinedTable(error: unknown): boolean {
     return isUndefinedTable(error);
-  }
-
-  async readHead(db: MigrationDb): Promise<StoreHead | null> {
-    try {
-      const { rows } = await sql<{ applied_count: number | string; digest: string }>`
-        select applied_count, digest from ${this.tables.head} where id = 1`.execute(db);
-      const row = rows[0];
-      return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
-    } catch (error) {
-      if (isUndefinedTable(error)) return null;
-      throw error;
-    }
-  }
-
-  async readRecords(db: MigrationDb): Promise<readonly RecordRow[]> {
-    try {
-      // Every column: the tables of an older mig (before `prepare` brought them up to date) lack the newer ones.
-      const { rows } = await sql<RecordRow>`select * from ${this.tables.records} order by id`.execute(db);
-      return rows;
-    } catch (error) {
-      if (isUndefinedTable(error)) return [];
-      throw error;
-    }
-  }
-
-  async latest(db: MigrationDb, count: number): Promise<readonly { name: string; digest: string }[]> {
-    const { rows } = await sql<{ name: string; digest: string }>`
-      select name, digest from ${this.tables.records} order by id desc limit ${count}`.execute(db);
-    return rows;
   }
 
   async changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {

@@ -32,11 +32,11 @@ import { notLatest, timed } from './postgres-store.js';
 import {
   type EngineSettings,
   parseRepairs,
-  type RecordRow,
   STORE_SCHEMA_VERSION,
   type Step,
   type StoreEngine,
 } from './store-engine.js';
+import { StoreReads } from './store-reads.js';
 
 /**
  * mig's store SQL on a SQLite file that several processes may share. Every write is a BEGIN IMMEDIATE
@@ -48,11 +48,12 @@ export function createSqliteStoreEngine(tables: StoreTables, settings: EngineSet
   return new SqliteStoreEngine(tables, settings);
 }
 
-class SqliteStoreEngine implements StoreEngine {
+class SqliteStoreEngine extends StoreReads implements StoreEngine {
   readonly tables: StoreTables;
   readonly #settings: EngineSettings;
 
   constructor(tables: StoreTables, settings: EngineSettings) {
+    super();
     this.tables = tables;
     this.#settings = settings;
   }
@@ -61,17 +62,6 @@ class SqliteStoreEngine implements StoreEngine {
   get #waitMs(): number {
     const ms = this.#settings.lockWaitTimeoutMs;
     return ms > 0 ? ms : Number.POSITIVE_INFINITY;
-  }
-
-  async schemaVersion(db: MigrationDb): Promise<number | null> {
-    try {
-      const { rows } = await sql<{ schema_version: number }>`
-        select schema_version from ${this.tables.head} where id = 1`.execute(db);
-      return rows[0] ? Number(rows[0].schema_version) : 0;
-    } catch (error) {
-      if (isNoSuchTable(error)) return null;
-      throw error;
-    }
   }
 
   async createTables(db: MigrationDb, fromVersion: number | null): Promise<void> {
@@ -140,34 +130,6 @@ class SqliteStoreEngine implements StoreEngine {
 
   isUndefinedTable(error: unknown): boolean {
     return isNoSuchTable(error);
-  }
-
-  async readHead(db: MigrationDb): Promise<StoreHead | null> {
-    try {
-      const { rows } = await sql<{ applied_count: number; digest: string }>`
-        select applied_count, digest from ${this.tables.head} where id = 1`.execute(db);
-      const row = rows[0];
-      return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
-    } catch (error) {
-      if (isNoSuchTable(error)) return null;
-      throw error;
-    }
-  }
-
-  async readRecords(db: MigrationDb): Promise<readonly RecordRow[]> {
-    try {
-      const { rows } = await sql<RecordRow>`select * from ${this.tables.records} order by id`.execute(db);
-      return rows;
-    } catch (error) {
-      if (isNoSuchTable(error)) return [];
-      throw error;
-    }
-  }
-
-  async latest(db: MigrationDb, count: number): Promise<readonly { name: string; digest: string }[]> {
-    const { rows } = await sql<{ name: string; digest: string }>`
-      select name, digest from ${this.tables.records} order by id desc limit ${count}`.execute(db);
-    return rows;
   }
 
   async changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {

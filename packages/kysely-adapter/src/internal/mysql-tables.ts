@@ -56,12 +56,6 @@ function toHead(row: { applied_count: number | string; digest: string } | undefi
   return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
 }
 
-export async function readMysqlHead(db: MigrationDb, tables: StoreTables): Promise<StoreHead> {
-  const { rows } = await sql<{ applied_count: number | string; digest: string }>`
-    select applied_count, digest from ${tables.head} where id = 1`.execute(db);
-  return toHead(rows[0]);
-}
-
 /**
  * Locks the head row for the current transaction and checks it is where the caller expects it: the
  * compare-and-swap every change of the history goes through. A second writer waits here for the first to

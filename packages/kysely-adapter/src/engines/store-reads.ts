@@ -1,0 +1,59 @@
+import type { StoreHead } from '@mig/core';
+import { EMPTY_DIGEST } from '@mig/core/adapter';
+import { sql } from 'kysely';
+import type { StoreTables } from '../internal/tables.js';
+import type { MigrationDb } from '../sources.js';
+import type { RecordRow } from './store-engine.js';
+
+/**
+ * The reads of mig's tables, whose SQL is the same on every engine; only how "the table does not exist"
+ * shows differs, and each engine says that in `isUndefinedTable`.
+ */
+export abstract class StoreReads {
+  abstract readonly tables: StoreTables;
+
+  /** The relation does not exist (mig's tables were never created). */
+  abstract isUndefinedTable(error: unknown): boolean;
+
+  /** The schema version of mig's tables, 0 for tables without one, null when they do not exist. */
+  async schemaVersion(db: MigrationDb): Promise<number | null> {
+    const row = await this.#orMissing(
+      sql<{ schema_version: number | string }>`select schema_version from ${this.tables.head} where id = 1`.execute(db),
+    );
+    return row === null ? null : row.rows[0] ? Number(row.rows[0].schema_version) : 0;
+  }
+
+  /** The head (null when the tables do not exist). One round trip. */
+  async readHead(db: MigrationDb): Promise<StoreHead | null> {
+    const result = await this.#orMissing(
+      sql<{ applied_count: number | string; digest: string }>`
+        select applied_count, digest from ${this.tables.head} where id = 1`.execute(db),
+    );
+    if (result === null) return null;
+    const row = result.rows[0];
+    return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
+  }
+
+  /** Every record in applied order (empty when the tables do not exist). */
+  async readRecords(db: MigrationDb): Promise<readonly RecordRow[]> {
+    // Every column: the tables of an older mig (before `prepare` brought them up to date) lack the newer ones.
+    const result = await this.#orMissing(sql<RecordRow>`select * from ${this.tables.records} order by id`.execute(db));
+    return result?.rows ?? [];
+  }
+
+  /** The latest `count` records, newest first. */
+  async latest(db: MigrationDb, count: number): Promise<readonly { name: string; digest: string }[]> {
+    const { rows } = await sql<{ name: string; digest: string }>`
+      select name, digest from ${this.tables.records} order by id desc limit ${count}`.execute(db);
+    return rows;
+  }
+
+  async #orMissing<T>(query: Promise<T>): Promise<T | null> {
+    try {
+      return await query;
+    } catch (error) {
+      if (this.isUndefinedTable(error)) return null;
+      throw error;
+    }
+  }
+}
