@@ -9,7 +9,7 @@ import {
   type RecordRewrite,
   type StoreHead,
 } from '@mig/core';
-import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
+import { nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { KyselyFence } from '../internal/fence.js';
 import { isMysqlConcurrentCreate, isMysqlUndefinedTable } from '../internal/mysql-errors.js';
@@ -124,7 +124,9 @@ class MysqlStoreEngine extends StoreReads implements StoreEngine {
       for (const name of changes.forget) {
         await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
       }
-      return this.#rebuildDigests(trx);
+      const head = await this.rebuildDigests(trx);
+      await writeMysqlHead(trx, this.tables, head);
+      return head;
     });
   }
 
@@ -140,21 +142,5 @@ class MysqlStoreEngine extends StoreReads implements StoreEngine {
   // The engine raises mig's own errors where it finds them (CONFLICT, LOCK_LOST, MIGRATION_FAILED).
   async translate(_db: MigrationDb, error: unknown, _step: Step): Promise<unknown> {
     return error;
-  }
-
-  /** After a rewrite: every record's digest again from the first, and the head from the last. */
-  async #rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
-    const { rows } = await sql<{ id: number | string; name: string; checksum: string; digest: string }>`
-      select id, name, checksum, digest from ${this.tables.records} order by id`.execute(trx);
-    let digest = EMPTY_DIGEST;
-    for (const row of rows) {
-      digest = nextDigest(digest, row.name, row.checksum);
-      if (row.digest !== digest) {
-        await sql`update ${this.tables.records} set digest = ${digest} where id = ${row.id}`.execute(trx);
-      }
-    }
-    const head = { count: rows.length, digest };
-    await writeMysqlHead(trx, this.tables, head);
-    return head;
   }
 }

@@ -210,7 +210,9 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       for (const name of changes.forget) {
         await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
       }
-      return this.#rebuildDigests(trx);
+      const head = await this.rebuildDigests(trx);
+      await sql.raw(writeHead(this.tables, head)).execute(trx);
+      return head;
     });
   }
 
@@ -319,22 +321,6 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     if (head.count !== expected.count || head.digest !== expected.digest) {
       throw new MigrationConflictError(name, expected, head);
     }
-    return head;
-  }
-
-  /** After a rewrite: every record's digest again from the first, and the head from the last. */
-  async #rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
-    const { rows } = await sql<{ id: string; name: string; checksum: string; digest: string }>`
-      select id, name, checksum, digest from ${this.tables.records} order by id`.execute(trx);
-    let digest = EMPTY_DIGEST;
-    for (const row of rows) {
-      digest = nextDigest(digest, row.name, row.checksum);
-      if (row.digest !== digest) {
-        await sql`update ${this.tables.records} set digest = ${digest} where id = ${row.id}`.execute(trx);
-      }
-    }
-    const head = { count: rows.length, digest };
-    await sql.raw(writeHead(this.tables, head)).execute(trx);
     return head;
   }
 

@@ -280,24 +280,10 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
       for (const target of changes.forget) {
         await sql`delete from ${this.tables.records} where name = ${target}`.execute(conn);
       }
-      return this.#rebuildDigests(conn);
+      const head = await this.rebuildDigests(conn);
+      await this.#writeHead(conn, head);
+      return head;
     });
-  }
-
-  /** After a rewrite: every record's digest again from the first, and the head from the last. */
-  async #rebuildDigests(conn: MigrationDb): Promise<StoreHead> {
-    const { rows } = await sql<{ id: number; name: string; checksum: string; digest: string }>`
-      select id, name, checksum, digest from ${this.tables.records} order by id`.execute(conn);
-    let digest = EMPTY_DIGEST;
-    for (const row of rows) {
-      digest = nextDigest(digest, row.name, row.checksum);
-      if (row.digest !== digest) {
-        await sql`update ${this.tables.records} set digest = ${digest} where id = ${row.id}`.execute(conn);
-      }
-    }
-    const head = { count: rows.length, digest };
-    await this.#writeHead(conn, head);
-    return head;
   }
 
   /** SQLite leaves nothing half-built behind a failed migration that mig could attribute: none. */

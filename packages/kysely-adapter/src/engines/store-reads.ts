@@ -1,13 +1,13 @@
 import type { StoreHead } from '@mig/core';
-import { EMPTY_DIGEST } from '@mig/core/adapter';
+import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { StoreTables } from '../internal/tables.js';
 import type { MigrationDb } from '../sources.js';
 import type { RecordRow } from './store-engine.js';
 
 /**
- * The reads of mig's tables, whose SQL is the same on every engine; only how "the table does not exist"
- * shows differs, and each engine says that in `isUndefinedTable`.
+ * What every engine does to mig's tables in the same SQL: the reads, and the digests rebuilt after a repair.
+ * Only how "the table does not exist" shows differs, and each engine says that in `isUndefinedTable`.
  */
 export abstract class StoreReads {
   abstract readonly tables: StoreTables;
@@ -46,6 +46,23 @@ export abstract class StoreReads {
     const { rows } = await sql<{ name: string; digest: string }>`
       select name, digest from ${this.tables.records} order by id desc limit ${count}`.execute(db);
     return rows;
+  }
+
+  /**
+   * After a rewrite (repair), inside its transaction: every record's digest again from the first, where it
+   * changed. Returns the head the last record leads to, for the engine to write.
+   */
+  protected async rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
+    const { rows } = await sql<{ id: number | string; name: string; checksum: string; digest: string }>`
+      select id, name, checksum, digest from ${this.tables.records} order by id`.execute(trx);
+    let digest = EMPTY_DIGEST;
+    for (const row of rows) {
+      digest = nextDigest(digest, row.name, row.checksum);
+      if (row.digest !== digest) {
+        await sql`update ${this.tables.records} set digest = ${digest} where id = ${row.id}`.execute(trx);
+      }
+    }
+    return { count: rows.length, digest };
   }
 
   async #orMissing<T>(query: Promise<T>): Promise<T | null> {
