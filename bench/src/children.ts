@@ -11,6 +11,7 @@ export function childScript(
     | 'status-kysely'
     | 'race-instance'
     | 'race-kysely'
+    | 'race-engine'
     | 'fast-path',
 ): string {
   return fileURLToPath(new URL(`./child/${name}.js`, import.meta.url));

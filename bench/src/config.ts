@@ -22,6 +22,18 @@ export interface Settings {
   readonly pooler: { readonly instances: number; readonly rounds: number };
   /** Scenario 10: `mig status` processes per variant. */
   readonly cliStatus: { readonly rounds: number; readonly warmup: number };
+  /**
+   * Scenario 11, per engine (MariaDB, SQLite): no-op check rounds and timed calls per round; full-apply runs
+   * and warm-up runs per tool; racing process counts and race rounds.
+   */
+  readonly engines: {
+    readonly checkRounds: number;
+    readonly callsPerRound: number;
+    readonly applyRounds: number;
+    readonly applyWarmup: number;
+    readonly raceSizes: readonly number[];
+    readonly raceRounds: number;
+  };
 }
 
 /** Scenario 9: PgBouncer's server connections per database (`default_pool_size`). */
@@ -41,6 +53,7 @@ const FULL: Settings = {
   warmInit: { rounds: 60, callsPerRound: 10 },
   pooler: { instances: 100, rounds: 2 },
   cliStatus: { rounds: 20, warmup: 2 },
+  engines: { checkRounds: 20, callsPerRound: 10, applyRounds: 5, applyWarmup: 1, raceSizes: [10], raceRounds: 3 },
 };
 
 const QUICK: Settings = {
@@ -54,6 +67,7 @@ const QUICK: Settings = {
   warmInit: { rounds: 5, callsPerRound: 5 },
   pooler: { instances: 20, rounds: 1 },
   cliStatus: { rounds: 3, warmup: 1 },
+  engines: { checkRounds: 5, callsPerRound: 5, applyRounds: 1, applyWarmup: 0, raceSizes: [5], raceRounds: 1 },
 };
 
 export function settingsFor(mode: Mode): Settings {

@@ -65,6 +65,15 @@ export async function createDatabase(label: string): Promise<BenchDatabase> {
   return database;
 }
 
+/**
+ * Adds a database this module did not create (a MariaDB database, a SQLite file) to the ones dropped on the
+ * way out; its `drop()` must call the returned function first.
+ */
+export function trackDatabase(database: BenchDatabase): () => void {
+  live.add(database);
+  return () => live.delete(database);
+}
+
 export async function dropAllCreated(): Promise<void> {
   await Promise.allSettled([...live].map((d) => d.drop()));
 }

@@ -18,6 +18,7 @@ import { updateReadme } from './report/readme.js';
 import { cliStatus } from './scenarios/cli-status.js';
 import { coldStart } from './scenarios/cold-start.js';
 import type { BenchContext } from './scenarios/context.js';
+import { enginesScenario } from './scenarios/engines.js';
 import { fastPath } from './scenarios/fast-path.js';
 import { fullApply } from './scenarios/full-apply.js';
 import { lockScenario } from './scenarios/lock.js';
@@ -40,6 +41,11 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
   { id: '7', title: 'migration lock', run: lockScenario },
   { id: '8', title: 'service initialization on a warm connection', run: warmInit },
   { id: '9', title: 'instances through PgBouncer: lease race vs status checks', run: poolerScenario },
+  {
+    id: '11',
+    title: `MariaDB and SQLite: no-op check, full apply and race, ${APPLY_COUNT} migrations`,
+    run: enginesScenario,
+  },
 ];
 
 const { values } = parseArgs({

@@ -45,6 +45,17 @@ function spread(values: readonly number[]): string {
     : `between ${formatDuration(s.min)} and ${formatDuration(s.max)} (median ${formatDuration(s.median)})`;
 }
 
+/** When processes were done relative to a moment, in words: some may have been done (or failed) before it. */
+function relativeTo(values: readonly number[]): string {
+  const before = values.filter((v) => v < 0).map((v) => -v);
+  const after = values.filter((v) => v >= 0);
+  if (before.length === 0) return `were done ${spread(after)} after that`;
+  const early = `${before.length} were done ${spread(before)} before that`;
+  return after.length === 0
+    ? `were all done before that: ${early}`
+    : `were done ${spread(after)} after that, except ${early}`;
+}
+
 /**
  * Where the time went in the median race of `tool`, from what each process recorded, every process
  * counted: mig's applier (when it got the lock, how long it held it, against the lone process), then, of
@@ -63,7 +74,7 @@ export function raceNote(tool: RaceTool, runs: readonly RaceRun[], single: reado
   const applier = appliers[0] as Ready;
   if (tool === 'kysely' || releasedAt === undefined || applier.lock.acquiredAt === undefined) {
     const appliedDone = Math.max(...appliers.map((i) => i.readyAt));
-    return `${head}: ${appliers.length} process(es) applied the migrations and were done ${formatDuration(appliedDone - run.goAt)} after the start; the other ${others.length} were done ${spread(others.map((i) => i.readyAt - appliedDone))} after that.`;
+    return `${head}: ${appliers.length} process(es) applied the migrations and were done ${formatDuration(appliedDone - run.goAt)} after the start; the other ${others.length} ${relativeTo(others.map((i) => i.readyAt - appliedDone))}.`;
   }
   const aloneLock = alone.instances[0]?.lock;
   const aloneHeld =

@@ -1,4 +1,4 @@
-import type { LeaseGrant, LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
+import type { LeaseGrant, LockChange, LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId } from './advisory.js';
@@ -14,9 +14,10 @@ export interface MysqlLockOptions {
 
 /**
  * MySQL/MariaDB's GET_LOCK on one dedicated connection, which also runs the migrations (the store is bound
- * to it through the fence). Each attempt is `GET_LOCK(name, 0)`, which never waits: the session lock
- * wrapper polls with backoff. The server releases the lock when the connection ends, so a holder killed
- * with SIGKILL leaves nothing to unlock.
+ * to it through the fence). Each attempt is `GET_LOCK(name, 0)`, which never waits; between attempts a
+ * waiter waits in GET_LOCK itself for a bounded slice (`waitForChange`), so it wakes the moment the holder
+ * lets go. The server releases the lock when the connection ends, so a holder killed with SIGKILL leaves
+ * nothing to unlock.
  */
 export function createMysqlSessionPrimitive(options: MysqlLockOptions): SessionLockPrimitive<AdvisoryFence> {
   return {
@@ -52,9 +53,12 @@ class MysqlLockSession implements LockSession<AdvisoryFence> {
 
   async tryLock(): Promise<TryLockResult<AdvisoryFence>> {
     const conn = this.#session.conn;
-    const { rows } = await sql<{ acquired: number | string | null }>`
-      select get_lock(${this.#name}, 0) as acquired`.execute(conn);
-    if (Number(rows[0]?.acquired ?? 0) !== 1) return { acquired: false, holder: null };
+    // Taken already, at the end of a wait (GET_LOCK counts nested grants: never ask twice).
+    if (!this.#held) {
+      const { rows } = await sql<{ acquired: number | string | null }>`
+        select get_lock(${this.#name}, 0) as acquired`.execute(conn);
+      if (Number(rows[0]?.acquired ?? 0) !== 1) return { acquired: false, holder: null };
+    }
     this.#held = true;
     const fence: AdvisoryFence = {
       kind: 'advisory',
@@ -69,6 +73,25 @@ class MysqlLockSession implements LockSession<AdvisoryFence> {
 
   holder(): Promise<LockHolder | null> {
     return lookUpHolder(this.#session.conn, this.#name);
+  }
+
+  /**
+   * Waits in GET_LOCK for at most `ms`: a waiting GET_LOCK holds no transaction and blocks nobody, and it
+   * returns the moment the holder lets go, with the lock, which the next `tryLock` then reports. A server
+   * that ignores a fractional timeout (and returns at once) is waited out here, so a waiter never spins.
+   */
+  async waitForChange(ms: number, signal?: AbortSignal): Promise<LockChange> {
+    if (this.#held || signal?.aborted) return { kind: 'released' };
+    const started = performance.now();
+    const { rows } = await sql<{ acquired: number | string | null }>`
+      select get_lock(${this.#name}, ${Math.max(0, Math.round(ms)) / 1000}) as acquired`.execute(this.#session.conn);
+    if (Number(rows[0]?.acquired ?? 0) === 1) {
+      this.#held = true;
+      return { kind: 'released' };
+    }
+    const left = ms - (performance.now() - started);
+    if (left > ms / 2) await new Promise((resolve) => setTimeout(resolve, left));
+    return { kind: 'timeout' };
   }
 
   async unlock(): Promise<boolean> {
