@@ -136,6 +136,12 @@ function leasePrimitive(
   }
 }
 
+/**
+ * A SQLite waiter polls the lease row often: nothing tells it the holder let go, and a poll is a read of a
+ * local file (no server, no round trip), which costs microseconds and blocks no writer under WAL.
+ */
+const SQLITE_BACKOFF = Object.freeze({ initialDelayMs: 10, maxDelayMs: 50 });
+
 function buildLock(
   engine: Engine,
   strategy: LockStrategy,
@@ -153,7 +159,7 @@ function buildLock(
           ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
           renewEveryMs: lockOptions.renewEveryMs,
           owner: lockOptions.owner,
-          backoff: lockOptions.backoff,
+          backoff: lockOptions.backoff ?? (engine === 'sqlite' ? SQLITE_BACKOFF : undefined),
           logger: lockOptions.logger,
         })
       : createSessionLock(
