@@ -85,3 +85,15 @@ export function runNode(
 ): Promise<ProcessResult> {
   return startNode(script, args, options).done;
 }
+
+/** The JSON document a child printed as its last line of stdout (its outcome); a clear error when there is none. */
+export function lastJsonLine<T>(result: ProcessResult): T {
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    throw new Error(
+      `instance printed no outcome (exit ${result.code}, signal ${result.signal}):\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+}

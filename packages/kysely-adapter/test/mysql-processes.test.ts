@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ProcessResult, type RunningProcess, startNode } from '../../../test/support/processes.js';
+import { lastJsonLine, type ProcessResult, type RunningProcess, startNode } from '../../../test/support/processes.js';
 import { type MigrationFolder, migrationFolder } from './support/engines.js';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from './support/mysql.js';
 
@@ -36,14 +36,7 @@ function start(
 }
 
 function outcome(result: ProcessResult): Outcome {
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Outcome;
-  } catch {
-    throw new Error(
-      `instance printed no outcome (exit ${result.code}, signal ${result.signal}):\n${result.stdout}\n${result.stderr}`,
-    );
-  }
+  return lastJsonLine<Outcome>(result);
 }
 
 /** Mixed DDL and data, data only, and a code migration: each writes one audit row. */

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgBouncer, startPgBouncer } from '../../../test/support/pgbouncer.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { type ProcessResult, type RunningProcess, startNode } from '../../../test/support/processes.js';
+import { lastJsonLine, type ProcessResult, startNode } from '../../../test/support/processes.js';
 import { type MigrationFolder, migrationFolder } from './support/engines.js';
 
 // 100 instances with the lease lock through one PgBouncer in transaction mode with 10 server connections,
@@ -31,23 +31,8 @@ interface Outcome {
   };
 }
 
-/** Resolves when the instance says "armed"; rejects at once, with its output, if it exits first. */
-function armed(instance: RunningProcess, timeoutMs: number): Promise<unknown> {
-  const exited = instance.done.then((run) => {
-    throw new Error(`instance exited (${run.signal ?? run.code}) before it was armed:\n${run.stdout}\n${run.stderr}`);
-  });
-  return Promise.race([instance.waitFor(/^armed$/, timeoutMs), exited]);
-}
-
 function outcome(run: ProcessResult): Outcome {
-  const line = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Outcome;
-  } catch {
-    throw new Error(
-      `instance printed no outcome (exit ${run.code}, signal ${run.signal}):\n${run.stdout}\n${run.stderr}`,
-    );
-  }
+  return lastJsonLine<Outcome>(run);
 }
 
 /** An audit table, then steps that each create a table and write one audit row; one step holds the lock 2 s. */
@@ -122,7 +107,7 @@ describe(`${INSTANCES} instances with the lease lock through PgBouncer (transact
     );
     try {
       // Loading 100 Node processes takes a while on two cores; the race starts once every one is ready.
-      await Promise.all(instances.map((p) => armed(p, 400_000)));
+      await Promise.all(instances.map((p) => p.waitFor(/^armed$/, 400_000)));
       const watch = watchServer(database);
       for (const p of instances) p.child.kill('SIGUSR2');
       const runs = await Promise.all(instances.map((p) => p.done));

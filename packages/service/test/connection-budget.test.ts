@@ -7,7 +7,7 @@ import { createPgDialect } from '@mig/kysely-adapter/pg';
 import { Kysely } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { type ProcessResult, type RunningProcess, startNode } from '../../../test/support/processes.js';
+import { lastJsonLine, type ProcessResult, startNode } from '../../../test/support/processes.js';
 import { startTempPostgres, type TempPostgres } from '../../../test/support/temp-postgres.js';
 
 // Many instances starting at once can fill max_connections ("sorry, too many clients already"). That is a
@@ -27,23 +27,8 @@ interface Outcome {
   readonly error: { code: string | null; message: string } | null;
 }
 
-/** Resolves when the instance says "armed"; rejects at once, with its output, if it exits first. */
-function armed(instance: RunningProcess, timeoutMs: number): Promise<unknown> {
-  const exited = instance.done.then((run) => {
-    throw new Error(`instance exited (${run.signal ?? run.code}) before it was armed:\n${run.stdout}\n${run.stderr}`);
-  });
-  return Promise.race([instance.waitFor(/^armed$/, timeoutMs), exited]);
-}
-
 function outcome(run: ProcessResult): Outcome {
-  const line = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Outcome;
-  } catch {
-    throw new Error(
-      `instance printed no outcome (exit ${run.code}, signal ${run.signal}):\n${run.stdout}\n${run.stderr}`,
-    );
-  }
+  return lastJsonLine<Outcome>(run);
 }
 
 /** An audit table, then steps that each create a table and write one audit row; one step takes a while. */
@@ -96,7 +81,7 @@ describe(`${PROCESSES} instances with pools of ${POOL} on a server allowing ${MA
             `--pool=${POOL}`,
           ]),
         );
-        await Promise.all(instances.map((p) => armed(p, 90_000)));
+        await Promise.all(instances.map((p) => p.waitFor(/^armed$/, 90_000)));
         for (const p of instances) p.child.kill('SIGUSR2');
         const runs = await Promise.all(instances.map((p) => p.done));
 

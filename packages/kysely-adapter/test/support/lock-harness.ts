@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LEASE_TTL_MS, type LockStrategy } from '@mig/core';
-import { type ProcessResult, type RunningProcess, startNode } from '../../../../test/support/processes.js';
+import {
+  lastJsonLine,
+  type ProcessResult,
+  type RunningProcess,
+  startNode,
+} from '../../../../test/support/processes.js';
 import { type MigrationFolder, migrationFolder } from './engines.js';
 
 export const MIGRATE_SCRIPT = fileURLToPath(new URL('../fixtures/migrate.mjs', import.meta.url));
@@ -36,14 +41,7 @@ export function startInstance(options: InstanceOptions): RunningProcess {
 }
 
 export function outcome(result: ProcessResult): MigrateOutcome {
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as MigrateOutcome;
-  } catch {
-    throw new Error(
-      `instance printed no outcome (exit ${result.code}, signal ${result.signal}):\n${result.stdout}\n${result.stderr}`,
-    );
-  }
+  return lastJsonLine<MigrateOutcome>(result);
 }
 
 /** A migrations folder whose first migration creates an audit table that every later one writes to. */

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kysely, sql } from 'kysely';
-import { type ProcessResult, type RunningProcess, startNode } from '../../../../test/support/processes.js';
+import {
+  lastJsonLine,
+  type ProcessResult,
+  type RunningProcess,
+  startNode,
+} from '../../../../test/support/processes.js';
 import type { MigrationDb } from '../../src/index.js';
 import { createSqliteDialect } from '../../src/sqlite/index.js';
 import { type MigrationFolder, migrationFolder } from './engines.js';
@@ -90,14 +95,7 @@ export function startSqliteInstance(options: SqliteInstanceOptions): RunningProc
 }
 
 export function sqliteOutcome(result: ProcessResult): SqliteOutcome {
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as SqliteOutcome;
-  } catch {
-    throw new Error(
-      `instance printed no outcome (exit ${result.code}, signal ${result.signal}):\n${result.stdout}\n${result.stderr}`,
-    );
-  }
+  return lastJsonLine<SqliteOutcome>(result);
 }
 
 /**
