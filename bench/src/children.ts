@@ -119,3 +119,34 @@ export function startChild(script: string, args: readonly string[], timeoutMs = 
     },
   };
 }
+
+/** What a race of children reported, timed from the start line (and from the first spawn). */
+export interface Released<R> {
+  /** Wall-clock ms of the start line. */
+  readonly goAt: number;
+  /** From the start line until the last child was ready. */
+  readonly wallMs: number;
+  /** From the first spawn until the last child was ready. */
+  readonly spawnToReadyMs: number;
+  /** Each child's `ready` message. */
+  readonly instances: R[];
+}
+
+/**
+ * Waits until every child of a race says "armed", starts them all at one instant, and collects their
+ * `ready` messages (each with its wall-clock `readyAt`) once they have all exited.
+ */
+export async function releaseRace<R extends { readonly readyAt: number }>(
+  children: readonly Child[],
+  armedTimeoutMs = 120_000,
+): Promise<Released<R>> {
+  await Promise.all(children.map((c) => c.message('armed', armedTimeoutMs)));
+  const goAt = performance.timeOrigin + performance.now();
+  for (const c of children) c.send('go');
+  const ready = await Promise.all(children.map((c) => c.message('ready', 180_000)));
+  await Promise.all(children.map((c) => c.exited));
+  const instances = ready.map((m) => m.data as unknown as R);
+  const lastReady = Math.max(...instances.map((i) => i.readyAt));
+  const firstSpawn = Math.min(...children.map((c) => c.spawnedAt)) + performance.timeOrigin;
+  return { goAt, wallMs: lastReady - goAt, spawnToReadyMs: lastReady - firstSpawn, instances };
+}

@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import type { LockStrategy } from '@mig/core';
 import { createPgDialect } from '@mig/kysely-adapter/pg';
 import { Kysely } from 'kysely';
-import { type LockTimings, migMigrator, migService, wallNow } from '../compose.js';
-import { countStatements, emit, failed, waitForStart } from './protocol.js';
+import { type LockTimings, migMigrator, migService } from '../compose.js';
+import { countStatements, failed } from './protocol.js';
+import { raceMig } from './race-run.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,24 +30,7 @@ try {
       migMigrator(conn, values.dir as string, { url, strategy: values.strategy as LockStrategy, lockTimings: lock }),
     autoMigrate: !values['check-only'],
   });
-  emit('armed');
-  await waitForStart();
-  const startedAt = wallNow();
-  await service.ensureInitialized();
-  const readyAt = wallNow();
-  const state = service.state();
-  emit('ready', {
-    name: values.name,
-    startedAt,
-    readyAt,
-    appliedHere: state.appliedHere,
-    lockWaitMs: state.lockWaitMs,
-    lock,
-    migrations: state.migrations,
-    statements: statements.count,
-    roundTrips: statements.roundTrips,
-  });
-  await service.close();
+  await raceMig(service, lock, values.name as string, statements);
 } catch (error) {
   failed(error);
 }

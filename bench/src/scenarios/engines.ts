@@ -1,7 +1,7 @@
 import { DEFAULT_TABLE, type LockStrategy, type Migrator } from '@mig/core';
 import { openDatabase } from '@mig/kysely-adapter';
 import type { Kysely, Migrator as KyselyMigrator } from 'kysely';
-import { type Child, childScript, startChild } from '../children.js';
+import { type Child, childScript, releaseRace, startChild } from '../children.js';
 import { kyselyMigrateToLatest, kyselyMigrator, migMigrator, migUp } from '../compose.js';
 import { APPLY_COUNT } from '../config.js';
 import {
@@ -260,18 +260,11 @@ async function raceOnce(
       const args = ['--url', database.url, '--dir', folder.dir, '--tool', tool, '--strategy', MIG_STRATEGY[engine]];
       children.push(startChild(childScript('race-engine'), [...args, '--name', `bench-${engine}-${tool}-${i}`]));
     }
-    await Promise.all(children.map((c) => c.message('armed', 120_000)));
-    const goAt = performance.timeOrigin + performance.now();
-    for (const c of children) c.send('go');
-    const ready = await Promise.all(children.map((c) => c.message('ready', 180_000)));
-    await Promise.all(children.map((c) => c.exited));
-    const instances = ready.map((m) => m.data as unknown as Ready);
-    const lastReady = Math.max(...instances.map((i) => i.readyAt));
-    const firstSpawn = Math.min(...children.map((c) => c.spawnedAt)) + performance.timeOrigin;
+    const { goAt, wallMs, spawnToReadyMs, instances } = await releaseRace<Ready>(children);
     return {
       goAt,
-      wallMs: lastReady - goAt,
-      spawnToReadyMs: lastReady - firstSpawn,
+      wallMs,
+      spawnToReadyMs,
       instances,
       exactlyOnce: await raceCheck(database, tool, instances),
     };

@@ -1,4 +1,4 @@
-import { type Child, childScript, startChild } from '../children.js';
+import { type Child, childScript, releaseRace, startChild } from '../children.js';
 import { POOLER_POOL_SIZE } from '../config.js';
 import { type BenchDatabase, createDatabase } from '../db.js';
 import { formatDuration, formatRatio } from '../format.js';
@@ -46,18 +46,11 @@ async function launch(ctx: BenchContext, pooler: Pooler, database: BenchDatabase
         ),
       );
     }
-    await Promise.all(children.map((c) => c.message('armed', CHILD_LIFETIME_MS)));
-    const goAt = performance.timeOrigin + performance.now();
-    for (const c of children) c.send('go');
-    const ready = await Promise.all(children.map((c) => c.message('ready', 180_000)));
-    await Promise.all(children.map((c) => c.exited));
-    const instances = ready.map((m) => m.data as unknown as Ready);
-    const lastReady = Math.max(...instances.map((i) => i.readyAt));
-    const firstSpawn = Math.min(...children.map((c) => c.spawnedAt)) + performance.timeOrigin;
+    const { wallMs, spawnToReadyMs, instances } = await releaseRace<Ready>(children, CHILD_LIFETIME_MS);
     const after = await pooler.stats(database.name);
     return {
-      wallMs: lastReady - goAt,
-      spawnToReadyMs: lastReady - firstSpawn,
+      wallMs,
+      spawnToReadyMs,
       instances,
       pooler: {
         transactions: after.transactions - before.transactions,

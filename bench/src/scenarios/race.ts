@@ -1,6 +1,6 @@
 import { DEFAULT_TABLE, LOCK_STRATEGIES, type LockStrategy } from '@mig/core';
 import pg from 'pg';
-import { type Child, childScript, startChild } from '../children.js';
+import { type Child, childScript, releaseRace, startChild } from '../children.js';
 import type { LockTimings } from '../compose.js';
 import { APPLY_COUNT } from '../config.js';
 import { createDatabase } from '../db.js';
@@ -63,18 +63,11 @@ async function race(ctx: BenchContext, tool: RaceTool, processes: number): Promi
           : startChild(childScript('race-instance'), [...args, '--strategy', tool]),
       );
     }
-    await Promise.all(children.map((c) => c.message('armed', 120_000)));
-    const goAt = performance.timeOrigin + performance.now();
-    for (const c of children) c.send('go');
-    const ready = await Promise.all(children.map((c) => c.message('ready', 180_000)));
-    await Promise.all(children.map((c) => c.exited));
-    const instances = ready.map((m) => m.data as unknown as Ready);
-    const lastReady = Math.max(...instances.map((i) => i.readyAt));
-    const firstSpawn = Math.min(...children.map((c) => c.spawnedAt)) + performance.timeOrigin;
+    const { goAt, wallMs, spawnToReadyMs, instances } = await releaseRace<Ready>(children);
     return {
       goAt,
-      wallMs: lastReady - goAt,
-      spawnToReadyMs: lastReady - firstSpawn,
+      wallMs,
+      spawnToReadyMs,
       instances,
       exactlyOnce: await checkExactlyOnce(
         database.url,
