@@ -1,13 +1,11 @@
-import {
-  type ApplyOptions,
-  type ForeignHistorySummary,
-  type Leftover,
-  MigError,
-  MigErrorCode,
-  type Migration,
-  type RecordOptions,
-  type RecordRewrite,
-  type StoreHead,
+import type {
+  ApplyOptions,
+  ForeignHistorySummary,
+  Leftover,
+  Migration,
+  RecordOptions,
+  RecordRewrite,
+  StoreHead,
 } from '@mig/core';
 import { nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
@@ -24,7 +22,7 @@ import {
 } from '../internal/mysql-tables.js';
 import type { StoreTables } from '../internal/tables.js';
 import type { MigrationDb } from '../sources.js';
-import { type EngineSettings, parseRepairs, type RecordRow, type Step, type StoreEngine } from './store-engine.js';
+import type { EngineSettings, RecordRow, Step, StoreEngine } from './store-engine.js';
 import { StoreReads } from './store-reads.js';
 
 /**
@@ -109,22 +107,7 @@ class MysqlStoreEngine extends StoreReads implements StoreEngine {
       const first = changes.checksums[0]?.name ?? changes.forget[0] ?? '(none)';
       await lockMysqlHead(trx, this.tables, first, options.expectedHead);
       await checkMysqlFence(trx, this.tables, options.fence);
-      const now = new Date().toISOString();
-      for (const { name, checksum } of changes.checksums) {
-        const { rows } = await sql<{ checksum: string; repairs: string }>`
-          select checksum, repairs from ${this.tables.records} where name = ${name}`.execute(trx);
-        const row = rows[0];
-        if (!row) throw new MigError(MigErrorCode.Conflict, `"${name}" has no record to repair; nothing was changed.`);
-        const repairs = JSON.stringify([...parseRepairs(row.repairs), { checksum: row.checksum, at: now }]);
-        await sql`
-          update ${this.tables.records} set checksum = ${checksum}, repairs = ${repairs} where name = ${name}`.execute(
-          trx,
-        );
-      }
-      for (const name of changes.forget) {
-        await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
-      }
-      const head = await this.rebuildDigests(trx);
+      const head = await this.rewriteRecords(trx, changes);
       await writeMysqlHead(trx, this.tables, head);
       return head;
     });

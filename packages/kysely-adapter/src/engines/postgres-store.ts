@@ -35,13 +35,7 @@ import {
 import { isConcurrentCreate, isUndefinedTable, sqlState } from '../internal/pg-errors.js';
 import type { StoreTables } from '../internal/tables.js';
 import type { MigrationDb } from '../sources.js';
-import {
-  type EngineSettings,
-  parseRepairs,
-  STORE_SCHEMA_VERSION,
-  type Step,
-  type StoreEngine,
-} from './store-engine.js';
+import { type EngineSettings, STORE_SCHEMA_VERSION, type Step, type StoreEngine } from './store-engine.js';
 import { StoreReads } from './store-reads.js';
 
 /**
@@ -196,21 +190,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     return db.transaction().execute(async (trx) => {
       await this.#lockHead(trx, changes.checksums[0]?.name ?? changes.forget[0] ?? '(none)', options.expectedHead);
       await checkFence(trx, this.tables, options.fence);
-      const now = new Date().toISOString();
-      for (const { name, checksum } of changes.checksums) {
-        const { rows } = await sql<{ checksum: string; repairs: string }>`
-          select checksum, repairs from ${this.tables.records} where name = ${name}`.execute(trx);
-        const row = rows[0];
-        if (!row) throw new MigError(MigErrorCode.Conflict, `"${name}" has no record to repair; nothing was changed.`);
-        const repairs = JSON.stringify([...parseRepairs(row.repairs), { checksum: row.checksum, at: now }]);
-        await sql`update ${this.tables.records} set checksum = ${checksum}, repairs = ${repairs} where name = ${name}`.execute(
-          trx,
-        );
-      }
-      for (const name of changes.forget) {
-        await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
-      }
-      const head = await this.rebuildDigests(trx);
+      const head = await this.rewriteRecords(trx, changes);
       await sql.raw(writeHead(this.tables, head)).execute(trx);
       return head;
     });

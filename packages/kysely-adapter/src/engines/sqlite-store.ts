@@ -3,8 +3,6 @@ import {
   type ForeignHistorySummary,
   isMigError,
   type Leftover,
-  MigError,
-  MigErrorCode,
   type Migration,
   MigrationConflictError,
   type RecordOptions,
@@ -29,13 +27,7 @@ import {
 import type { StoreTables } from '../internal/tables.js';
 import type { MigrationDb } from '../sources.js';
 import { notLatest, timed } from './postgres-store.js';
-import {
-  type EngineSettings,
-  parseRepairs,
-  STORE_SCHEMA_VERSION,
-  type Step,
-  type StoreEngine,
-} from './store-engine.js';
+import { type EngineSettings, STORE_SCHEMA_VERSION, type Step, type StoreEngine } from './store-engine.js';
 import { StoreReads } from './store-reads.js';
 
 /**
@@ -264,23 +256,7 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
       const name = changes.checksums[0]?.name ?? changes.forget[0] ?? '(none)';
       const since = await this.#checkHead(conn, name, options.expectedHead);
       await checkSqliteFence(conn, this.tables, options.fence, since, { extend: false });
-      const now = new Date().toISOString();
-      for (const { name: target, checksum } of changes.checksums) {
-        const { rows } = await sql<{ checksum: string; repairs: string }>`
-          select checksum, repairs from ${this.tables.records} where name = ${target}`.execute(conn);
-        const row = rows[0];
-        if (!row) {
-          throw new MigError(MigErrorCode.Conflict, `"${target}" has no record to repair; nothing was changed.`);
-        }
-        const repairs = JSON.stringify([...parseRepairs(row.repairs), { checksum: row.checksum, at: now }]);
-        await sql`
-          update ${this.tables.records} set checksum = ${checksum}, repairs = ${repairs}
-          where name = ${target}`.execute(conn);
-      }
-      for (const target of changes.forget) {
-        await sql`delete from ${this.tables.records} where name = ${target}`.execute(conn);
-      }
-      const head = await this.rebuildDigests(conn);
+      const head = await this.rewriteRecords(conn, changes);
       await this.#writeHead(conn, head);
       return head;
     });

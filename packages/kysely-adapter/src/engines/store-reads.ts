@@ -1,12 +1,12 @@
-import type { StoreHead } from '@mig/core';
+import { MigError, MigErrorCode, type RecordRewrite, type StoreHead } from '@mig/core';
 import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { StoreTables } from '../internal/tables.js';
 import type { MigrationDb } from '../sources.js';
-import type { RecordRow } from './store-engine.js';
+import { parseRepairs, type RecordRow } from './store-engine.js';
 
 /**
- * What every engine does to mig's tables in the same SQL: the reads, and the digests rebuilt after a repair.
+ * What every engine does to mig's tables in the same SQL: the reads, and the records a repair rewrites.
  * Only how "the table does not exist" shows differs, and each engine says that in `isUndefinedTable`.
  */
 export abstract class StoreReads {
@@ -49,10 +49,30 @@ export abstract class StoreReads {
   }
 
   /**
-   * After a rewrite (repair), inside its transaction: every record's digest again from the first, where it
-   * changed. Returns the head the last record leads to, for the engine to write.
+   * A repair, inside the engine's transaction (head and fence already checked): the new checksums recorded
+   * with the replaced ones kept in `repairs`, the forgotten records removed, and the digests rebuilt.
+   * Returns the head the last record now leads to, for the engine to write.
    */
-  protected async rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
+  protected async rewriteRecords(trx: MigrationDb, changes: RecordRewrite): Promise<StoreHead> {
+    const now = new Date().toISOString();
+    for (const { name, checksum } of changes.checksums) {
+      const { rows } = await sql<{ checksum: string; repairs: string | null }>`
+        select checksum, repairs from ${this.tables.records} where name = ${name}`.execute(trx);
+      const row = rows[0];
+      if (!row) throw new MigError(MigErrorCode.Conflict, `"${name}" has no record to repair; nothing was changed.`);
+      const repairs = JSON.stringify([...parseRepairs(row.repairs), { checksum: row.checksum, at: now }]);
+      await sql`
+        update ${this.tables.records} set checksum = ${checksum}, repairs = ${repairs}
+        where name = ${name}`.execute(trx);
+    }
+    for (const name of changes.forget) {
+      await sql`delete from ${this.tables.records} where name = ${name}`.execute(trx);
+    }
+    return this.#rebuildDigests(trx);
+  }
+
+  /** Every record's digest again from the first, where it changed; the head the last one leads to. */
+  async #rebuildDigests(trx: MigrationDb): Promise<StoreHead> {
     const { rows } = await sql<{ id: number | string; name: string; checksum: string; digest: string }>`
       select id, name, checksum, digest from ${this.tables.records} order by id`.execute(trx);
     let digest = EMPTY_DIGEST;

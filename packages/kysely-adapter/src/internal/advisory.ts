@@ -2,6 +2,7 @@ import type { LockChange, LockHolder, LockSession, SessionLockPrimitive, TryLock
 import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import type { AdvisoryFence } from './fence.js';
+import { type HeldConnection, holdConnection } from './held-connection.js';
 import { type NotificationHub, notificationsOf } from './notifications.js';
 import { isTransientConnectionError, sqlState } from './pg-errors.js';
 import type { StoreTables } from './tables.js';
@@ -252,15 +253,6 @@ function toHolder(row: HolderRow): LockHolder | null {
 }
 
 /**
- * Takes one connection from Kysely's pool and keeps it until `close()`: Kysely lends a connection only for
- * the length of a callback, so the callback waits on a promise that `close()` resolves.
- */
-interface HeldConnection {
-  readonly conn: MigrationDb;
-  close(): Promise<void>;
-}
-
-/**
  * A dedicated connection; a server refusing connections for now (too many clients, starting up) is tried
  * again with backoff until `signal` aborts, since a full server is a wait for the lock like any other.
  */
@@ -274,26 +266,6 @@ async function holdConnectionWhenFree(db: MigrationDb, signal: AbortSignal | und
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-}
-
-async function holdConnection(db: MigrationDb): Promise<HeldConnection> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return new Promise((resolve, reject) => {
-    const finished = db.connection().execute(async (conn) => {
-      resolve({
-        conn,
-        close: async () => {
-          release();
-          await finished.catch(() => {});
-        },
-      });
-      await released;
-    });
-    finished.catch(reject);
-  });
 }
 
 /** Who holds the advisory lock now (any session of this database), or null. Reads pg_locks; takes nothing. */

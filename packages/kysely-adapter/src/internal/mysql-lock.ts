@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { MigrationDb } from '../sources.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId } from './advisory.js';
 import type { AdminLeasePrimitive, AdvisoryFence, LeaseFence } from './fence.js';
+import { type HeldConnection, holdConnection } from './held-connection.js';
 import { isMysqlLockCollision, isMysqlTransientConnectionError } from './mysql-errors.js';
 import { storeLockName, utcText } from './mysql-fence.js';
 import type { StoreTables } from './tables.js';
@@ -112,35 +113,6 @@ class MysqlLockSession implements LockSession<AdvisoryFence> {
     }
     await this.#session.close();
   }
-}
-
-/**
- * One connection taken from Kysely's pool and kept until `close()`: Kysely lends a connection only for the
- * length of a callback, so the callback waits on a promise that `close()` resolves.
- */
-interface HeldConnection {
-  readonly conn: MigrationDb;
-  close(): Promise<void>;
-}
-
-function holdConnection(db: MigrationDb): Promise<HeldConnection> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return new Promise((resolve, reject) => {
-    const finished = db.connection().execute(async (conn) => {
-      resolve({
-        conn,
-        close: async () => {
-          release();
-          await finished.catch(() => {});
-        },
-      });
-      await released;
-    });
-    finished.catch(reject);
-  });
 }
 
 interface HolderRow {
