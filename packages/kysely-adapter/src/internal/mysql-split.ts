@@ -1,3 +1,5 @@
+import { skipQuoted } from './split-sql.js';
+
 /** One statement of a MySQL script, and the line of the script it starts on (1-based). */
 export interface MysqlStatement {
   readonly text: string;
@@ -52,7 +54,8 @@ export function splitMysqlStatements(script: string): MysqlStatement[] {
       continue;
     }
     if (meaningful < 0) meaningful = i;
-    i = c === "'" || c === '"' || c === '`' ? skipQuoted(script, i, c) : i + 1;
+    // Doubled quotes escape in all three; backslashes too, except in backtick-quoted names.
+    i = c === "'" || c === '"' || c === '`' ? skipQuoted(script, i, c, c !== '`') : i + 1;
   }
   push(n, n);
   return statements;
@@ -82,27 +85,6 @@ function skipComment(script: string, i: number): number {
     return close === -1 ? script.length : close + 2;
   }
   return i;
-}
-
-/** The index just past the closing quote; doubled quotes and backslashes escape (not in backticks). */
-function skipQuoted(script: string, open: number, quote: string): number {
-  let i = open + 1;
-  while (i < script.length) {
-    const c = script[i];
-    if (c === '\\' && quote !== '`') {
-      i += 2;
-      continue;
-    }
-    if (c === quote) {
-      if (script[i + 1] === quote) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
-    }
-    i++;
-  }
-  return script.length;
 }
 
 function lineOf(script: string, index: number): number {

@@ -81,8 +81,11 @@ function isIdentChar(c: string | undefined): boolean {
   return c !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
 }
 
-/** Returns the index just past the closing quote (doubled quotes escape; backslashes too in E'…'). */
-function skipQuoted(script: string, open: number, quote: string, backslashEscapes: boolean): number {
+/**
+ * Returns the index just past the closing quote: doubled quotes escape, and backslashes where asked
+ * (PostgreSQL's E'…', MySQL's strings).
+ */
+export function skipQuoted(script: string, open: number, quote: string, backslashEscapes: boolean): number {
   let i = open + 1;
   while (i < script.length) {
     const c = script[i];
