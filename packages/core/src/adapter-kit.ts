@@ -1,10 +1,11 @@
 // `@mig/core/adapter`: helpers for authors of stores, locks and sources. Not needed to use mig.
 export { backoffDelay, DEFAULT_BACKOFF } from './clock.js';
-export { describeThrown, sentence } from './errors.js';
+export { describeThrown, lockLost, sentence } from './errors.js';
 export {
   compareNames,
   computeChecksum,
   EMPTY_DIGEST,
+  EMPTY_HEAD,
   nextDigest,
   prefixDigests,
   validateMigrations,

@@ -290,6 +290,24 @@ export class LockLostError extends MigError {
   }
 }
 
+/**
+ * The lost-lock errors every lock and store raises, worded once: a lease whose token expired or was taken
+ * over, and a session lock that the session running the work does not hold.
+ */
+export const lockLost = {
+  /** A lease whose token expired, or that another instance took over. */
+  leaseExpired(key: string, token: string): LockLostError {
+    return new LockLostError(key, `lease token ${token} expired or was taken over by another instance`, 'expired');
+  },
+  /**
+   * A session lock (PostgreSQL advisory lock, MySQL GET_LOCK) not held by the session doing the work; `why`
+   * says what the engine knows of it (a transaction pooler, a reset connection).
+   */
+  notHeldBySession(key: string, why: string): LockLostError {
+    return new LockLostError(key, why, 'session-not-holder');
+  },
+} as const;
+
 /** Why a lock was lost: `session-not-holder` is what a transaction pooler does to a session lock. */
 export type LockLostReason = 'lost' | 'expired' | 'session-not-holder';
 

@@ -27,7 +27,7 @@ import {
   toMigError,
 } from './internal/run-record.js';
 import { downTargets, loadModules, upTargets } from './internal/targets.js';
-import { EMPTY_DIGEST, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
+import { EMPTY_HEAD, type Migration, type MigrationModule, type MigrationSource } from './migration.js';
 import { LocalHistory, planMigrations } from './planner.js';
 import type {
   AppliedMigration,
@@ -292,7 +292,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
 
   async #readStatus(history: LocalHistory<Db>, store: MigrationStore<Db, F> = this.#options.store) {
     const head = await store.readHead();
-    const effective = head ?? { count: 0, digest: EMPTY_DIGEST };
+    const effective = head ?? EMPTY_HEAD;
     const pending = history.pendingAfter(effective);
     if (pending) return statusOf(history, head, effective.count, { pending, problems: [], ahead: [] }, 'head');
     const applied = await store.readApplied();
@@ -391,7 +391,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
       }
       const { changes, write } = plan(history, await store.readApplied());
       if (changes.length > 0) {
-        const expectedHead = (await store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+        const expectedHead = (await store.readHead()) ?? EMPTY_HEAD;
         await withSpan(this.#telemetry.tracer, SpanName.Record, this.#storeAttributes(), () =>
           write(store, { fence: lease?.fence, expectedHead }),
         );
@@ -542,7 +542,7 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     signal: AbortSignal | undefined,
   ): Promise<{ head: StoreHead; error?: unknown }> {
     // The head the plan under the lock read, when it read one: no need to read it again.
-    let head = work.head ?? (await work.store.readHead()) ?? { count: 0, digest: EMPTY_DIGEST };
+    let head = work.head ?? (await work.store.readHead()) ?? EMPTY_HEAD;
     for (const [index, m] of work.targets.entries()) {
       const stop = signal?.aborted
         ? new AbortedError(`Stopped before migration "${m.name}" started`, signal.reason)

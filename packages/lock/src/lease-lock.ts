@@ -14,7 +14,7 @@ import {
   silentLogger,
   systemClock,
 } from '@mig/core';
-import { describeThrown } from '@mig/core/adapter';
+import { describeThrown, lockLost } from '@mig/core/adapter';
 import { pollForLock } from './poll.js';
 
 export interface LeaseLockOptions {
@@ -118,7 +118,7 @@ function startHeartbeat<F>(
     try {
       const expiresAt = await primitive.renew(owner, token, ttlMs);
       if (expiresAt === null) {
-        lost.abort(new LockLostError(primitive.key, `lease token ${token} expired or was taken over`, 'expired'));
+        lost.abort(lockLost.leaseExpired(primitive.key, token));
         return;
       }
       validUntil = sent + ttlMs;

@@ -10,7 +10,7 @@ import {
   type SessionLockPrimitive,
   systemClock,
 } from '@mig/core';
-import { describeThrown } from '@mig/core/adapter';
+import { describeThrown, lockLost } from '@mig/core/adapter';
 import { ATTEMPT_GRACE_MS, pollForLock, withWholeWait } from './poll.js';
 
 export interface SessionLockOptions {
@@ -60,7 +60,7 @@ export function createSessionLock<F>(
                 if (!(await session.unlock())) {
                   const why =
                     'the session did not hold it at release; if connections go through a transaction pooler (PgBouncer in transaction mode), use the lease strategy';
-                  lost.abort(new LockLostError(primitive.key, why, 'session-not-holder'));
+                  lost.abort(lockLost.notHeldBySession(primitive.key, why));
                 }
               } catch (error) {
                 lost.abort(new LockLostError(primitive.key, `its session ended (${describeThrown(error)})`, 'lost'));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { MigErrorCode } from '../errors.js';
-import { computeChecksum, EMPTY_DIGEST, type Migration, nextDigest } from '../migration.js';
+import { computeChecksum, EMPTY_DIGEST, EMPTY_HEAD, type Migration, nextDigest } from '../migration.js';
 import type { AppliedMigration, MigrationLock, MigrationStore, StoreHead } from '../ports.js';
 import { assertMigError, caseRegistry, rejection, settle } from './cases.js';
 import { type BuildMigration, sortedEffects, withChecksum, withoutDown } from './migration-spec.js';
@@ -221,13 +221,13 @@ function headAndPrepareCases<Db, F>({ test, ok, effects, snapshot, applyOnHead }
 
   test('prepare creates an empty history: count 0 and the empty digest', async ({ store }) => {
     await store.prepare();
-    expect(await store.readHead()).toEqual({ count: 0, digest: EMPTY_DIGEST });
+    expect(await store.readHead()).toEqual(EMPTY_HEAD);
     expect(await store.readApplied()).toEqual([]);
   });
 
   test('prepare is idempotent and safe when called concurrently', async ({ store }) => {
     await Promise.all([store.prepare(), store.prepare(), store.prepare(), store.prepare()]);
-    expect(await store.readHead()).toEqual({ count: 0, digest: EMPTY_DIGEST });
+    expect(await store.readHead()).toEqual(EMPTY_HEAD);
     const head = await applyOnHead(ok('c001_first'));
     const before = await snapshot();
     await Promise.all([store.prepare(), store.prepare()]);
@@ -244,7 +244,7 @@ function applyCases<Db, F>({ test, ok, effects, applyOnHead }: StoreContext<Db, 
     const first = ok('c001_first');
     const second = ok('c002_second');
     const started = Date.now();
-    const head1 = await store.apply(first, { expectedHead: { count: 0, digest: EMPTY_DIGEST } });
+    const head1 = await store.apply(first, { expectedHead: EMPTY_HEAD });
     expect(head1).toEqual({ count: 1, digest: nextDigest(EMPTY_DIGEST, first.name, first.checksum) });
     expect(await store.readHead()).toEqual(head1);
     expect(await effects()).toEqual(['c001_first']);
@@ -299,7 +299,7 @@ function applyFailureCases<Db, F>({ test, ok, failing, effects, snapshot, applyO
     const before = await snapshot();
     const late = ok('c002_late');
     const behind = await rejection(
-      store.apply(late, { expectedHead: { count: 0, digest: EMPTY_DIGEST } }),
+      store.apply(late, { expectedHead: EMPTY_HEAD }),
       'apply on a head one migration behind',
     );
     assertMigError(behind, MigErrorCode.Conflict, 'apply on a head one migration behind');
@@ -385,7 +385,7 @@ function nonTransactionalCases<Db, F>(context: StoreContext<Db, F>): void {
       await applyOnHead(ok('c001_first'));
       const before = await snapshot();
       const error = await rejection(
-        store.apply(outside('c002_outside'), { expectedHead: { count: 0, digest: EMPTY_DIGEST } }),
+        store.apply(outside('c002_outside'), { expectedHead: EMPTY_HEAD }),
         'a non-transactional apply on a stale head',
       );
       assertMigError(error, MigErrorCode.Conflict, 'a non-transactional apply on a stale head');
@@ -411,8 +411,8 @@ function revertCases<Db, F>(context: StoreContext<Db, F>): void {
     expect(await store.readApplied()).toEqual(records1);
     expect(await effects()).toEqual(['c001_first']);
 
-    expect(await store.revert(first, { expectedHead: head1 })).toEqual({ count: 0, digest: EMPTY_DIGEST });
-    expect(await store.readHead()).toEqual({ count: 0, digest: EMPTY_DIGEST });
+    expect(await store.revert(first, { expectedHead: head1 })).toEqual(EMPTY_HEAD);
+    expect(await store.readHead()).toEqual(EMPTY_HEAD);
     expect(await store.readApplied()).toEqual([]);
     expect(await effects()).toEqual([]);
 
