@@ -51,7 +51,10 @@ export function computeChecksum(content: string): string {
 export const EMPTY_DIGEST = '0'.repeat(64);
 
 /** The head of a store with nothing applied (or whose tables do not exist yet). */
-export const EMPTY_HEAD: Readonly<{ count: number; digest: string }> = Object.freeze({ count: 0, digest: EMPTY_DIGEST });
+export const EMPTY_HEAD: Readonly<{ count: number; digest: string }> = Object.freeze({
+  count: 0,
+  digest: EMPTY_DIGEST,
+});
 
 /**
  * The head digest after applying `name` with `checksum` on top of `previous`. The store keeps the digest of
