@@ -1,12 +1,7 @@
-import { loadConfig, type MigConfigInput, type ResolvedConfig } from '@mig/config';
-import { ConnectionError, createMigrator, InvalidOptionError, type Migrator } from '@mig/core';
-import {
-  createFolderSource,
-  createKyselyAdapter,
-  type KyselyAdapter,
-  type MigrationDb,
-  openDatabase,
-} from '@mig/kysely-adapter';
+import type { MigConfigInput, ResolvedConfig } from '@mig/config';
+import { ConnectionError, type Migrator } from '@mig/core';
+import type { KyselyAdapter, MigrationDb } from '@mig/kysely-adapter';
+import { loadMigConfig, openMigration } from '@mig/service';
 import { sql } from 'kysely';
 import type { Io, Output } from './output.js';
 
@@ -34,7 +29,7 @@ function defined(input: MigConfigInput): MigConfigInput {
 
 /** Resolves the configuration (flags > environment > file > defaults); throws ConfigError listing every problem. */
 export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfigInput = {}): Promise<ResolvedConfig> {
-  return loadConfig({
+  return loadMigConfig({
     cwd: io.cwd,
     env: io.env,
     configFile: flags.config,
@@ -51,18 +46,12 @@ export async function openContext(
 ): Promise<CommandContext> {
   const config = await resolveCliConfig(io, flags, overrides);
   for (const warning of config.warnings) output.logger.warn({}, warning);
-  const { values } = config;
-  if (!values.databaseUrl) {
-    throw new InvalidOptionError(
-      'databaseUrl',
-      'No database to connect to: set DATABASE_URL, pass --url, or set databaseUrl in mig.config.ts.',
-    );
-  }
   // The engine's driver is loaded here, and only the one this URL needs.
-  const { db, target, where } = await openDatabase<unknown>(values.databaseUrl, {
+  const { db, where, adapter, migrator } = await openMigration<unknown>(config, {
+    urlFlag: '--url',
     applicationName: 'mig',
     maxConnections: 3,
-    onConnectionError: (error) => output.logger.warn({}, `database connection error: ${error.message}`),
+    logger: output.logger,
   });
   const started = performance.now();
   try {
@@ -71,21 +60,6 @@ export async function openContext(
     await db.destroy().catch(() => {});
     throw new ConnectionError(where, 1, performance.now() - started, error);
   }
-  const adapter = createKyselyAdapter({
-    db,
-    target,
-    // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
-    schema: config.sources.schema === 'default' ? undefined : values.schema,
-    table: values.table,
-    logger: output.logger,
-  });
-  const migrator = createMigrator({
-    source: createFolderSource(values.migrationsDir, { cwd: io.cwd }),
-    store: adapter.store,
-    lock: adapter.createLock({ strategy: values.lockStrategy, leaseTtlMs: values.leaseTtlMs, logger: output.logger }),
-    lockTimeoutMs: values.lockTimeoutMs,
-    logger: output.logger,
-  });
   return {
     config,
     db: db as MigrationDb,

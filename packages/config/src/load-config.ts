@@ -18,6 +18,12 @@ export interface LoadConfigOptions {
   readonly overrides?: MigConfigInput | undefined;
   /** Look for a config file. Default true. */
   readonly searchFile?: boolean | undefined;
+  /**
+   * The database URL forms the caller can open, e.g. `URL_FORMS` of `@mig/kysely-adapter`
+   * (`postgres://…`, `mysql://…`, `sqlite:PATH`, …): a URL of another scheme is a configuration error
+   * listing them. Without them, a database URL is checked for its form only.
+   */
+  readonly databaseUrls?: readonly string[] | undefined;
 }
 
 /**
@@ -45,7 +51,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
     problems.push(fileProblem(error));
   }
   // Resolved even when the file failed, so that the environment's problems are reported in the same error.
-  const resolution = resolveSources({ env: options.env, file, overrides: options.overrides, cwd });
+  const resolution = resolveSources({
+    env: options.env,
+    file,
+    overrides: options.overrides,
+    cwd,
+    databaseUrls: options.databaseUrls,
+  });
   problems.push(...resolution.problems);
   if (resolution.resolved === undefined || problems.length > 0) throw new ConfigError(problems);
   return resolution.resolved;

@@ -1,6 +1,5 @@
+import { hasAuthority } from '@mig/core/adapter';
 import { isSecretName, MASK, redactString } from './internal/redact.js';
-
-const HAS_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * A connection string safe to log: the password becomes `***`, and so does every secret-looking query
@@ -16,7 +15,7 @@ const HAS_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\//i;
  */
 export function redactUrl(url: string): string {
   const text = url.trim();
-  if (HAS_AUTHORITY.test(text)) {
+  if (hasAuthority(text)) {
     let parsed: URL | undefined;
     try {
       parsed = new URL(text);

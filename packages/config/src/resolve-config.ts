@@ -11,6 +11,8 @@ export interface ResolveConfigInput {
   readonly overrides?: MigConfigInput | undefined;
   /** Default `process.cwd()`. */
   readonly cwd?: string | undefined;
+  /** The database URL forms the caller can open (see `LoadConfigOptions.databaseUrls`). */
+  readonly databaseUrls?: readonly string[] | undefined;
 }
 
 /**

@@ -109,7 +109,13 @@ describe('secrets never reach an output', () => {
   it.each(failing)('%s: the ConfigError, its problems and its message', async (_, options, files = {}) => {
     const dir = await tempProject(files);
     const resolvedOptions = typeof options === 'function' ? options(dir) : options;
-    const error = await loadConfig({ cwd: dir, env: {}, ...resolvedOptions }).then(
+    // As the CLI and the service call it: with the URL forms their engines read.
+    const error = await loadConfig({
+      cwd: dir,
+      env: {},
+      databaseUrls: ['postgres://…', 'mysql://…'],
+      ...resolvedOptions,
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );

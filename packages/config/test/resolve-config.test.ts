@@ -4,10 +4,21 @@ import { ConfigError, ENV, type MigConfig, type MigConfigInput, resolveConfig } 
 
 const cwd = '/srv/app';
 
+/** The URL forms the engines of @mig/kysely-adapter read, as its `URL_FORMS` lists them (the CLI and service pass those). */
+const databaseUrls = [
+  'postgres://…',
+  'postgresql://…',
+  'mysql://…',
+  'mariadb://…',
+  'sqlite:PATH',
+  'file:PATH',
+  'pglite:DIR',
+];
+
 /** The problems resolveConfig throws, or fails the test if it does not throw a ConfigError. */
 function problemsOf(input: Parameters<typeof resolveConfig>[0]): ConfigError {
   try {
-    resolveConfig(input);
+    resolveConfig({ databaseUrls, ...input });
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -133,6 +144,15 @@ describe('environment variables', () => {
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]).toMatchObject({ key: name, source: 'env', value });
     expect(error.message.split('\n')).toContain(`  ${line}`);
+  });
+
+  it('checks only the form of a database URL when the caller names no URL forms', () => {
+    expect(resolveConfig({ env: { DATABASE_URL: 'mssql://app@localhost/app' }, cwd }).values.databaseUrl).toBe(
+      'mssql://app@localhost/app',
+    );
+    expect(problemsOf({ env: { DATABASE_URL: 'db.internal/app' }, cwd, databaseUrls: undefined }).message).toContain(
+      'DATABASE_URL: "db.internal/app" is not a database URL; use a URL with a scheme (e.g. postgres://user:password@host:5432/database)',
+    );
   });
 
   it.each(['', '   ', '\t\n'])('counts %j as unset', (blank) => {

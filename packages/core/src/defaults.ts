@@ -26,17 +26,6 @@ export const DEFAULT_RETRY_BACKOFF = Object.freeze({ initialMs: 1_000, maxMs: 60
 export const DEFAULT_SCHEMA = 'public';
 /** mig's record table; the head and lock tables add `_head` and `_lock`. */
 export const DEFAULT_TABLE = 'mig_migrations';
-/**
- * The database URL forms mig reads (`DATABASE_URL`, `--url`): PostgreSQL, MySQL/MariaDB, a SQLite file, an
- * embedded PGlite folder. Each engine's driver is loaded only when its URL is used.
- */
-export const DATABASE_URL_FORMS = Object.freeze({
-  postgres: ['postgres://…', 'postgresql://…'],
-  mysql: ['mysql://…', 'mariadb://…'],
-  sqlite: ['sqlite:PATH', 'file:PATH'],
-  pglite: ['pglite:DIR'],
-} as const);
-
 /** Folder of migration files, relative to the working directory. */
 export const DEFAULT_MIGRATIONS_DIR = './migrations';
 

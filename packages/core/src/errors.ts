@@ -1,3 +1,7 @@
+import { redactCredentials } from './url.js';
+
+export { redactCredentials } from './url.js';
+
 /**
  * Every error mig throws is a {@link MigError}: a stable `code` to branch on, a message that says what
  * happened and what to do, structured `context` for logs, and the original error as native `cause`.
@@ -355,11 +359,6 @@ export class HistoryMismatchError extends MigError {
     this.name = 'HistoryMismatchError';
     this.cases = cases;
   }
-}
-
-/** Replaces credentials in anything URL-like (`scheme://user:password@host`) with `***`. */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]*):([^@/?#\s]*)@/gi, '$1$2:***@');
 }
 
 /** The database could not be reached within the connect timeout and retries. */

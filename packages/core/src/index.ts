@@ -2,7 +2,6 @@
 // implements. Helpers for adapter authors are in `@mig/core/adapter`, contract suites in `@mig/core/testing`.
 export { type BackoffOptions, type Clock, systemClock } from './clock.js';
 export {
-  DATABASE_URL_FORMS,
   DEFAULT_CHECK_TIMEOUT_MS,
   DEFAULT_CONNECT_ATTEMPTS,
   DEFAULT_CONNECT_TIMEOUT_MS,

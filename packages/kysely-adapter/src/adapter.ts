@@ -11,15 +11,13 @@ import {
   type MigrationLock,
 } from '@mig/core';
 import { createLeaseLock, createLocalLock, createSessionLock, withProcessMutex } from '@mig/lock';
-import { confirmEngine, detectEngine, type Engine } from './engine.js';
-import { createAdvisoryPrimitive, readAdvisoryHolder } from './internal/advisory.js';
-import type { AdminLeasePrimitive, KyselyFence } from './internal/fence.js';
-import { createLeasePrimitive } from './internal/lease.js';
-import { createMysqlLeasePrimitive, createMysqlSessionPrimitive, readMysqlLockHolder } from './internal/mysql-lock.js';
-import { createSqliteLeasePrimitive } from './internal/sqlite-lock.js';
-import type { StoreTables } from './internal/tables.js';
-import type { MigrationDb } from './sources.js';
+import { confirmEngine, detectEngine } from './detect.js';
+import type { EngineDriver, LockPrimitiveOptions } from './engines/driver.js';
+import { driverOf, type Engine } from './engines/registry.js';
+import type { AdminLeasePrimitive, KyselyFence } from './fence.js';
+import type { SqlSplitter } from './sql/statement.js';
 import { createKyselyStore, type KyselyStore, type KyselyStoreOptions } from './store.js';
+import type { StoreTables } from './tables.js';
 
 export interface KyselyLockOptions {
   /**
@@ -47,14 +45,23 @@ export interface KyselyAdapter {
    */
   readonly engine: Engine;
   readonly store: KyselyStore;
+  /**
+   * How this engine splits a SQL script into statements: give it to `createFolderSource` (`splitter`) so SQL
+   * files are read as the engine reads them.
+   */
+  readonly splitter: SqlSplitter;
   /** A migration lock for this store. Callers in one process share one acquisition at a time. */
   createLock(options?: KyselyLockOptions): MigrationLock<KyselyFence>;
   /** Who holds the lease lock now (null when free). */
   leaseHolder(): Promise<LockHolder | null>;
-  /** Who holds the advisory lock now (null when free, and always on an embedded engine). */
+  /** Who holds the advisory lock now (null when free, and always on an engine without one). */
   advisoryHolder(): Promise<LockHolder | null>;
   /** Ends the lease lock whoever holds it; returns the holder it cleared. For `mig unlock --force`. */
   forceReleaseLease(): Promise<LockHolder | null>;
+  /** What the advisory lock is on this engine (or why there is none), for people. */
+  advisoryNote(): Promise<string>;
+  /** The statement an operator runs to end an advisory lock's holder, where the engine has one. */
+  stopHolderStatement(holder: LockHolder): Promise<string | undefined>;
 }
 
 /**
@@ -67,7 +74,7 @@ export interface KyselyAdapter {
  */
 export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter {
   const detected = detectEngine(options.db, options.engine);
-  const store = createKyselyStore({ ...options, engine: detected.capabilities.engine });
+  const store = createKyselyStore({ ...options, engine: detected.engine });
   const { tables, target } = store;
   // The in-process mutex is per database. Without a described target, this Kysely instance is the best
   // identity there is: two instances on one database then meet at the database lock instead, which is
@@ -76,10 +83,21 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
     options.target?.server !== undefined && !detected.capabilities.embedded
       ? `${target.server}/${target.namespace}`
       : instanceScope(options.db);
-  const engine = () => confirmEngine(options.db, detected);
+  const driver = async () => driverOf(await confirmEngine(options.db, detected));
+  const primitives = (logger?: Logger): LockPrimitiveOptions => ({
+    db: options.db,
+    tables,
+    logger,
+    clientCheckIntervalMs: options.clientCheckIntervalMs ?? 1000,
+  });
+  const lease = async (): Promise<AdminLeasePrimitive> => {
+    const which = await driver();
+    return which.locks.lease(primitives());
+  };
   return {
-    engine: detected.capabilities.engine,
+    engine: detected.engine,
     store,
+    splitter: detected.driver.split,
     createLock(lockOptions = {}) {
       const strategy = lockOptions.strategy ?? DEFAULT_LOCK_STRATEGY;
       if (!(LOCK_STRATEGIES as readonly string[]).includes(strategy)) {
@@ -89,89 +107,57 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
           { context: { strategy } },
         );
       }
-      const build = (which: Engine) => buildLock(which, strategy, options.db, tables, scope, lockOptions, options);
-      if (detected.certain) return build(detected.capabilities.engine);
-      return deferredLock(strategy, tables, () => engine().then(build));
+      const build = (which: EngineDriver) =>
+        buildLock(which, strategy, tables, scope, lockOptions, primitives(lockOptions.logger ?? options.logger));
+      if (detected.certain) return build(detected.driver);
+      return deferredLock(strategy, tables, () => driver().then(build));
     },
-    leaseHolder: async () => {
-      try {
-        return await leasePrimitive(await engine(), options.db, tables).holder();
-      } catch (error) {
-        if (store.isMissingTables(error)) return null; // no tables yet: nothing was ever locked
-        throw error;
-      }
-    },
+    leaseHolder: () => orNoTables(store, async () => (await lease()).holder()),
     advisoryHolder: async () => {
-      const which = await engine();
-      if (which === 'postgres') return readAdvisoryHolder(options.db, tables);
-      if (which === 'mysql') return readMysqlLockHolder(options.db, tables);
-      return null; // PGlite and SQLite have no session lock
+      const which = await driver();
+      return which.locks.sessionHolder?.(options.db, tables) ?? null;
     },
-    forceReleaseLease: async () => {
-      try {
-        return await leasePrimitive(await engine(), options.db, tables).forceRelease();
-      } catch (error) {
-        if (store.isMissingTables(error)) return null;
-        throw error;
-      }
-    },
+    forceReleaseLease: () => orNoTables(store, async () => (await lease()).forceRelease()),
+    advisoryNote: async () => (await driver()).locks.sessionNote,
+    stopHolderStatement: async (holder) => (await driver()).locks.stopHolder?.(holder),
   };
 }
 
-/** The lease lock row, in the engine's SQL. */
-function leasePrimitive(
-  engine: Engine,
-  db: MigrationDb,
-  tables: StoreTables,
-  logger?: Logger | undefined,
-): AdminLeasePrimitive {
-  switch (engine) {
-    case 'postgres':
-    case 'pglite':
-      return createLeasePrimitive({ db, tables });
-    case 'mysql':
-      return createMysqlLeasePrimitive({ db, tables });
-    case 'sqlite':
-      return createSqliteLeasePrimitive({ db, tables, logger });
+/** A lease read or write that finds no tables: nothing was ever locked here. */
+async function orNoTables(store: KyselyStore, work: () => Promise<LockHolder | null>): Promise<LockHolder | null> {
+  try {
+    return await work();
+  } catch (error) {
+    if (store.isMissingTables(error)) return null;
+    throw error;
   }
 }
 
 /**
- * A SQLite waiter polls the lease row often: nothing tells it the holder let go, and a poll is a read of a
- * local file (no server, no round trip), which costs microseconds and blocks no writer under WAL.
+ * The lock for a strategy on an engine: an embedded engine's is an in-process mutex; an engine without
+ * session locks always uses its lease row (a killed holder's lease lapses); otherwise the strategy decides.
+ * Callers in one process queue on an in-process mutex first.
  */
-const SQLITE_BACKOFF = Object.freeze({ initialDelayMs: 10, maxDelayMs: 50 });
-
 function buildLock(
-  engine: Engine,
+  driver: EngineDriver,
   strategy: LockStrategy,
-  db: MigrationDb,
   tables: StoreTables,
   scope: string,
   lockOptions: KyselyLockOptions,
-  storeOptions: KyselyStoreOptions,
+  primitive: LockPrimitiveOptions,
 ): MigrationLock<KyselyFence> {
-  if (engine === 'pglite') return createLocalLock(`pglite ${scope} ${tables.qualified}`);
-  // SQLite has no session lock: its lock is always the lease row (a killed holder's lease lapses).
+  const { capabilities, locks } = driver;
+  if (capabilities.embedded) return createLocalLock(`${capabilities.engine} ${scope} ${tables.qualified}`);
   const lock: MigrationLock<KyselyFence> =
-    strategy === 'lease' || engine === 'sqlite'
-      ? createLeaseLock(leasePrimitive(engine, db, tables, lockOptions.logger ?? storeOptions.logger), {
+    strategy === 'lease' || locks.session === undefined
+      ? createLeaseLock(locks.lease(primitive), {
           ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
           renewEveryMs: lockOptions.renewEveryMs,
           owner: lockOptions.owner,
-          backoff: lockOptions.backoff ?? (engine === 'sqlite' ? SQLITE_BACKOFF : undefined),
+          backoff: lockOptions.backoff ?? locks.leaseBackoff,
           logger: lockOptions.logger,
         })
-      : createSessionLock(
-          engine === 'mysql'
-            ? createMysqlSessionPrimitive({ db, tables })
-            : createAdvisoryPrimitive({
-                db,
-                tables,
-                clientCheckIntervalMs: storeOptions.clientCheckIntervalMs ?? 1000,
-              }),
-          { backoff: lockOptions.backoff },
-        );
+      : createSessionLock(locks.session(primitive), { backoff: lockOptions.backoff });
   return withProcessMutex(lock, { scope });
 }
 

@@ -3,10 +3,15 @@ export {
   type DatabaseLocation,
   describeConnection,
   describeWhere,
+  isTransientConnectionError,
+  type ParsedDatabaseUrl,
   parseDatabaseUrl,
   URL_FORMS,
 } from './connection.js';
-export { ENGINES, type Engine, type EngineCapabilities } from './engine.js';
+export type { MigrationDb } from './db.js';
+export type { EngineCapabilities } from './engines/driver.js';
+export { ENGINES, type Engine } from './engines/registry.js';
+export type { AdvisoryFence, KyselyFence, LeaseFence } from './fence.js';
 export {
   detectForeignHistories,
   FOREIGN_TOOLS,
@@ -15,17 +20,9 @@ export {
   type ForeignTool,
   readForeignHistory,
 } from './foreign/index.js';
-export { ADVISORY_CLASS_ID, advisoryObjectId } from './internal/advisory.js';
-export type { AdvisoryFence, KyselyFence, LeaseFence } from './internal/fence.js';
-export { isTransientConnectionError } from './internal/pg-errors.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
-export {
-  createFolderSource,
-  createListSource,
-  type FolderSourceOptions,
-  type InlineMigration,
-  MIGRATION_EXTENSIONS,
-  type MigrationDb,
-} from './sources.js';
+export { createFolderSource, type FolderSourceOptions, MIGRATION_EXTENSIONS } from './sources/folder.js';
+export { createListSource, type InlineMigration } from './sources/list.js';
+export type { SqlSplitter, SqlStatement } from './sql/statement.js';
 export { createKyselyStore, type KyselyStore, type KyselyStoreOptions, STORE_SCHEMA_VERSION } from './store.js';
 export { VERSION } from './version.js';

@@ -24,24 +24,18 @@ import {
 } from '@mig/core';
 import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } from '@mig/core/adapter';
 import type { Tracer } from '@opentelemetry/api';
-import { detectEngine, type Engine, type EngineCapabilities } from './engine.js';
-import { createMysqlStoreEngine } from './engines/mysql-store.js';
-import { notLatest, PostgresStoreEngine } from './engines/postgres-store.js';
-import { createSqliteStoreEngine } from './engines/sqlite-store.js';
-import {
-  type EngineSettings,
-  STORE_SCHEMA_VERSION,
-  type Step,
-  type StoreEngine,
-  toApplied,
-} from './engines/store-engine.js';
-import type { KyselyFence } from './internal/fence.js';
-import { previewQueries } from './internal/preview.js';
-import { type StoreTables, storeTables } from './internal/tables.js';
-import type { MigrationDb } from './sources.js';
+import type { MigrationDb } from './db.js';
+import { detectEngine } from './detect.js';
+import type { EngineDriver } from './engines/driver.js';
+import type { Engine } from './engines/registry.js';
+import type { KyselyFence } from './fence.js';
+import { detectForeignHistoriesWith } from './foreign/detect.js';
+import { previewQueries } from './preview.js';
+import { notLatest, STORE_SCHEMA_VERSION, type Step, type StoreEngine, toApplied } from './store-engine.js';
+import { type StoreTables, storeTables } from './tables.js';
 import { VERSION } from './version.js';
 
-export { STORE_SCHEMA_VERSION } from './engines/store-engine.js';
+export { STORE_SCHEMA_VERSION } from './store-engine.js';
 
 export interface KyselyStoreOptions {
   readonly db: MigrationDb;
@@ -77,12 +71,12 @@ export interface KyselyStoreOptions {
  * instance.
  */
 export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
-  const { capabilities } = detectEngine(options.db, options.engine);
+  const { capabilities, driver } = detectEngine(options.db, options.engine);
   const schema = options.schema ?? (capabilities.schemas ? DEFAULT_SCHEMA : undefined);
   const tables = storeTables(schema, options.table ?? DEFAULT_TABLE);
   const target: StoreTarget = Object.freeze({
     system: options.target?.system ?? capabilities.system,
-    namespace: options.target?.namespace ?? (capabilities.engine === 'postgres' ? 'postgres' : capabilities.engine),
+    namespace: options.target?.namespace ?? driver.defaultNamespace,
     server: options.target?.server ?? (capabilities.embedded ? 'embedded' : 'unknown'),
     table: tables.qualified,
   });
@@ -91,26 +85,16 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
     logger: options.logger ?? silentLogger,
   };
-  const engine = createStoreEngine(capabilities, tables, settings);
   const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
-  return new KyselyStore(options.db, engine, target, tracer);
+  return new KyselyStore(options.db, { driver, engine: driver.createStore(tables, settings), target, tracer });
 }
 
-/** The engine's SQL for mig's store. */
-function createStoreEngine(
-  capabilities: EngineCapabilities,
-  tables: StoreTables,
-  settings: EngineSettings,
-): StoreEngine {
-  switch (capabilities.engine) {
-    case 'postgres':
-    case 'pglite':
-      return new PostgresStoreEngine(tables, settings, { notifies: capabilities.sessionLocks });
-    case 'mysql':
-      return createMysqlStoreEngine(tables, settings);
-    case 'sqlite':
-      return createSqliteStoreEngine(tables, settings);
-  }
+/** What a store is made of: the engine's driver and SQL, and where it is (no secrets). */
+interface StoreParts {
+  readonly driver: EngineDriver;
+  readonly engine: StoreEngine;
+  readonly target: StoreTarget;
+  readonly tracer: Tracer;
 }
 
 /** mig's store on a Kysely instance; its locks' fences are {@link KyselyFence}s. */
@@ -118,16 +102,18 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
   readonly target: StoreTarget;
   readonly tables: StoreTables;
   readonly #db: MigrationDb;
+  readonly #parts: StoreParts;
   readonly #engine: StoreEngine;
   readonly #tracer: Tracer;
 
   /** Use {@link createKyselyStore}. */
-  constructor(db: MigrationDb, engine: StoreEngine, target: StoreTarget, tracer: Tracer) {
+  constructor(db: MigrationDb, parts: StoreParts) {
     this.#db = db;
-    this.#engine = engine;
-    this.tables = engine.tables;
-    this.target = target;
-    this.#tracer = tracer;
+    this.#parts = parts;
+    this.#engine = parts.engine;
+    this.tables = parts.engine.tables;
+    this.target = parts.target;
+    this.#tracer = parts.tracer;
   }
 
   /** The error says mig's tables do not exist (nothing was ever recorded or locked here). */
@@ -137,7 +123,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
 
   /** Under an advisory lock, this store on the lock's own session; otherwise this store. */
   bind(fence: KyselyFence): KyselyStore {
-    return fence?.kind === 'advisory' ? new KyselyStore(fence.db, this.#engine, this.target, this.#tracer) : this;
+    return fence?.kind === 'advisory' ? new KyselyStore(fence.db, this.#parts) : this;
   }
 
   async readHead(): Promise<StoreHead | null> {
@@ -263,7 +249,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
   }
 
   foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
-    return this.#engine.foreignHistories(this.#db);
+    return detectForeignHistoriesWith(this.#db, this.#parts.driver);
   }
 
   async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {

@@ -3,7 +3,7 @@ import { computeChecksum } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFolderSource, createKyselyAdapter, createListSource, openDatabase } from '../src/index.js';
-import { mysqlLockName } from '../src/internal/mysql-fence.js';
+import { mysqlLockName } from '../src/engines/mysql/fence.js';
 import { type MigrationFolder, migrationFolder } from './support/engines.js';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from './support/mysql.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgBouncer, startPgBouncer } from '../../../test/support/pgbouncer.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { createFolderSource, createKyselyAdapter } from '../src/index.js';
-import { createPgDialect } from '../src/pg/index.js';
+import { createPgDialect } from '../src/engines/postgres/index.js';
 import type { MigrationFolder } from './support/engines.js';
 import { auditedMigrations, outcome, startInstance } from './support/lock-harness.js';
 

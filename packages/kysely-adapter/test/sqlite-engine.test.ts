@@ -7,9 +7,11 @@ import { computeChecksum, EMPTY_DIGEST } from '@mig/core/adapter';
 import { Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKyselyAdapter, createKyselyStore, createListSource, type MigrationDb } from '../src/index.js';
-import { createSqliteLeasePrimitive } from '../src/internal/sqlite-lock.js';
-import { splitSqliteStatements } from '../src/internal/sqlite-split.js';
-import { createSqliteDialect } from '../src/sqlite/index.js';
+import { createSqliteLeasePrimitive } from '../src/engines/sqlite/lease.js';
+import { splitSqliteStatements as splitWithLines } from '../src/engines/sqlite/split.js';
+
+const splitSqliteStatements = (script: string) => splitWithLines(script).map((s) => s.text);
+import { createSqliteDialect } from '../src/engines/sqlite/index.js';
 import { createTestSqlite, type TestSqlite } from './support/sqlite.js';
 
 describe('splitSqliteStatements', () => {

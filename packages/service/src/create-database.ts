@@ -2,7 +2,6 @@ import { type CacheStats, createStatusCache, type MigStatusCache } from '@mig/ca
 import {
   adviceFor,
   type ConfigSummary,
-  loadConfig,
   logConfig,
   type MigConfigInput,
   type ResolvedConfig,
@@ -10,7 +9,6 @@ import {
 } from '@mig/config';
 import {
   createDatabaseService,
-  createMigrator,
   type DatabaseService,
   DEFAULT_FAILURE_POLICY,
   DEFAULT_PENDING_POLICY,
@@ -22,18 +20,11 @@ import {
   type MigrationStatus,
   type ServiceState,
 } from '@mig/core';
-import {
-  createFolderSource,
-  createKyselyAdapter,
-  type Engine,
-  isTransientConnectionError,
-  type MigrationDb,
-  openDatabase,
-  URL_FORMS,
-} from '@mig/kysely-adapter';
+import { type Engine, isTransientConnectionError, type MigrationDb } from '@mig/kysely-adapter';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import { createConsoleLogger } from './console-logger.js';
+import { loadMigConfig, openMigration } from './open-migration.js';
 
 export interface CreateDatabaseOptions {
   /** Where the config file is searched from, and what relative paths resolve against. Default `process.cwd()`. */
@@ -217,39 +208,19 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
 
   async #assemble(): Promise<Built<DB>> {
     const o = this.#options;
-    const config = await loadConfig({ cwd: o.cwd, env: o.env, configFile: o.configFile, overrides: o.overrides });
+    const config = await loadMigConfig({ cwd: o.cwd, env: o.env, configFile: o.configFile, overrides: o.overrides });
     logConfig(config, this.#logger);
     const { values } = config;
-    const url = values.databaseUrl ?? o.defaultUrl;
-    if (url === undefined) {
-      throw new MigError(
-        MigErrorCode.InvalidConfig,
-        `No database to connect to: set DATABASE_URL (${URL_FORMS.join(', ')}) or databaseUrl in mig.config.ts.`,
-      );
-    }
     const telemetry = { tracerProvider: o.tracerProvider, meterProvider: o.meterProvider };
-    const opened = await openDatabase<DB>(url, {
+    const { db, engine, where, migrator } = await openMigration<DB>(config, {
+      defaultUrl: o.defaultUrl,
       applicationName: o.applicationName,
       maxConnections: o.maxConnections,
-      onConnectionError: (error) => this.#logger.warn({ err: error.message }, 'database connection error'),
-    });
-    const { db, target } = opened;
-    const adapter = createKyselyAdapter({
-      db,
-      target,
-      // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
-      schema: config.sources.schema === 'default' ? undefined : values.schema,
-      table: values.table,
+      migrations: o.migrations,
       logger: this.#logger,
       ...telemetry,
     });
     const cache = createStatusCache<MigrationStatus>({ ttlMs: values.cacheTtlMs, meterProvider: o.meterProvider });
-    const source = o.migrations ?? createFolderSource(values.migrationsDir);
-    const lock = adapter.createLock({
-      strategy: values.lockStrategy,
-      leaseTtlMs: values.leaseTtlMs,
-      logger: this.#logger,
-    });
     const service = createDatabaseService<Kysely<DB>>({
       connect: async () => {
         // A connection opened and handed back to the pool, with no statement: the status check reuses it.
@@ -257,28 +228,21 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
         return db;
       },
       disconnect: (conn) => conn.destroy(),
-      migrator: () =>
-        createMigrator({
-          source,
-          store: adapter.store,
-          lock,
-          lockTimeoutMs: values.lockTimeoutMs,
-          logger: this.#logger,
-          ...telemetry,
-        }),
+      migrator: () => migrator,
       cache,
-      // Many instances starting at once can fill max_connections for a moment: that is retried, not fatal.
-      isTransientConnectError: isTransientConnectionError,
+      // Many instances starting at once can fill the server's connections for a moment: that is retried, as
+      // this engine reports it, not fatal.
+      isTransientConnectError: (error) => isTransientConnectionError(error, engine),
       autoMigrate: values.autoMigrate,
       dryRun: values.dryRun,
       onPending: values.onPending,
       onFailure: values.onFailure,
       lockTimeoutMs: values.lockTimeoutMs,
-      target: opened.where,
+      target: where,
       logger: this.#logger,
       ...telemetry,
     });
-    return { config, db, engine: opened.engine, where: opened.where, cache, service };
+    return { config, db, engine, where, cache, service };
   }
 }
 

@@ -5,4 +5,10 @@ export {
   type DatabaseReport,
   type MigDatabase,
 } from './create-database.js';
+export {
+  loadMigConfig,
+  type OpenedMigration,
+  type OpenMigrationOptions,
+  openMigration,
+} from './open-migration.js';
 export { VERSION } from './version.js';

@@ -1,28 +1,17 @@
 import { describeHolder } from '@mig/core';
-import type { Engine } from '@mig/kysely-adapter';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
-/** What the advisory (session) lock is on each engine, for `mig unlock`. */
-const ADVISORY_NOTES: Readonly<Record<Engine, string>> = {
-  postgres:
-    'Advisory locks need no unlock: PostgreSQL releases them the moment the holding session ends (a crashed ' +
-    'holder included).',
-  mysql:
-    'The advisory lock (GET_LOCK) needs no unlock: the server releases it the moment the holding session ends ' +
-    '(a crashed holder included).',
-  pglite: 'PGlite has no advisory lock: one process owns its data directory, and mig locks within it.',
-  sqlite:
-    'SQLite has no advisory lock: mig always uses the lease there, and the file locks of a killed process end ' +
-    'with it.',
-};
-
 /** `mig unlock`: who holds the lease lock (and the advisory lock); `--force` ends the lease. */
 export async function unlock(ctx: CommandContext, output: Output, force: boolean): Promise<number> {
-  const [lease, advisory] = await Promise.all([ctx.adapter.leaseHolder(), ctx.adapter.advisoryHolder()]);
+  const [lease, advisory, advisoryNote] = await Promise.all([
+    ctx.adapter.leaseHolder(),
+    ctx.adapter.advisoryHolder(),
+    ctx.adapter.advisoryNote(),
+  ]);
   const cleared = force && lease ? await ctx.adapter.forceReleaseLease() : null;
-  const advisoryNote = ADVISORY_NOTES[ctx.adapter.engine];
+  const stop = advisory ? await ctx.adapter.stopHolderStatement(advisory) : undefined;
   output.result(
     {
       ok: true,
@@ -45,11 +34,7 @@ export async function unlock(ctx: CommandContext, output: Output, force: boolean
         advisory ? `Advisory lock: held by ${describeHolder(advisory)}.` : 'Advisory lock: free.',
         advisoryNote,
       );
-      if (advisory?.pid !== undefined) {
-        const end =
-          ctx.adapter.engine === 'mysql' ? `kill ${advisory.pid};` : `select pg_terminate_backend(${advisory.pid});`;
-        lines.push(`To end that session anyway: ${end}`);
-      }
+      if (stop !== undefined) lines.push(`To end that session anyway: ${stop}`);
       return lines.join('\n');
     },
   );

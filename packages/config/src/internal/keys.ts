@@ -1,4 +1,5 @@
-import { DATABASE_URL_FORMS, FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
+import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
+import { urlScheme } from '@mig/core/adapter';
 import type { EnvName } from '../defaults.js';
 import type { MigConfig, MigConfigInput } from '../types.js';
 import { BOOLEAN_HINT, DURATION_HINT, formatDuration, toBoolean, toMilliseconds } from './values.js';
@@ -31,7 +32,16 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** What a check makes of a value: the resolved value, or what is wrong with it. */
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
-export type Check<T> = (input: unknown) => Checked<T>;
+/** What a check may need to know beyond the value: the database URL forms the caller's engines read. */
+export interface CheckContext {
+  /**
+   * The URL forms mig can open here (`postgres://…`, `sqlite:PATH`, …), from the caller that composes the
+   * engines; without them a database URL is checked for its form only (a scheme, a server URL that parses).
+   */
+  readonly databaseUrls?: readonly string[] | undefined;
+}
+
+export type Check<T> = (input: unknown, context: CheckContext) => Checked<T>;
 
 function ok<T>(value: T): Checked<T> {
   return { ok: true, value };
@@ -81,22 +91,26 @@ function identifier(what: 'schema' | 'table'): Check<string> {
     typeof input === 'string' && IDENTIFIER.test(input) && input.length <= max ? ok(input) : fail(message);
 }
 
-/** The schemes of the URL forms: "postgres", "postgresql", "mysql", … */
-const URL_SCHEMES: readonly string[] = Object.values(DATABASE_URL_FORMS)
-  .flat()
-  .map((form) => form.slice(0, form.indexOf(':')));
+/** The scheme of a URL form: "postgres" of "postgres://…", "sqlite" of "sqlite:PATH". */
+function schemeOf(form: string): string {
+  return form.slice(0, form.indexOf(':')).toLowerCase();
+}
 
 function databaseUrl(): Check<string> {
-  const forms = Object.values(DATABASE_URL_FORMS).flat().join(', ');
-  const unknown = `is not a database URL mig reads; use one of ${forms} (e.g. postgres://user:password@host:5432/database)`;
+  const example = '(e.g. postgres://user:password@host:5432/database)';
   const unparsable =
     'is not a valid URL; percent-encode special characters in the user name and password ' +
     '(@ as %40, : as %3A, / as %2F, # as %23)';
-  return (input) => {
+  return (input, context) => {
+    const forms = context.databaseUrls;
+    const unknown =
+      forms === undefined
+        ? `is not a database URL; use a URL with a scheme ${example}`
+        : `is not a database URL mig reads; use one of ${forms.join(', ')} ${example}`;
     if (typeof input !== 'string') return fail(unknown);
     const url = input.trim();
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-    if (scheme === undefined || !URL_SCHEMES.includes(scheme)) return fail(unknown);
+    const scheme = urlScheme(url);
+    if (scheme === undefined || (forms !== undefined && !forms.map(schemeOf).includes(scheme))) return fail(unknown);
     // A path (sqlite:, file:, pglite:) is taken as it is; a server URL must parse.
     if (!url.includes('://') || scheme === 'file') return ok(url);
     try {

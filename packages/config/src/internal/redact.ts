@@ -1,38 +1,17 @@
 /** Masking shared by `redactUrl`, problem values and file error messages. */
+import { redactCredentials } from '@mig/core';
+import { hasAuthority, isSecretName } from '@mig/core/adapter';
+
+export { isSecretName };
 
 export const MASK = '***';
 
-/**
- * Names of query parameters, libpq keywords and object keys whose value is a secret: password, sslpassword,
- * passwd, pwd, token, secret, client_secret, api key, private key, credentials, auth, signature.
- */
-const SECRET_WORDS = 'pass|pwd|secret|token|api[-_]?key|private[-_]?key|credential|auth|signature';
-const SECRET_NAME = new RegExp(SECRET_WORDS, 'i');
-
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
-}
-
-// `scheme://user:password@`: the password runs to the LAST "@" before a space, because unencoded "@", "/" or
-// "#" in a password are exactly what makes such a string unparsable.
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/?#@]*):(\S*)@/gi;
-// `password=...`, `?sslpassword=...`, `"token": "..."` in query strings, libpq keyword strings and messages. A
-// colon only counts when a space or quote follows, so `user:***@host` (already masked) is left alone.
-const SECRET_PAIR = new RegExp(
-  `((?:^|[^a-z0-9])[a-z0-9_-]*(?:${SECRET_WORDS})[a-z0-9_-]*["']?\\s*(?:=|:(?=\\s|["']))\\s*)('[^']*'|"[^"]*"|[^\\s&;,'"]+)`,
-  'gi',
-);
-
 /** Masks anything that looks like credentials in free text (error messages, unparsable URLs). */
-export function redactText(text: string): string {
-  return text.replace(URL_USERINFO, `$1$2:${MASK}@`).replace(SECRET_PAIR, `$1${MASK}`);
-}
-
-const HAS_SCHEME = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
+export const redactText: (text: string) => string = redactCredentials;
 
 /** Like {@link redactText}, and a lone `user:password@host` (no scheme) loses everything from ":" to the last "@". */
 export function redactString(text: string): string {
-  return redactText(HAS_SCHEME.test(text) ? text : maskBareUserinfo(text));
+  return redactText(hasAuthority(text) ? text : maskBareUserinfo(text));
 }
 
 function maskBareUserinfo(text: string): string {

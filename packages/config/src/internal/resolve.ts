@@ -13,6 +13,8 @@ export interface ResolveInput {
   readonly file?: { readonly path: string; readonly config: unknown } | undefined;
   readonly overrides?: MigConfigInput | undefined;
   readonly cwd?: string | undefined;
+  /** The database URL forms the caller can open (see `LoadConfigOptions.databaseUrls`). */
+  readonly databaseUrls?: readonly string[] | undefined;
 }
 
 export type Resolution =
@@ -28,13 +30,15 @@ export function resolveSources(input: ResolveInput): Resolution {
   const env = input.env ?? process.env;
   const filePath = input.file === undefined ? undefined : resolve(cwd, input.file.path);
 
-  const fromFlags = input.overrides === undefined ? NOTHING : validateInput(input.overrides, 'flag', undefined);
-  const fromEnv = validateEnv(env);
+  const context = { databaseUrls: input.databaseUrls };
+  const fromFlags =
+    input.overrides === undefined ? NOTHING : validateInput(input.overrides, 'flag', undefined, context);
+  const fromEnv = validateEnv(env, context);
   // An empty config file (cosmiconfig reports `undefined`) sets nothing.
   const fromFile =
     input.file === undefined
       ? NOTHING
-      : validateInput(input.file.config === undefined ? {} : input.file.config, 'file', filePath);
+      : validateInput(input.file.config === undefined ? {} : input.file.config, 'file', filePath, context);
   // Every layer's problems, even for keys a higher layer overrides: a bad value left in the environment would
   // otherwise break the first run without the flag.
   const problems = [...fromEnv.problems, ...fromFile.problems, ...fromFlags.problems];

@@ -2,7 +2,7 @@ import { ENV } from '../defaults.js';
 import type { ConfigProblem } from '../errors.js';
 import { redactUrl } from '../redact-url.js';
 import type { ConfigSource, MigConfig } from '../types.js';
-import { CONFIG_KEYS, type ConfigKey, INPUT_KEYS, KEYS } from './keys.js';
+import { type CheckContext, CONFIG_KEYS, type ConfigKey, INPUT_KEYS, KEYS } from './keys.js';
 import { maskValue } from './redact.js';
 import { closest } from './suggest.js';
 import { showValue } from './values.js';
@@ -31,17 +31,22 @@ export function envValue(env: Readonly<Record<string, string | undefined>>, name
 }
 
 /** The environment: the variables in {@link ENV}, blank ones skipped; anything else in it is not ours. */
-export function validateEnv(env: Readonly<Record<string, string | undefined>>): Validated {
+export function validateEnv(env: Readonly<Record<string, string | undefined>>, context: CheckContext): Validated {
   const present: Record<string, string> = {};
   for (const name of Object.values(ENV)) {
     const value = envValue(env, name);
     if (value !== undefined) present[name] = value;
   }
-  return collect(present, KEY_BY_ENV, 'env', undefined);
+  return collect(present, KEY_BY_ENV, 'env', undefined, context);
 }
 
 /** A config file's content or the overrides: an object with known keys only. */
-export function validateInput(raw: unknown, source: 'file' | 'flag', file: string | undefined): Validated {
+export function validateInput(
+  raw: unknown,
+  source: 'file' | 'flag',
+  file: string | undefined,
+  context: CheckContext,
+): Validated {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     const got = showValue(maskValue(raw));
     const problem: ConfigProblem =
@@ -56,7 +61,7 @@ export function validateInput(raw: unknown, source: 'file' | 'flag', file: strin
         : { key: 'overrides', source, value: maskValue(raw), message: `${got} is not an object of settings` };
     return { values: {}, problems: [problem] };
   }
-  return collect(raw as Record<string, unknown>, KEY_BY_INPUT, source, file);
+  return collect(raw as Record<string, unknown>, KEY_BY_INPUT, source, file, context);
 }
 
 /**
@@ -69,13 +74,14 @@ function collect(
   keyByName: ReadonlyMap<string, ConfigKey>,
   source: Exclude<ConfigSource, 'default'>,
   file: string | undefined,
+  context: CheckContext,
 ): Validated {
   const values: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
   for (const [name, key] of keyByName) {
     const given = raw[name];
     if (given === undefined) continue;
-    const checked = KEYS[key].check(given);
+    const checked = KEYS[key].check(given, context);
     if (checked.ok) {
       values[key] = checked.value;
       continue;

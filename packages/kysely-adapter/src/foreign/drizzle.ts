@@ -33,6 +33,8 @@ export const drizzleReader: ForeignReader = {
   runnable: false,
   defaultTable: '__drizzle_migrations',
   defaultSchema: 'drizzle',
+  // Its rows are named through the journal, matched on PostgreSQL so far; elsewhere a baseline records it.
+  readableOn: ['postgresql'],
   checkOptions(options) {
     if (typeof options.migrationsDir !== 'string' || options.migrationsDir.trim() === '') {
       throw new InvalidOptionError(

@@ -17,6 +17,7 @@ export const nodePgMigrateReader: ForeignReader = {
   runnable: false,
   defaultTable: 'pgmigrations',
   defaultSchema: 'public',
+  systems: ['postgresql'],
   async read(db, where) {
     const { rows } = await sql<PgMigrateRow>`
       select ${sql.id('id')}, ${sql.id('name')} from ${where.ref} order by ${sql.id('run_on')}, ${sql.id('id')}`.execute(

@@ -1,8 +1,7 @@
 import { InvalidOptionError, isMigError, MigError, MigErrorCode } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
 import { type RawBuilder, sql } from 'kysely';
-import type { Engine } from '../engine.js';
-import type { MigrationDb } from '../sources.js';
+import type { MigrationDb } from '../db.js';
 
 /** The migration tools whose history mig can read (and adopt). */
 export const FOREIGN_TOOLS = ['kysely', 'knex', 'node-pg-migrate', 'drizzle'] as const;
@@ -58,6 +57,13 @@ export interface ReadResult {
 export interface ForeignReader {
   readonly tool: ForeignTool;
   readonly runnable: boolean;
+  /**
+   * The systems (`db.system.name`) the tool runs on, where its table is looked for; undefined for every
+   * one mig runs on.
+   */
+  readonly systems?: readonly string[] | undefined;
+  /** Where mig reads (and adopts) the tool's history, when narrower than `systems`. */
+  readonly readableOn?: readonly string[] | undefined;
   readonly defaultTable: string;
   /**
    * The tool's schema, or null when the tool leaves its table unqualified (Kysely, knex): PostgreSQL then
@@ -83,49 +89,10 @@ export function checkIdentifier(option: 'table' | 'schema', value: unknown): str
   return value;
 }
 
-/**
- * The quoted name to_regclass() takes: the tools quote their identifiers, so a mixed-case name is stored as
- * written. Without a schema, PostgreSQL looks the table up on the search_path, as the tool did.
- */
-export function regclassName(schema: string | null, table: string): string {
-  return schema === null ? `"${table}"` : `"${schema}"."${table}"`;
-}
-
 export function historyTable(schema: string | null, table: string): HistoryTable {
   return schema === null
     ? { schema: '', table, qualified: table, ref: sql.id(table) }
     : { schema, table, qualified: `${schema}.${table}`, ref: sql.id(schema, table) };
-}
-
-/**
- * Finds a table (or view) and the schema it is in (on MySQL the database, the connection's own unless
- * named; SQLite has none); null when it does not exist.
- */
-export async function locateTable(
-  db: MigrationDb,
-  schema: string | null,
-  table: string,
-  engine: Engine = 'postgres',
-): Promise<HistoryTable | null> {
-  if (engine === 'mysql') {
-    const { rows } = await sql<{ schema: string; table: string }>`
-      select table_schema as ${sql.id('schema')}, table_name as ${sql.id('table')} from information_schema.tables
-      where table_schema = coalesce(${schema}, database()) and table_name = ${table}`.execute(db);
-    const found = rows[0];
-    return found === undefined ? null : historyTable(schema === null ? null : found.schema, found.table);
-  }
-  if (engine === 'sqlite') {
-    const { rows } = await sql<{ name: string }>`
-      select name from sqlite_master where type in ('table', 'view') and name = ${table}`.execute(db);
-    return rows[0] === undefined ? null : historyTable(null, rows[0].name);
-  }
-  const { rows } = await sql<{ schema: string; table: string }>`
-    select n.nspname as schema, c.relname as table
-    from pg_catalog.pg_class c
-    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    where c.oid = to_regclass(${regclassName(schema, table)}::text)`.execute(db);
-  const found = rows[0];
-  return found === undefined ? null : historyTable(found.schema, found.table);
 }
 
 /** A read of another tool's table failed: which tool, which table, why, and what to check. */

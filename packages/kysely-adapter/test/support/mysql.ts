@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kysely } from 'kysely';
 import { type Connection, createConnection } from 'mysql2/promise';
-import { createMysqlDialect } from '../../src/mysql/index.js';
+import { createMysqlDialect } from '../../src/engines/mysql/index.js';
 
 /** The test MariaDB/MySQL server (root, no password). Override with MIG_TEST_MYSQL_URL. */
 export const MYSQL_ADMIN_URL = process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';

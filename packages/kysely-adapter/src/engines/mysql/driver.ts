@@ -1,0 +1,56 @@
+import { MysqlAdapter } from 'kysely';
+import { isAdapterOf } from '../../brand.js';
+import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
+import type { EngineDriver } from '../driver.js';
+import { findMysqlTables } from './catalog.js';
+import { isMysqlTransientConnectionError } from './errors.js';
+import { createMysqlLeasePrimitive } from './lease.js';
+import { createMysqlSessionPrimitive, readMysqlLockHolder } from './lock.js';
+import { splitMysqlStatements } from './split.js';
+import { createMysqlStoreEngine } from './store.js';
+
+/**
+ * MySQL and MariaDB through mysql2: GET_LOCK as the advisory lock, a lease row, InnoDB transactions for
+ * data, and DDL that commits statement by statement (said plainly when a migration fails halfway).
+ */
+export const mysqlDriver: EngineDriver = {
+  capabilities: Object.freeze({
+    engine: 'mysql',
+    system: 'mysql',
+    embedded: false,
+    transactionalDdl: false,
+    sessionLocks: true,
+    schemas: false,
+  }),
+  label: "MySQL and MariaDB (Kysely's MysqlDialect with mysql2)",
+  urls: { schemes: ['mysql', 'mariadb'], forms: ['mysql://…', 'mariadb://…'] },
+  locate: (url, scheme) => ({ engine: 'mysql', url, system: scheme === 'mariadb' ? 'mariadb' : 'mysql' }),
+  describe: (location) => serverTarget(location.url, location.system ?? 'mysql', '3306', ''),
+  where: serverWhere,
+  async openDialect(location, options) {
+    // The driver first, to name it when it is missing; the dialect loads it again (cached) on first query.
+    await loadDriver('mysql2', () => import('mysql2'));
+    const { createMysqlDialect } = await import('./dialect.js');
+    return createMysqlDialect({
+      url: location.url,
+      maxConnections: options.maxConnections,
+      connectTimeoutMs: options.connectTimeoutMs,
+      onConnectionError: options.onConnectionError,
+    });
+  },
+  recognize: (adapter) => (isAdapterOf(adapter, MysqlAdapter) ? 'certain' : false),
+  defaultNamespace: 'mysql',
+  createStore: createMysqlStoreEngine,
+  split: splitMysqlStatements,
+  locks: {
+    lease: ({ db, tables }) => createMysqlLeasePrimitive({ db, tables }),
+    session: ({ db, tables }) => createMysqlSessionPrimitive({ db, tables }),
+    sessionHolder: readMysqlLockHolder,
+    stopHolder: (holder) => (holder.pid === undefined ? undefined : `kill ${holder.pid};`),
+    sessionNote:
+      'The advisory lock (GET_LOCK) needs no unlock: the server releases it the moment the holding session ends ' +
+      '(a crashed holder included).',
+  },
+  isTransientConnectionError: isMysqlTransientConnectionError,
+  findTables: findMysqlTables,
+};

@@ -1,0 +1,1 @@
+export { createMysqlDialect, type MysqlDialectOptions } from './dialect.js';

@@ -1,0 +1,1 @@
+export { PGliteDialect, type PGliteDialectOptions, type PGliteLike } from './dialect.js';

@@ -1,0 +1,71 @@
+import { PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { brandAdapter } from '../../brand.js';
+import { NotificationHub, withNotifications } from './notifications.js';
+
+export interface PgDialectOptions {
+  /** A PostgreSQL connection string. */
+  readonly url: string;
+  /** Most connections in the pool. Default 10. The advisory lock strategy needs 1, the lease strategy 2. */
+  readonly max?: number | undefined;
+  /** Shown in pg_stat_activity, and in mig's lock-wait messages about this instance. */
+  readonly applicationName?: string | undefined;
+  /** Longest wait for a new connection (and for a free one in the pool). Default 10 s; never unbounded. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** Close connections idle this long. Default 10 s. */
+  readonly idleTimeoutMs?: number | undefined;
+  /**
+   * Called when a connection fails outside a query (the server restarted, a backend was terminated).
+   * Without a listener, pg would raise such an error as an uncaught exception and end the process.
+   */
+  readonly onConnectionError?: ((error: Error) => void) | undefined;
+}
+
+/**
+ * A Kysely dialect on a pg pool, set up the way a service needs it: bounded connect waits, and connection
+ * errors delivered to a callback instead of crashing the process.
+ *
+ * @example
+ * const db = new Kysely<DB>({ dialect: createPgDialect({ url: process.env.DATABASE_URL!, applicationName: 'api' }) });
+ */
+export function createPgDialect(options: PgDialectOptions): PostgresDialect {
+  const onError = options.onConnectionError ?? (() => {});
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    // A server that vanished (a failover) is noticed by TCP keepalive instead of after hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  // Idle clients report through the pool; a checked-out client reports on itself, and Kysely does not
+  // listen there, so every client gets its own listener for its whole life.
+  // Notifications too: a waiter for the migration lock LISTENs on its own connection and sleeps until the
+  // holder says something changed, instead of polling.
+  const hub = new NotificationHub();
+  pool.on('error', onError);
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
+  });
+  return new BrandedPostgresDialect({ pool }, hub);
+}
+
+/**
+ * PostgreSQL as mig reads it from the Kysely instance, with no query to tell it from PGlite, and the pool's
+ * notifications.
+ */
+class BrandedPostgresDialect extends PostgresDialect {
+  readonly #hub: NotificationHub;
+
+  constructor(config: ConstructorParameters<typeof PostgresDialect>[0], hub: NotificationHub) {
+    super(config);
+    this.#hub = hub;
+  }
+
+  override createAdapter() {
+    return withNotifications(brandAdapter(super.createAdapter(), 'postgres'), this.#hub);
+  }
+}

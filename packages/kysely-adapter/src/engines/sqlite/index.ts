@@ -1,0 +1,1 @@
+export { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, type SqliteDialectOptions } from './dialect.js';

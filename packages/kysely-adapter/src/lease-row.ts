@@ -1,0 +1,35 @@
+import type { LeaseGrant, LockHolder, TryLockResult } from '@mig/core';
+import type { MigrationDb } from './db.js';
+import type { AdminLeasePrimitive, LeaseFence } from './fence.js';
+import type { StoreTables } from './tables.js';
+
+/**
+ * What every engine's lease lock row has in common: one row per store, keyed by the store's qualified table,
+ * in the store's `_lock` table (so the tables are created before the lock is taken), with an owner, a token
+ * that grows with every grant (fencing survives a release: the row stays) and an expiry judged by the
+ * database's clock. Each engine writes the SQL of the five operations.
+ */
+export abstract class LeaseRow implements AdminLeasePrimitive {
+  readonly strategy = 'lease';
+  readonly key: string;
+  readonly livesInStore = true;
+  protected readonly db: MigrationDb;
+  protected readonly tables: StoreTables;
+
+  constructor(db: MigrationDb, tables: StoreTables) {
+    this.db = db;
+    this.tables = tables;
+    this.key = `lease lock on ${tables.qualified}`;
+  }
+
+  /** The lock row's key: the store's qualified table. */
+  protected get row(): string {
+    return this.tables.qualified;
+  }
+
+  abstract tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<LeaseFence>>>;
+  abstract renew(owner: string, token: string, ttlMs: number): Promise<Date | null>;
+  abstract release(owner: string, token: string): Promise<void>;
+  abstract holder(): Promise<LockHolder | null>;
+  abstract forceRelease(): Promise<LockHolder | null>;
+}

@@ -1,0 +1,65 @@
+import { InvalidOptionError, MigError, MigErrorCode, type StoreTarget } from '@mig/core';
+
+// What several engines' drivers share about URLs and driver packages; it knows no engine.
+
+/** Host and port, database name (or `database` when the URL names none); never the user or password. */
+export function serverTarget(
+  url: string,
+  system: string,
+  defaultPort: string,
+  database: string,
+): Omit<StoreTarget, 'table'> {
+  try {
+    const parsed = new URL(url);
+    const namespace = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || database || 'unknown';
+    const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
+    return { system, namespace, server: `${host}:${parsed.port || defaultPort}` };
+  } catch {
+    return { system, namespace: 'unknown', server: 'unknown' };
+  }
+}
+
+/** "postgresql db.internal:5432/shop": where a server connection goes, for people. */
+export function serverWhere(target: Omit<StoreTarget, 'table'>): string {
+  return `${target.system} ${target.server}/${target.namespace}`;
+}
+
+/**
+ * The file of a file URL: `sqlite:./app.db`, `sqlite:///var/app.db` (absolute), `file:app.db?mode=ro`
+ * (query dropped), `sqlite::memory:`.
+ */
+export function filePath(rest: string, scheme: string): string {
+  let path = rest.replace(/[?#].*$/, '');
+  if (path.startsWith('//')) path = path.slice(2); // sqlite:///abs/path → /abs/path; sqlite://rel → rel
+  path = decodeURIComponent(path);
+  if (path === ':memory:' || path === 'memory') return ':memory:';
+  if (path === '') {
+    throw new InvalidOptionError(
+      'url',
+      `A "${scheme}:" URL needs the database file after the colon, as in ${scheme}:./app.db (sqlite::memory: for memory).`,
+      { context: { scheme } },
+    );
+  }
+  return path;
+}
+
+/**
+ * Imports an engine's driver package (an optional peer dependency), or says which package to install. The
+ * import is the caller's own `import()` expression, so a bundler sees it where the engine is used.
+ */
+export async function loadDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    if (missing && String(message).includes(`'${name}'`)) {
+      throw new MigError(
+        MigErrorCode.InvalidOption,
+        `This database URL needs the package "${name}", which is not installed. Install it (npm install ${name}) and run again.`,
+        { cause: error, context: { package: name } },
+      );
+    }
+    throw error;
+  }
+}

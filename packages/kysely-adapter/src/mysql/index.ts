@@ -1,1 +1,0 @@
-export { createMysqlDialect, type MysqlDialectOptions } from './mysql-dialect.js';

@@ -1,1 +1,0 @@
-export { createPgDialect, type PgDialectOptions } from './pg-dialect.js';

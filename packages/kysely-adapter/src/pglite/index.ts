@@ -1,1 +1,0 @@
-export { PGliteDialect, type PGliteDialectOptions, type PGliteLike } from './pglite-dialect.js';

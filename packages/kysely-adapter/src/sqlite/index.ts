@@ -1,1 +1,0 @@
-export { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, type SqliteDialectOptions } from './sqlite-dialect.js';

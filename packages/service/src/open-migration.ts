@@ -1,0 +1,112 @@
+import { type LoadConfigOptions, loadConfig, type ResolvedConfig } from '@mig/config';
+import {
+  createMigrator,
+  type Logger,
+  MigError,
+  MigErrorCode,
+  type MigrationLock,
+  type MigrationSource,
+  type Migrator,
+} from '@mig/core';
+import {
+  createFolderSource,
+  createKyselyAdapter,
+  type Engine,
+  type KyselyAdapter,
+  type KyselyFence,
+  type MigrationDb,
+  openDatabase,
+  URL_FORMS,
+} from '@mig/kysely-adapter';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { Kysely } from 'kysely';
+
+/**
+ * mig's configuration, as every edge reads it (the CLI, `createDatabase`): the environment, the config file
+ * and the overrides, with the database URL forms of every engine mig opens.
+ */
+export function loadMigConfig(options: Omit<LoadConfigOptions, 'databaseUrls'> = {}): Promise<ResolvedConfig> {
+  return loadConfig({ ...options, databaseUrls: URL_FORMS });
+}
+
+export interface OpenMigrationOptions {
+  /** The database when the configuration names none (e.g. `pglite:./.data/pglite`). */
+  readonly defaultUrl?: string | undefined;
+  /** The flag that names the database at this edge (the CLI's `--url`), for the message when none is named. */
+  readonly urlFlag?: string | undefined;
+  /** Shown in pg_stat_activity and in lock-wait messages. */
+  readonly applicationName?: string | undefined;
+  /** Most connections in the pool. Default 10. */
+  readonly maxConnections?: number | undefined;
+  /** Migrations from code (`createListSource`, a bundle) instead of the configured folder. */
+  readonly migrations?: MigrationSource<MigrationDb> | undefined;
+  readonly logger: Logger;
+  readonly tracerProvider?: TracerProvider | undefined;
+  readonly meterProvider?: MeterProvider | undefined;
+}
+
+/** Everything the configuration describes, opened: the database, mig's store and lock on it, and the migrator. */
+export interface OpenedMigration<DB> {
+  readonly db: Kysely<DB>;
+  readonly engine: Engine;
+  /** "postgresql db:5432/shop", "SQLite ./app.db": where it goes, no secrets. */
+  readonly where: string;
+  readonly adapter: KyselyAdapter;
+  readonly lock: MigrationLock<KyselyFence>;
+  readonly migrator: Migrator<MigrationDb>;
+}
+
+/**
+ * The one path from a configuration to a ready migrator, for every edge: the database URL opened with its
+ * engine's driver (nothing connects until the first query), mig's store and lock on it as configured, the
+ * migrations folder (or the given source, split as the engine reads SQL) and the migrator.
+ *
+ * @example
+ * const config = await loadMigConfig();
+ * const { migrator, db } = await openMigration(config, { logger: console });
+ * const { error } = await migrator.up();
+ */
+export async function openMigration<DB>(
+  config: ResolvedConfig,
+  options: OpenMigrationOptions,
+): Promise<OpenedMigration<DB>> {
+  const { values } = config;
+  const url = values.databaseUrl ?? options.defaultUrl;
+  if (url === undefined) {
+    const flag = options.urlFlag === undefined ? '' : `pass ${options.urlFlag}, `;
+    throw new MigError(
+      MigErrorCode.InvalidConfig,
+      `No database to connect to: set DATABASE_URL, ${flag}or set databaseUrl in mig.config.ts (${URL_FORMS.join(', ')}).`,
+      { context: { option: 'databaseUrl' } },
+    );
+  }
+  const telemetry = { tracerProvider: options.tracerProvider, meterProvider: options.meterProvider };
+  const opened = await openDatabase<DB>(url, {
+    applicationName: options.applicationName,
+    maxConnections: options.maxConnections,
+    onConnectionError: (error) => options.logger.warn({ err: error.message }, 'database connection error'),
+  });
+  const adapter = createKyselyAdapter({
+    db: opened.db as MigrationDb,
+    target: opened.target,
+    // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
+    schema: config.sources.schema === 'default' ? undefined : values.schema,
+    table: values.table,
+    logger: options.logger,
+    ...telemetry,
+  });
+  const lock = adapter.createLock({
+    strategy: values.lockStrategy,
+    leaseTtlMs: values.leaseTtlMs,
+    logger: options.logger,
+  });
+  const migrator = createMigrator({
+    source: options.migrations ?? createFolderSource(values.migrationsDir, { splitter: adapter.splitter }),
+    store: adapter.store,
+    lock,
+    lockTimeoutMs: values.lockTimeoutMs,
+    logger: options.logger,
+    ...telemetry,
+  });
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator };
+}
