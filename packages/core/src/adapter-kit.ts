@@ -12,5 +12,5 @@ export {
 } from './migration.js';
 export { LocalHistory, type MigrationPlan, planMigrations } from './planner.js';
 export { renderSpanTree, type SpanTreeNode } from './span-tree.js';
-export { hasAuthority, isSecretName, urlScheme } from './url.js';
 export { createTelemetry, errorType, markFailed, type Telemetry, withSpan } from './telemetry.js';
+export { hasAuthority, isSecretName, urlScheme } from './url.js';

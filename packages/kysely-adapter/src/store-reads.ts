@@ -1,9 +1,9 @@
 import { MigError, MigErrorCode, type RecordRewrite, type StoreHead } from '@mig/core';
 import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
-import type { StoreTables } from './tables.js';
 import type { MigrationDb } from './db.js';
 import { parseRepairs, type RecordRow } from './store-engine.js';
+import type { StoreTables } from './tables.js';
 
 /**
  * What every engine does to mig's tables in the same SQL: the reads, and the records a repair rewrites.

@@ -3,8 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { runNode } from '../../../test/support/processes.js';
-import { createKyselyAdapter } from '../src/index.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId } from '../src/engines/postgres/index.js';
+import { createKyselyAdapter } from '../src/index.js';
 
 // Advisory lock keys are per database. Two services on one server, both with mig's default table, each have
 // their own lock: neither may ever be told that the other's session holds its lock.

@@ -2,8 +2,8 @@ import type { LockLease, Migration } from '@mig/core';
 import { computeChecksum } from '@mig/core/adapter';
 import { describeLockContract, describeStoreContract, type MigrationSpec } from '@mig/core/testing';
 import { Kysely, sql } from 'kysely';
-import { createKyselyAdapter, createKyselyStore, type KyselyFence, type MigrationDb } from '../src/index.js';
 import { createMysqlDialect } from '../src/engines/mysql/index.js';
+import { createKyselyAdapter, createKyselyStore, type KyselyFence, type MigrationDb } from '../src/index.js';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from './support/mysql.js';
 
 // The contract suites of @mig/core/testing on MariaDB (MySQL), each case on its own database.

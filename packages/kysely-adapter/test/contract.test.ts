@@ -5,9 +5,9 @@ import { Kysely, sql } from 'kysely';
 import { afterAll } from 'vitest';
 import { createTestPGlite, type TestPGlite } from '../../../test/support/pglite.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { createKyselyAdapter, createKyselyStore, type KyselyFence, type MigrationDb } from '../src/index.js';
-import { createPgDialect } from '../src/engines/postgres/index.js';
 import { PGliteDialect } from '../src/engines/pglite/index.js';
+import { createPgDialect } from '../src/engines/postgres/index.js';
+import { createKyselyAdapter, createKyselyStore, type KyselyFence, type MigrationDb } from '../src/index.js';
 
 // The contract suites of @mig/core/testing over every store and lock this adapter has. Each case gets its
 // own database (PostgreSQL) or data directory (PGlite), made and dropped by the fixture.

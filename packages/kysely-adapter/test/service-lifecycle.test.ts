@@ -4,8 +4,8 @@ import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { runNode } from '../../../test/support/processes.js';
-import { createFolderSource, createKyselyAdapter } from '../src/index.js';
 import { createPgDialect } from '../src/engines/postgres/index.js';
+import { createFolderSource, createKyselyAdapter } from '../src/index.js';
 import { type MigrationFolder, migrationFolder } from './support/engines.js';
 
 const CLOSE_SCRIPT = fileURLToPath(new URL('./fixtures/service-close.mjs', import.meta.url));

@@ -3,6 +3,7 @@ import { splitPostgresStatements } from '../src/engines/postgres/split.js';
 
 /** The statements' texts (their lines are asserted where they matter). */
 const splitSqlStatements = (script: string) => splitPostgresStatements(script).map((s) => s.text);
+
 import { parseSqlMigration } from '../src/sources/sql-file.js';
 
 describe('splitSqlStatements', () => {

@@ -1,10 +1,10 @@
 import type { BackoffOptions, LockHolder, Logger, SessionLockPrimitive, StoreTarget } from '@mig/core';
 import type { Dialect, DialectAdapter } from 'kysely';
+import type { MigrationDb } from '../db.js';
 import type { AdminLeasePrimitive, AdvisoryFence } from '../fence.js';
 import type { HistoryTable } from '../foreign/reader.js';
 import type { SqlSplitter } from '../sql/statement.js';
 import type { EngineSettings, StoreEngine } from '../store-engine.js';
-import type { MigrationDb } from '../db.js';
 import type { StoreTables } from '../tables.js';
 
 /**

@@ -1,5 +1,5 @@
-import { pathToFileURL } from 'node:url';
 import { extname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type MigrationModule, MigrationSourceError } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
 import { sql } from 'kysely';

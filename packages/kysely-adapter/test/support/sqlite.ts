@@ -10,8 +10,8 @@ import {
   type RunningProcess,
   startNode,
 } from '../../../../test/support/processes.js';
-import type { MigrationDb } from '../../src/index.js';
 import { createSqliteDialect } from '../../src/engines/sqlite/index.js';
+import type { MigrationDb } from '../../src/index.js';
 import { type MigrationFolder, migrationFolder } from './engines.js';
 
 /** A fresh SQLite file in a folder of its own, for one test; the folder is removed by `close`. */

@@ -2,9 +2,9 @@ import { InvalidOptionError, type LockLostError } from '@mig/core';
 import { lockLost } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
-import { advisoryObjectId } from '../postgres/advisory.js';
 import type { KyselyFence } from '../../fence.js';
 import type { StoreTables } from '../../tables.js';
+import { advisoryObjectId } from '../postgres/advisory.js';
 
 /** GET_LOCK names are at most 64 characters. */
 const MAX_LOCK_NAME = 64;

@@ -3,8 +3,8 @@ import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdvisoryFence } from '../../fence.js';
 import { type HeldConnection, holdConnectionWhenFree } from '../../held-connection.js';
-import { isMysqlTransientConnectionError } from './errors.js';
 import type { StoreTables } from '../../tables.js';
+import { isMysqlTransientConnectionError } from './errors.js';
 import { storeLockName } from './fence.js';
 
 export interface MysqlLockOptions {

@@ -1,14 +1,14 @@
 import { isMigError, MigError, MigrationFailedError } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
 import { sql } from 'kysely';
-import type { EngineSettings, Step } from '../../store-engine.js';
 import type { MigrationDb } from '../../db.js';
 import { firstLine, type SqlStatement } from '../../sql/statement.js';
+import type { EngineSettings, Step } from '../../store-engine.js';
+import type { StoreTables } from '../../tables.js';
 import { MysqlErrno, mysqlErrno } from './errors.js';
 import { checkMysqlFence } from './fence.js';
 import { isDataStatement, splitMysqlStatements } from './split.js';
 import { checkLatest, lockMysqlHead, writeMysqlRecord } from './tables.js';
-import type { StoreTables } from '../../tables.js';
 
 /** What a run needs beyond the step: mig's tables and the engine's settings. */
 export interface MysqlRunContext {

@@ -1,15 +1,15 @@
 import type { ApplyOptions, Leftover, Migration, RecordOptions, RecordRewrite, StoreHead } from '@mig/core';
 import { nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
+import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import type { EngineSettings, RecordRow, Step, StoreEngine } from '../../store-engine.js';
+import { StoreReads } from '../../store-reads.js';
+import type { StoreTables } from '../../tables.js';
 import { isMysqlConcurrentCreate, isMysqlUndefinedTable } from './errors.js';
 import { checkMysqlFence } from './fence.js';
 import { runMysqlStep } from './run.js';
 import { createMysqlTables, lockMysqlHead, readMysqlRecords, writeMysqlHead } from './tables.js';
-import type { StoreTables } from '../../tables.js';
-import type { MigrationDb } from '../../db.js';
-import type { EngineSettings, RecordRow, Step, StoreEngine } from '../../store-engine.js';
-import { StoreReads } from '../../store-reads.js';
 
 /**
  * mig's store SQL on MySQL and MariaDB (InnoDB). The same tables, head compare-and-swap and digests as on

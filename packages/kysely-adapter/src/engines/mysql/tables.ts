@@ -1,10 +1,10 @@
 import { MigrationConflictError, type StoreHead } from '@mig/core';
 import { EMPTY_DIGEST } from '@mig/core/adapter';
 import { sql } from 'kysely';
-import { notLatest, type RecordRow, STORE_SCHEMA_VERSION, type Step } from '../../store-engine.js';
 import type { MigrationDb } from '../../db.js';
-import { utcText } from './fence.js';
+import { notLatest, type RecordRow, STORE_SCHEMA_VERSION, type Step } from '../../store-engine.js';
 import type { StoreTables } from '../../tables.js';
+import { utcText } from './fence.js';
 
 // mig's tables on MySQL/MariaDB: InnoDB (row locks, transactions), utf8mb4 with a binary collation so that
 // migration names compare exactly as they are spelled. Times are UTC_TIMESTAMP in DATETIME(6) columns, read

@@ -3,9 +3,9 @@ import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdvisoryFence } from '../../fence.js';
 import { type HeldConnection, holdConnectionWhenFree } from '../../held-connection.js';
-import { type NotificationHub, notificationsOf } from './notifications.js';
-import { isTransientConnectionError, sqlState } from './errors.js';
 import type { StoreTables } from '../../tables.js';
+import { isTransientConnectionError, sqlState } from './errors.js';
+import { type NotificationHub, notificationsOf } from './notifications.js';
 
 /** First key of every mig advisory lock: "mig" in ASCII, so mig's locks are easy to spot in pg_locks. */
 export const ADVISORY_CLASS_ID = 0x6d6967;

@@ -1,8 +1,8 @@
 import type { StoreHead } from '@mig/core';
 import { EMPTY_DIGEST } from '@mig/core/adapter';
 import type { KyselyFence } from '../../fence.js';
-import { ADVISORY_CLASS_ID, advisoryObjectId } from './advisory.js';
 import type { StoreTables } from '../../tables.js';
+import { ADVISORY_CLASS_ID, advisoryObjectId } from './advisory.js';
 
 // The statements mig wraps around a migration on PostgreSQL, as text to send in one round trip with it (the
 // simple query protocol runs several statements in order and stops at the first error). Every value is a

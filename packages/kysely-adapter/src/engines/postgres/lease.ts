@@ -3,8 +3,8 @@ import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, LeaseFence } from '../../fence.js';
 import { LeaseRow } from '../../lease-row.js';
-import { isTransientConnectionError } from './errors.js';
 import type { StoreTables } from '../../tables.js';
+import { isTransientConnectionError } from './errors.js';
 
 interface AttemptRow {
   token: string | null;

@@ -12,11 +12,19 @@ import {
 } from '@mig/core';
 import { describeThrown, EMPTY_DIGEST, EMPTY_HEAD, lockLost, nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
-import { changeChannel } from './advisory.js';
+import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
-import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
-import { splitPostgresStatements } from './split.js';
-import { invalidIndexesOf } from './leftovers.js';
+import {
+  type EngineSettings,
+  notLatest,
+  STORE_SCHEMA_VERSION,
+  type Step,
+  type StoreEngine,
+  timed,
+} from '../../store-engine.js';
+import { StoreReads } from '../../store-reads.js';
+import type { StoreTables } from '../../tables.js';
+import { changeChannel } from './advisory.js';
 import {
   type BatchSettings,
   batch,
@@ -32,17 +40,9 @@ import {
   writeHead,
 } from './batch.js';
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './errors.js';
-import type { StoreTables } from '../../tables.js';
-import type { MigrationDb } from '../../db.js';
-import {
-  type EngineSettings,
-  notLatest,
-  STORE_SCHEMA_VERSION,
-  type Step,
-  type StoreEngine,
-  timed,
-} from '../../store-engine.js';
-import { StoreReads } from '../../store-reads.js';
+import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
+import { invalidIndexesOf } from './leftovers.js';
+import { splitPostgresStatements } from './split.js';
 
 /**
  * mig's store SQL on PostgreSQL and PGlite. A transactional SQL migration travels in one round trip with

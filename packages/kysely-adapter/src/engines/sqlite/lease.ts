@@ -5,8 +5,8 @@ import { type QueryResult, type RawBuilder, sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, KyselyFence, LeaseFence } from '../../fence.js';
 import { LeaseRow } from '../../lease-row.js';
-import { beginImmediate, immediate, isSqliteBusy, retryWhileBusy, rollback, SQLITE_NOW, sqliteNowPlus } from './sql.js';
 import type { StoreTables } from '../../tables.js';
+import { beginImmediate, immediate, isSqliteBusy, retryWhileBusy, rollback, SQLITE_NOW, sqliteNowPlus } from './sql.js';
 
 /**
  * How long one lease attempt waits for the file's write lock, ms: briefly, since the lock wrapper polls

@@ -10,12 +10,8 @@ import {
 } from '@mig/core';
 import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
-import type { KyselyFence } from '../../fence.js';
-import { checkSqliteFence } from './lease.js';
-import { splitSqliteStatements } from './split.js';
-import { beginImmediate, explainBusy, immediate, isNoSuchTable, isSqliteBusy, rollback, SQLITE_NOW } from './sql.js';
-import type { StoreTables } from '../../tables.js';
 import type { MigrationDb } from '../../db.js';
+import type { KyselyFence } from '../../fence.js';
 import {
   type EngineSettings,
   notLatest,
@@ -25,6 +21,10 @@ import {
   timed,
 } from '../../store-engine.js';
 import { StoreReads } from '../../store-reads.js';
+import type { StoreTables } from '../../tables.js';
+import { checkSqliteFence } from './lease.js';
+import { splitSqliteStatements } from './split.js';
+import { beginImmediate, explainBusy, immediate, isNoSuchTable, isSqliteBusy, rollback, SQLITE_NOW } from './sql.js';
 
 /**
  * mig's store SQL on a SQLite file that several processes may share. Every write is a BEGIN IMMEDIATE
