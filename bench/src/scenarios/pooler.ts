@@ -6,7 +6,8 @@ import { type Pooler, type PoolerStats, startPooler } from '../pooler.js';
 import { ratio, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
-import { checkExactlyOnce, type Ready } from './race.js';
+import { checkExactlyOnce } from './race.js';
+import type { Ready } from './race-result.js';
 
 type Variant = 'race' | 'status';
 
