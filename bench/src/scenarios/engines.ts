@@ -22,8 +22,8 @@ import { type MigrationFolder, seedKysely, writeMigrationFolder } from '../migra
 import { ratio, type Summary, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck, Tool } from '../types.js';
 import type { BenchContext } from './context.js';
-import type { RaceRun, Ready } from './race.js';
 import { raceNote } from './race-notes.js';
+import type { RaceRun, Ready } from './race-result.js';
 
 /** mig's lock on each engine: GET_LOCK on MariaDB; on SQLite the lease row is the only lock there is. */
 const MIG_STRATEGY: Record<BenchEngine, LockStrategy> = { mariadb: 'advisory', sqlite: 'lease' };

@@ -1,12 +1,13 @@
+import { type PgBouncer, type PgBouncerStats, startPgBouncer } from '@mig/pgbouncer';
 import { type Child, childScript, releaseRace, startChild } from '../children.js';
 import { POOLER_POOL_SIZE } from '../config.js';
-import { type BenchDatabase, createDatabase } from '../db.js';
+import { ADMIN_URL, type BenchDatabase, createDatabase } from '../db.js';
 import { formatDuration, formatRatio } from '../format.js';
-import { type Pooler, type PoolerStats, startPooler } from '../pooler.js';
 import { ratio, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
-import { checkExactlyOnce, type Ready } from './race.js';
+import { checkExactlyOnce } from './race.js';
+import type { Ready } from './race-result.js';
 
 type Variant = 'race' | 'status';
 
@@ -23,7 +24,7 @@ interface Run {
   readonly spawnToReadyMs: number;
   readonly instances: readonly Ready[];
   /** What PgBouncer counted for the run's database during the run. */
-  readonly pooler: PoolerStats;
+  readonly pooler: PgBouncerStats;
   readonly check: { readonly ok: boolean; readonly detail: string };
 }
 
@@ -32,7 +33,7 @@ interface Run {
  * all with one start line, and waits until every one is ready. Race instances migrate (lease lock);
  * status instances only check.
  */
-async function launch(ctx: BenchContext, pooler: Pooler, database: BenchDatabase, variant: Variant, count: number) {
+async function launch(ctx: BenchContext, pooler: PgBouncer, database: BenchDatabase, variant: Variant, count: number) {
   const children: Child[] = [];
   const before = await pooler.stats(database.name);
   try {
@@ -64,7 +65,7 @@ async function launch(ctx: BenchContext, pooler: Pooler, database: BenchDatabase
 }
 
 /** Each migration applied exactly once by the race; every status instance found the database up to date. */
-async function raceRun(ctx: BenchContext, pooler: Pooler, count: number): Promise<Run> {
+async function raceRun(ctx: BenchContext, pooler: PgBouncer, count: number): Promise<Run> {
   const database = await createDatabase(`pooled_race_${count}`);
   try {
     const run = await launch(ctx, pooler, database, 'race', count);
@@ -74,7 +75,7 @@ async function raceRun(ctx: BenchContext, pooler: Pooler, count: number): Promis
   }
 }
 
-async function statusRun(ctx: BenchContext, pooler: Pooler, count: number): Promise<Run> {
+async function statusRun(ctx: BenchContext, pooler: PgBouncer, count: number): Promise<Run> {
   const run = await launch(ctx, pooler, ctx.ready.database, 'status', count);
   const upToDate = run.instances.filter((i) => i.migrations === 'up-to-date').length;
   const applied = run.instances.flatMap((i) => i.appliedHere).length;
@@ -97,7 +98,12 @@ async function statusRun(ctx: BenchContext, pooler: Pooler, count: number): Prom
 export async function poolerScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const started = performance.now();
   const { instances: count, rounds } = ctx.settings.pooler;
-  const pooler = await startPooler({ poolSize: POOLER_POOL_SIZE, maxClients: count * 2 + 20 });
+  const pooler = await startPgBouncer({
+    upstream: ADMIN_URL,
+    poolMode: 'transaction',
+    poolSize: POOLER_POOL_SIZE,
+    maxClients: count * 2 + 20,
+  });
   const runs: Record<Variant, Run[]> = { race: [], status: [] };
   try {
     for (let r = 0; r < rounds; r++) {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../format.js';
 import { summarize } from '../stats.js';
-import { type RaceRun, type RaceTool, type Ready, toolName } from './race.js';
+import { type RaceRun, type RaceTool, type Ready, toolName } from './race-result.js';
 
 /** The run whose wall time is the median of `runs`. */
 function medianRun(runs: readonly RaceRun[]): RaceRun | undefined {

@@ -1,7 +1,6 @@
 import { DEFAULT_TABLE, LOCK_STRATEGIES, type LockStrategy } from '@mig/core';
 import pg from 'pg';
 import { type Child, childScript, releaseRace, startChild } from '../children.js';
-import type { LockTimings } from '../compose.js';
 import { APPLY_COUNT } from '../config.js';
 import { createDatabase } from '../db.js';
 import { formatDuration, formatRatio } from '../format.js';
@@ -9,40 +8,7 @@ import { ratio, type Summary, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
 import { raceNote, waiterLatencies } from './race-notes.js';
-
-/** What a race instance reports when it is done (see child/race-instance.ts and child/race-kysely.ts). */
-export interface Ready {
-  readonly name: string;
-  readonly startedAt: number;
-  readonly readyAt: number;
-  readonly appliedHere: string[];
-  readonly lockWaitMs: number | null;
-  readonly lock: LockTimings;
-  readonly migrations: string;
-  readonly statements: number;
-  readonly roundTrips?: number | undefined;
-  /** Kysely's Migrator reports a failure in its result instead of throwing. */
-  readonly error?: string | undefined;
-}
-
-/** Who races: mig with either lock strategy, or Kysely's own Migrator. */
-export type RaceTool = LockStrategy | 'kysely';
-export const RACE_TOOLS: readonly RaceTool[] = [...LOCK_STRATEGIES, 'kysely'];
-
-export function toolName(tool: RaceTool): string {
-  return tool === 'kysely' ? "Kysely's Migrator" : `mig, ${tool} lock`;
-}
-
-export interface RaceRun {
-  /** When the parent sent the start line (wall clock, ms). */
-  readonly goAt: number;
-  /** From the start signal to the last process done. */
-  readonly wallMs: number;
-  /** From the first spawn() to the last process done (process start and imports included). */
-  readonly spawnToReadyMs: number;
-  readonly instances: readonly Ready[];
-  readonly exactlyOnce: { readonly ok: boolean; readonly detail: string };
-}
+import { RACE_TOOLS, type RaceRun, type RaceTool, type Ready, toolName } from './race-result.js';
 
 /**
  * Starts `processes` application instances on a fresh empty database, waits until every one has imported

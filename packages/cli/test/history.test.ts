@@ -177,7 +177,7 @@ describe('baseline and repair', () => {
     const database = await fresh('repair');
     const { ws, run } = await project(database);
     expect((await run(['up'])).code).toBe(0);
-    await ws.write('002_posts.sql', '-- a comment added after it was applied\n' + MIGRATIONS['002_posts.sql']);
+    await ws.write('002_posts.sql', `-- a comment added after it was applied\n${MIGRATIONS['002_posts.sql']}`);
     expect((await run(['verify'])).code).toBe(4);
 
     const catalog = await catalogSnapshot((text) => database.query(text));

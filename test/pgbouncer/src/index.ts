@@ -1,0 +1,1 @@
+export { type PgBouncer, type PgBouncerOptions, type PgBouncerStats, startPgBouncer } from './pgbouncer.js';
