@@ -54,7 +54,11 @@ export type Decision =
   | { readonly kind: 'look-for-foreign' }
   /** Another tool's history, found now: report it, and serve the schema as it is or refuse. */
   | { readonly kind: 'foreign'; readonly histories: readonly ForeignHistorySummary[]; readonly refuse: boolean }
-  /** Another tool's history was reported before: keep serving as it is; nothing is applied until adopted. */
+  /**
+   * Another tool's history was reported before: keep serving as it is, apply nothing. The known histories
+   * are the state's, which nothing clears, so this holds until the process restarts, even once that history
+   * was adopted (the behaviour before the split, kept as it was).
+   */
   | { readonly kind: 'keep' }
   /** Plan and preview, write nothing. */
   | { readonly kind: 'dry-run' }
