@@ -98,6 +98,7 @@ export {
   type DatabaseService,
   type DatabaseServiceOptions,
   type EnsureOptions,
+  IDLE_SERVICE_STATE,
   type MigrationState,
   type ServicePhase,
   type ServiceState,

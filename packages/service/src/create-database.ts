@@ -10,9 +10,8 @@ import {
 import {
   createDatabaseService,
   type DatabaseService,
-  DEFAULT_FAILURE_POLICY,
-  DEFAULT_PENDING_POLICY,
   type EnsureOptions,
+  IDLE_SERVICE_STATE,
   type Logger,
   MigError,
   MigErrorCode,
@@ -115,24 +114,6 @@ interface Built<DB> {
   readonly service: DatabaseService<Kysely<DB>>;
 }
 
-const IDLE_STATE: ServiceState = Object.freeze({
-  phase: 'idle',
-  serving: false,
-  healthy: false,
-  migrations: 'unknown',
-  appliedCount: null,
-  pending: [],
-  problems: [],
-  appliedHere: [],
-  planned: [],
-  foreignHistories: [],
-  lastCheck: null,
-  lastError: null,
-  lockWaitMs: null,
-  retryAt: null,
-  policy: { autoMigrate: false, dryRun: false, onPending: DEFAULT_PENDING_POLICY, onFailure: DEFAULT_FAILURE_POLICY },
-});
-
 class OneCallDatabase<DB> implements MigDatabase<DB> {
   readonly #options: Readonly<CreateDatabaseOptions>;
   readonly #logger: Logger;
@@ -165,7 +146,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
   }
 
   state(): ServiceState {
-    return this.#built?.service.state() ?? IDLE_STATE;
+    return this.#built?.service.state() ?? IDLE_SERVICE_STATE;
   }
 
   report(): DatabaseReport {

@@ -1,7 +1,11 @@
-import type { MigError } from '../errors.js';
+// The service's state: one immutable model, changed only by the reducer (a pure function of the model and
+// a named action), and the public view `state()` returns, built from the model alone.
+import { type Clock, systemClock } from '../clock.js';
+import type { MigError, MigrationProblem } from '../errors.js';
+import type { MigrationResult } from '../internal/run-record.js';
 import type { ForeignHistorySummary } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
-import type { MigrationResult } from './run-record.js';
+import { resolvePolicy, type ServicePolicy } from './policy.js';
 
 /** Where the service is: `ready` and `degraded` serve; `failed` refuses until its next retry. */
 export type ServicePhase = 'idle' | 'initializing' | 'ready' | 'degraded' | 'failed' | 'closed';
@@ -102,6 +106,7 @@ function settled(model: ServiceModel): MigrationState {
   return model.appliedHere.length > 0 ? 'applied' : 'up-to-date';
 }
 
+/** The next model after `action`: pure, and a closed service stays closed whatever comes. */
 export function serviceReducer(model: ServiceModel, action: ServiceAction): ServiceModel {
   if (model.phase === 'closed') return model; // a closed service never comes back to life
   switch (action.type) {
@@ -159,3 +164,93 @@ export function serviceReducer(model: ServiceModel, action: ServiceAction): Serv
       return { ...model, phase: 'closed', serving: false };
   }
 }
+
+/** The service as it is now; reading it does no I/O. */
+export interface ServiceState {
+  readonly phase: ServicePhase;
+  /** `ensureInitialized()` resolves at once. */
+  readonly serving: boolean;
+  /** Serving, not degraded, and not refusing: what `/health` reports as 200. */
+  readonly healthy: boolean;
+  readonly migrations: MigrationState;
+  readonly appliedCount: number | null;
+  readonly pending: readonly string[];
+  readonly problems: readonly MigrationProblem[];
+  /** Migrations this process applied. */
+  readonly appliedHere: readonly string[];
+  /** The last dry run's plan. */
+  readonly planned: readonly MigrationResult[];
+  /**
+   * Other migration tools' histories found in a database without mig records: nothing is applied until
+   * they are adopted (or baselined).
+   */
+  readonly foreignHistories: readonly ForeignHistorySummary[];
+  readonly lastCheck: {
+    readonly at: string;
+    readonly source: 'cache' | 'database';
+    readonly durationMs: number;
+  } | null;
+  /** The last failure: its code, message (no secrets) and structured context, e.g. for advice at the edge. */
+  readonly lastError: {
+    readonly code: string;
+    readonly message: string;
+    readonly context: Readonly<Record<string, unknown>>;
+    readonly at: string;
+  } | null;
+  readonly lockWaitMs: number | null;
+  /** When a failed or degraded service tries again. */
+  readonly retryAt: string | null;
+  readonly policy: ServicePolicy;
+}
+
+/**
+ * The public view of a model: plain, frozen, with times for people (ISO strings). `clock` turns the model's
+ * monotonic `retryAt` into an epoch time; it is read only for a failed or degraded service.
+ */
+export function viewServiceState(model: ServiceModel, policy: ServicePolicy, clock: Clock): ServiceState {
+  const { status } = model;
+  const epochOf = (monotonic: number) => clock.epochNow() + (monotonic - clock.now());
+  return Object.freeze({
+    phase: model.phase,
+    serving: model.serving,
+    healthy: model.serving && model.phase === 'ready',
+    migrations: model.migrations,
+    appliedCount: status ? status.appliedCount : null,
+    pending: status?.pending ?? [],
+    problems: status?.problems ?? [],
+    appliedHere: [...model.appliedHere],
+    planned: model.planned,
+    foreignHistories: model.foreign,
+    lastCheck: model.lastCheck
+      ? {
+          at: new Date(model.lastCheck.epoch).toISOString(),
+          source: model.lastCheck.source,
+          durationMs: model.lastCheck.durationMs,
+        }
+      : null,
+    lastError: model.lastError
+      ? {
+          code: model.lastError.error.code,
+          message: model.lastError.error.message,
+          context: model.lastError.error.context,
+          at: new Date(model.lastError.epoch).toISOString(),
+        }
+      : null,
+    lockWaitMs: model.lockWaitMs,
+    retryAt:
+      model.phase === 'failed' || model.phase === 'degraded'
+        ? new Date(Math.max(clock.epochNow(), epochOf(model.retryAt))).toISOString()
+        : null,
+    policy,
+  });
+}
+
+/**
+ * The state of a service that has not started (or does not exist yet), with the default policy: what an
+ * edge that builds its service lazily reports until then.
+ */
+export const IDLE_SERVICE_STATE: ServiceState = /* @__PURE__ */ viewServiceState(
+  initialServiceModel,
+  resolvePolicy({}),
+  systemClock,
+);

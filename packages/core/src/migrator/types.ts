@@ -1,0 +1,145 @@
+// The migrator's public types, apart from its implementation so that every job module can use them without
+// importing the façade (`../migrator.ts`) that puts the jobs together.
+import type { MigError } from '../errors.js';
+import type { AdoptedHistory, RepairChange } from '../internal/history-plan.js';
+import type { MigrationRunResult, RunProgress } from '../internal/run-record.js';
+import type { Migration, MigrationSource } from '../migration.js';
+import type { ForeignHistorySummary, Logger, MigrationLock, MigrationStore, StoreTarget } from '../ports.js';
+import type { MigrationInspection, MigrationStatus } from '../status.js';
+import type { TelemetryOptions } from '../telemetry.js';
+
+export interface RunOptions {
+  /** `up`: apply up to and including this migration. `down`: revert every migration applied after it. */
+  readonly to?: string | undefined;
+  /** `down` only: revert every applied migration. */
+  readonly all?: boolean | undefined;
+  /** Plan and preview; write nothing at all (not even mig's own tables). */
+  readonly dryRun?: boolean | undefined;
+  /** Stops before the next migration starts; a running migration is never interrupted. */
+  readonly signal?: AbortSignal | undefined;
+  /** Longest wait for the lock; overrides the migrator's `lockTimeoutMs`. */
+  readonly lockTimeoutMs?: number | undefined;
+  /** Called as the run progresses: lock waits, each migration's start and end (for a CLI's output). */
+  readonly onProgress?: ((event: RunProgress) => void) | undefined;
+  /**
+   * `up` on a database with no mig records but another tool's history refuses (`ForeignHistoryError`): those
+   * migrations may have been applied already. True applies anyway, for a database where that history is
+   * about something else.
+   */
+  readonly allowForeignHistory?: boolean | undefined;
+}
+
+/** Options of adopt, baseline and repair: they write records only, under the lock. */
+export interface HistoryOptions {
+  /** Say what would be written; write nothing at all (not even mig's own tables), take no lock. */
+  readonly dryRun?: boolean | undefined;
+  readonly lockTimeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Lock waits, for a CLI's output. */
+  readonly onProgress?: ((event: RunProgress) => void) | undefined;
+}
+
+/** One record an adopt, baseline or repair writes (or, in a dry run, would write). */
+export type HistoryChange =
+  | { readonly kind: 'record'; readonly name: string; readonly checksum: string }
+  | RepairChange;
+
+/** The outcome of adopt, baseline or repair; like `up`, never thrown: `error` says why it stopped. */
+export interface HistoryResult {
+  readonly operation: 'adopt' | 'baseline' | 'repair';
+  readonly dryRun: boolean;
+  /** What was written (or would be, in a dry run); empty when there was nothing to do. */
+  readonly changes: readonly HistoryChange[];
+  readonly error?: MigError | undefined;
+  readonly lockWaitMs: number;
+  /** The status afterwards (not in a dry run). */
+  readonly status?: MigrationStatus | undefined;
+}
+
+/**
+ * What a migrator is built from. `F` ties the lock to the store: the lock's fences must be ones the store
+ * checks, or the call does not compile.
+ */
+export interface MigratorOptions<Db = unknown, F = undefined> extends TelemetryOptions {
+  /** Where migrations come from: a folder, an in-code list. */
+  readonly source: MigrationSource<Db>;
+  /** Where applied migrations are recorded. */
+  readonly store: MigrationStore<Db, F>;
+  /**
+   * The lock that keeps concurrent runners apart. Without one, concurrent runners still never record a
+   * migration twice (the store's compare-and-swap on its head), but the losers fail.
+   */
+  readonly lock?: MigrationLock<NoInfer<F>> | undefined;
+  /** Longest wait for the lock. Default 30 s. */
+  readonly lockTimeoutMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** Plans from a source and a store, and applies or reverts under a lock. Create one with {@link createMigrator}. */
+export interface Migrator<Db = unknown> {
+  /** The store's target: what database and table this migrator works on (no secrets). */
+  readonly target: StoreTarget;
+  /** Loads (once) and returns the local migrations. */
+  local(): Promise<readonly Migration<Db>[]>;
+  /** The head digest the local migrations lead to (computed once, when they are loaded). */
+  localDigest(): Promise<string>;
+  /**
+   * Whether migrations are pending: one round trip when the store's head matches the local history, and a
+   * read of every record only when it does not. Never writes, never locks.
+   *
+   * @example
+   * const status = await migrator.status();
+   * if (status.state === 'pending') console.log(`${status.pending.length} pending: ${status.pending.join(', ')}`);
+   */
+  status(): Promise<MigrationStatus>;
+  /** Reads every applied record and compares them with the local migrations (for listings and verification). */
+  inspect(): Promise<MigrationInspection<Db>>;
+  /**
+   * Applies pending migrations (up to and including `to`) under the lock, each in its own transaction with
+   * its record. Never throws: the result has one entry per migration considered, and `error` when it stopped.
+   *
+   * @example
+   * const { results, error } = await migrator.up({ lockTimeoutMs: 60_000 });
+   * for (const r of results) console.log(r.status, r.name);
+   * if (error) throw error;
+   */
+  up(options?: RunOptions): Promise<MigrationRunResult>;
+  /**
+   * Reverts the latest applied migration, every one applied after `to`, or `all`, under the lock. Never
+   * throws, as `up`. Refuses migrations without a down before reverting anything.
+   *
+   * @example
+   * const { error } = await migrator.down({ to: '20260101000000_create_todos' });
+   * if (error) throw error;
+   */
+  down(options?: RunOptions): Promise<MigrationRunResult>;
+  /**
+   * Records another tool's applied migrations as applied, with the checksums of the files as they are now,
+   * running nothing and leaving the other tool's tables as they are. Refuses (naming each case, recording
+   * nothing) when that history and the folder disagree. Safe to repeat.
+   *
+   * @example
+   * const history = await readForeignHistory(db, 'kysely'); // @mig/kysely-adapter
+   * const { changes, error } = await migrator.adopt({ history });
+   */
+  adopt(options: HistoryOptions & { readonly history: AdoptedHistory }): Promise<HistoryResult>;
+  /**
+   * Records every migration up to and including `to` as applied without running it, for a database whose
+   * schema was made by other means. Refuses when mig has records, unless they are exactly these.
+   *
+   * @example
+   * await migrator.baseline({ to: '20260101000000_create_todos' });
+   */
+  baseline(options: HistoryOptions & { readonly to: string }): Promise<HistoryResult>;
+  /**
+   * Accepts intentional edits of applied migrations: their recorded checksums become the files' current
+   * ones (the old ones kept in the record's `repairs`). With `forget`, instead removes the one record of a
+   * deleted file. Never touches a pending migration.
+   *
+   * @example
+   * const { changes } = await migrator.repair({ dryRun: true }); // what would change
+   */
+  repair(options?: HistoryOptions & { readonly forget?: string | undefined }): Promise<HistoryResult>;
+  /** Other migration tools' histories in the database (non-empty ones). */
+  foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
+}
