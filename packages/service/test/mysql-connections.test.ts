@@ -62,7 +62,7 @@ describe('connecting to a MariaDB that has no connection to spare', () => {
     const held = await fillServer();
     expect(held.length).toBeGreaterThanOrEqual(MAX_CONNECTIONS);
     const { logger, warnings } = capturingLogger();
-    const database = createDatabase({
+    const database = createDatabase<{ todos: { id: number; title: string | null } }>({
       env: {},
       overrides: { databaseUrl: server.url('app'), migrationsDir: dir, autoMigrate: true },
       logger,

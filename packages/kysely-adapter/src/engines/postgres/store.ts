@@ -1,8 +1,6 @@
 import {
   type ApplyOptions,
   type Leftover,
-  MigError,
-  MigErrorCode,
   type Migration,
   MigrationConflictError,
   MigrationFailedError,
