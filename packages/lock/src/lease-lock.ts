@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import {
   type BackoffOptions,
   type Clock,
@@ -15,6 +14,7 @@ import {
   systemClock,
 } from '@mig/core';
 import { describeThrown, lockLost } from '@mig/core/adapter';
+import { processOwner } from './owner.js';
 import { pollForLock } from './poll.js';
 
 export interface LeaseLockOptions {
@@ -22,7 +22,10 @@ export interface LeaseLockOptions {
   readonly ttlMs?: number | undefined;
   /** How often the holder renews. Default a third of the TTL. */
   readonly renewEveryMs?: number | undefined;
-  /** Identifies this process in the lock row. Default `host:pid:random`. */
+  /**
+   * Identifies this process in the lock row (a random part is added per acquisition). Default `host:pid@pidns`
+   * (see `processOwner`): with it, a holder that died on this host is taken over at once (`deadOwnerPid`).
+   */
   readonly owner?: string | undefined;
   readonly backoff?: BackoffOptions | undefined;
   readonly clock?: Clock | undefined;
@@ -47,7 +50,7 @@ export function createLeaseLock<F>(primitive: LeasePrimitive<F>, options: LeaseL
       { context: { ttlMs, renewEveryMs } },
     );
   }
-  const prefix = options.owner ?? `${hostname()}:${process.pid}`;
+  const prefix = options.owner ?? processOwner();
 
   const settings: HeartbeatSettings<F> = { primitive, clock, logger, ttlMs, renewEveryMs };
   return {

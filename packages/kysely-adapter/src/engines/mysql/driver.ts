@@ -43,7 +43,7 @@ export const mysqlDriver: EngineDriver = {
   createStore: createMysqlStoreEngine,
   split: splitMysqlStatements,
   locks: {
-    lease: ({ db, tables }) => createMysqlLeasePrimitive({ db, tables }),
+    lease: ({ db, tables, logger }) => createMysqlLeasePrimitive({ db, tables, logger }),
     session: ({ db, tables }) => createMysqlSessionPrimitive({ db, tables }),
     sessionHolder: readMysqlLockHolder,
     stopHolder: (holder) => (holder.pid === undefined ? undefined : `kill ${holder.pid};`),

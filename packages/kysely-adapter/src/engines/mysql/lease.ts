@@ -1,4 +1,5 @@
-import type { LeaseGrant, LockHolder, TryLockResult } from '@mig/core';
+import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
+import { deadOwnerPid } from '@mig/lock';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, LeaseFence } from '../../fence.js';
@@ -6,6 +7,13 @@ import { LeaseRow } from '../../lease-row.js';
 import type { StoreTables } from '../../tables.js';
 import { isMysqlLockCollision, isMysqlTransientConnectionError } from './errors.js';
 import { utcText } from './fence.js';
+
+/** A dead holder's lease this attempt took over, to be told once the transaction committed. */
+interface TakenOver {
+  readonly owner: string;
+  readonly expiresAt: string;
+  readonly pid: number;
+}
 
 interface LockRow {
   owner: string | null;
@@ -24,14 +32,18 @@ interface LockRow {
 export function createMysqlLeasePrimitive(options: {
   readonly db: MigrationDb;
   readonly tables: StoreTables;
+  /** Where a takeover from a dead holder is told. Default: a warning on stderr. */
+  readonly logger?: Logger | undefined;
 }): AdminLeasePrimitive {
-  return new MysqlLease(options.db, options.tables);
+  return new MysqlLease(options.db, options.tables, options.logger);
 }
 
 class MysqlLease extends LeaseRow {
   async tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
     try {
-      return await this.db.transaction().execute((trx) => this.#attempt(trx, owner, ttlMs));
+      const { result, tookOver } = await this.db.transaction().execute((trx) => this.#attempt(trx, owner, ttlMs));
+      if (tookOver && result.acquired) this.toldTakeover(tookOver, tookOver.pid, result.value.token);
+      return result;
     } catch (error) {
       // A collision with another attempt, or a connection refused for now: no attempt was made, and the
       // wait tries again after its backoff, within its timeout.
@@ -42,16 +54,23 @@ class MysqlLease extends LeaseRow {
     }
   }
 
-  async #attempt(trx: MigrationDb, owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
+  /** Reads the row FOR UPDATE and takes it if free, expired, already ours, or held by a process dead on this host. */
+  async #attempt(
+    trx: MigrationDb,
+    owner: string,
+    ttlMs: number,
+  ): Promise<{ result: TryLockResult<LeaseGrant<LeaseFence>>; tookOver?: TakenOver | undefined }> {
     const { lock } = this.tables;
     const key = this.row;
     const row = await this.#read(trx, true);
     const micros = Math.max(0, Math.round(ttlMs * 1000));
+    const live = row !== undefined && Number(row.expired) !== 1 && row.owner !== null && row.owner !== owner;
+    const deadPid = live && row?.owner ? deadOwnerPid(row.owner) : undefined;
     if (!row) {
       await sql`
         insert into ${lock} (${sql.ref('key')}, owner, token, acquired_at, expires_at)
         values (${key}, ${owner}, 1, utc_timestamp(6), utc_timestamp(6) + interval ${micros} microsecond)`.execute(trx);
-    } else if (Number(row.expired) === 1 || row.owner === owner) {
+    } else if (!live || deadPid !== undefined) {
       await sql`
         update ${lock} set owner = ${owner}, token = token + 1, acquired_at = utc_timestamp(6),
           expires_at = utc_timestamp(6) + interval ${micros} microsecond
@@ -62,13 +81,19 @@ class MysqlLease extends LeaseRow {
         since: toDate(row.acquired_at),
         expiresAt: toDate(row.expires_at),
       };
-      return { acquired: false, holder };
+      return { result: { acquired: false, holder } };
     }
     const taken = await this.#read(trx, false);
     if (!taken) throw new Error('The lease row vanished inside the transaction that wrote it.');
     const token = String(taken.token);
     const fence: LeaseFence = { kind: 'lease', key, token };
-    return { acquired: true, value: { token, expiresAt: toDate(taken.expires_at) ?? new Date(), fence } };
+    const result = {
+      acquired: true,
+      value: { token, expiresAt: toDate(taken.expires_at) ?? new Date(), fence },
+    } as const;
+    const tookOver =
+      deadPid !== undefined && row?.owner ? { owner: row.owner, expiresAt: row.expires_at, pid: deadPid } : undefined;
+    return { result, tookOver };
   }
 
   async #read(db: MigrationDb, forUpdate: boolean): Promise<LockRow | undefined> {

@@ -46,10 +46,10 @@ export const pgliteDriver: EngineDriver = {
   // PGlite speaks PostgreSQL's dialect: known by mig's brand, or by PostgreSQL's `confirm`.
   recognize: () => false,
   defaultNamespace: 'pglite',
-  createStore: (tables, settings) => new PostgresStoreEngine(tables, settings, { notifies: false }),
+  createStore: (tables, settings) => new PostgresStoreEngine(tables, settings, { notifies: false, embedded: true }),
   split: splitPostgresStatements,
   locks: {
-    lease: ({ db, tables }) => createLeasePrimitive({ db, tables }),
+    lease: ({ db, tables, logger }) => createLeasePrimitive({ db, tables, logger }),
     sessionNote: 'PGlite has no advisory lock: one process owns its data directory, and mig locks within it.',
   },
   isTransientConnectionError,

@@ -41,10 +41,10 @@ export const postgresDriver: EngineDriver = {
     return /pglite|emscripten|wasm32/i.test(rows[0]?.version ?? '') ? 'pglite' : 'postgres';
   },
   defaultNamespace: 'postgres',
-  createStore: (tables, settings) => new PostgresStoreEngine(tables, settings, { notifies: true }),
+  createStore: (tables, settings) => new PostgresStoreEngine(tables, settings, { notifies: true, embedded: false }),
   split: splitPostgresStatements,
   locks: {
-    lease: ({ db, tables }) => createLeasePrimitive({ db, tables }),
+    lease: ({ db, tables, logger }) => createLeasePrimitive({ db, tables, logger }),
     session: ({ db, tables, clientCheckIntervalMs }) => createAdvisoryPrimitive({ db, tables, clientCheckIntervalMs }),
     sessionHolder: readAdvisoryHolder,
     stopHolder: (holder) => (holder.pid === undefined ? undefined : `select pg_terminate_backend(${holder.pid});`),

@@ -1,4 +1,5 @@
-import type { LeaseGrant, LockHolder, TryLockResult } from '@mig/core';
+import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
+import { deadOwnerPid } from '@mig/lock';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, LeaseFence } from '../../fence.js';
@@ -23,12 +24,33 @@ interface AttemptRow {
 export function createLeasePrimitive(options: {
   readonly db: MigrationDb;
   readonly tables: StoreTables;
+  /** Where a takeover from a dead holder is told. Default: a warning on stderr. */
+  readonly logger?: Logger | undefined;
 }): AdminLeasePrimitive {
-  return new PgLease(options.db, options.tables);
+  return new PgLease(options.db, options.tables, options.logger);
 }
 
 class PgLease extends LeaseRow {
+  /**
+   * One statement; a holder that died on this host (see `deadOwnerPid`) is taken over at once with a second
+   * one, which takes the row only if that very owner still has it.
+   */
   async tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
+    const first = await this.#attempt(owner, ttlMs, undefined);
+    if (first.acquired || !first.holder?.owner) return first;
+    const pid = deadOwnerPid(first.holder.owner);
+    if (pid === undefined) return first;
+    const second = await this.#attempt(owner, ttlMs, first.holder.owner);
+    if (second.acquired)
+      this.toldTakeover({ owner: first.holder.owner, expiresAt: first.holder.expiresAt }, pid, second.value.token);
+    return second;
+  }
+
+  async #attempt(
+    owner: string,
+    ttlMs: number,
+    deadOwner: string | undefined,
+  ): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
     const { lock } = this.tables;
     const key = this.row;
     // One statement: take the row if it is free, expired or already ours (the token always grows), and
@@ -40,7 +62,7 @@ class PgLease extends LeaseRow {
         on conflict (key) do update
           set owner = excluded.owner, token = l.token + 1, acquired_at = excluded.acquired_at,
               expires_at = excluded.expires_at
-          where l.expires_at <= now() or l.owner = excluded.owner
+          where l.expires_at <= now() or l.owner = excluded.owner or l.owner = ${deadOwner ?? null}
         returning token::text as token, expires_at
       )
       select a.token, a.expires_at, h.owner as holder_owner, h.acquired_at as holder_acquired_at,

@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
 import { lockLost } from '@mig/core/adapter';
+import { deadOwnerPid } from '@mig/lock';
 import { type QueryResult, type RawBuilder, sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, KyselyFence, LeaseFence } from '../../fence.js';
@@ -16,9 +16,6 @@ const ATTEMPT_WAIT_MS = 250;
 
 /** Longest wait for the write lock to renew, release or end a lease by force, ms. */
 const WRITE_WAIT_MS = 10_000;
-
-/** The owner string the lease lock writes by default: `host:pid:random` (8 hex digits). */
-const OWNER = /^(.+):(\d+):[0-9a-f]{8}$/;
 
 interface LockRow {
   owner: string | null;
@@ -44,17 +41,10 @@ export interface SqliteLeaseOptions {
  * file busy with another writer reads as a busy lock.
  */
 export function createSqliteLeasePrimitive(options: SqliteLeaseOptions): AdminLeasePrimitive {
-  return new SqliteLease(options.db, options.tables, options.logger ?? stderrLogger);
+  return new SqliteLease(options.db, options.tables, options.logger);
 }
 
 class SqliteLease extends LeaseRow {
-  readonly #logger: Logger;
-
-  constructor(db: MigrationDb, tables: StoreTables, logger: Logger) {
-    super(db, tables);
-    this.#logger = logger;
-  }
-
   async tryAcquire(owner: string, ttlMs: number): Promise<TryLockResult<LeaseGrant<LeaseFence>>> {
     try {
       return await this.db.connection().execute((conn) => this.#attempt(conn, owner, ttlMs));
@@ -84,7 +74,9 @@ class SqliteLease extends LeaseRow {
       }
       const grant = await this.#grant(conn, owner, ttlMs);
       await sql.raw('COMMIT').execute(conn);
-      if (typeof verdict === 'number' && row) this.#toldTakeover(row, verdict, grant.token);
+      if (typeof verdict === 'number' && row?.owner) {
+        this.toldTakeover({ owner: row.owner, expiresAt: row.expires_at }, verdict, grant.token);
+      }
       return { acquired: true, value: grant };
     } catch (error) {
       await rollback(conn);
@@ -114,14 +106,6 @@ class SqliteLease extends LeaseRow {
     const token = String(row.token);
     const fence: LeaseFence = { kind: 'lease', key: qualified, token };
     return { token, expiresAt: new Date(row.expires_at), fence };
-  }
-
-  #toldTakeover(row: LockRow, pid: number, token: string): void {
-    this.#logger.warn(
-      { lock: this.key, previousOwner: row.owner, pid, token },
-      `took over the migration lease of ${row.owner}: process ${pid} on this host no longer exists ` +
-        `(its lease would have lasted until ${row.expires_at})`,
-    );
   }
 
   async renew(owner: string, token: string, ttlMs: number): Promise<Date | null> {
@@ -170,25 +154,7 @@ class SqliteLease extends LeaseRow {
  */
 function judge(row: LockRow | undefined, owner: string | undefined): 'free' | 'held' | number {
   if (!row?.owner || row.expires_at <= row.now || row.owner === owner) return 'free';
-  return deadLocalPid(row.owner) ?? 'held';
-}
-
-/**
- * The pid of a lease owner that names this host and a process that no longer exists; undefined when the
- * owner may be alive, or its string does not say (a custom owner prefix, another host).
- */
-export function deadLocalPid(owner: string): number | undefined {
-  const match = OWNER.exec(owner);
-  if (!match || match[1] !== hostname()) return undefined;
-  const pid = Number(match[2]);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
-  try {
-    process.kill(pid, 0);
-    return undefined;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH' ? pid : undefined;
-  }
+  return deadOwnerPid(row.owner) ?? 'held';
 }
 
 function holderOf(row: LockRow | undefined): LockHolder | null {
@@ -232,15 +198,3 @@ export async function checkSqliteFence(
       printf('%+.3f seconds', max(0, julianday('now') - julianday(${since})) * 86400.0))
     where key = ${fence.key} and token = ${Number(fence.token)}`.execute(conn);
 }
-
-/** Until a logger is given: the takeover of a dead holder's lease is worth a line on stderr. */
-const stderrLogger: Logger = {
-  debug() {},
-  info() {},
-  warn(fields, message) {
-    process.stderr.write(`mig: ${message ?? ''} ${JSON.stringify(fields)}\n`);
-  },
-  error(fields, message) {
-    process.stderr.write(`mig: ${message ?? ''} ${JSON.stringify(fields)}\n`);
-  },
-};
