@@ -14,6 +14,7 @@ import { createLeaseLock, createLocalLock, createSessionLock, withProcessMutex }
 import { confirmEngine, detectEngine } from './detect.js';
 import type { EngineDriver, LockPrimitiveOptions } from './engines/driver.js';
 import { driverOf, type Engine } from './engines/registry.js';
+import { leaseExcludingSession, sessionExcludingLease } from './exclusive.js';
 import type { AdminLeasePrimitive, KyselyFence } from './fence.js';
 import type { SqlSplitter } from './sql/statement.js';
 import { createKyselyStore, type KyselyStore, type KyselyStoreOptions } from './store.js';
@@ -108,7 +109,15 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
         );
       }
       const build = (which: EngineDriver) =>
-        buildLock(which, strategy, tables, scope, lockOptions, primitives(lockOptions.logger ?? options.logger));
+        buildLock(
+          which,
+          strategy,
+          tables,
+          scope,
+          lockOptions,
+          primitives(lockOptions.logger ?? options.logger),
+          (error) => store.isMissingTables(error),
+        );
       if (detected.certain) return build(detected.driver);
       return deferredLock(strategy, tables, () => driver().then(build));
     },
@@ -145,20 +154,37 @@ function buildLock(
   scope: string,
   lockOptions: KyselyLockOptions,
   primitive: LockPrimitiveOptions,
+  isMissingTables: (error: unknown) => boolean,
 ): MigrationLock<KyselyFence> {
   const { capabilities, locks } = driver;
   if (capabilities.embedded) return createLocalLock(`${capabilities.engine} ${scope} ${tables.qualified}`);
-  const lock: MigrationLock<KyselyFence> =
-    strategy === 'lease' || locks.session === undefined
-      ? createLeaseLock(locks.lease(primitive), {
-          ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-          renewEveryMs: lockOptions.renewEveryMs,
-          owner: lockOptions.owner,
-          backoff: lockOptions.backoff ?? locks.leaseBackoff,
-          logger: lockOptions.logger,
-        })
-      : createSessionLock(locks.session(primitive), { backoff: lockOptions.backoff });
+  const lease = locks.lease(primitive);
+  let lock: MigrationLock<KyselyFence>;
+  if (locks.session === undefined) {
+    lock = createLeaseLock(lease, leaseOptions(lockOptions, locks.leaseBackoff));
+  } else if (strategy === 'lease') {
+    const holder = locks.sessionHolder;
+    const excluding = holder ? leaseExcludingSession(lease, () => holder(primitive.db, tables)) : lease;
+    lock = createLeaseLock(excluding, leaseOptions(lockOptions, locks.leaseBackoff));
+  } else {
+    const session = sessionExcludingLease(
+      locks.session(primitive),
+      (db) => locks.lease({ ...primitive, db }),
+      isMissingTables,
+    );
+    lock = createSessionLock(session, { backoff: lockOptions.backoff });
+  }
   return withProcessMutex(lock, { scope });
+}
+
+function leaseOptions(lockOptions: KyselyLockOptions, backoff: BackoffOptions | undefined) {
+  return {
+    ttlMs: lockOptions.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+    renewEveryMs: lockOptions.renewEveryMs,
+    owner: lockOptions.owner,
+    backoff: lockOptions.backoff ?? backoff,
+    logger: lockOptions.logger,
+  };
 }
 
 /**
