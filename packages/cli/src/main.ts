@@ -14,6 +14,9 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { colors, createOutput, type Io, type Output } from './output.js';
 import { VERSION } from './version.js';
 
+/** How long a finished command waits for its connections to close. */
+const CLOSE_WAIT_MS = 3_000;
+
 function example(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
@@ -46,12 +49,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return ExitCode.Usage;
   }
 
+  let code: number;
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return invocation.exitCode;
+    code = invocation.exitCode;
   } catch (error) {
-    return reportFailure(error, io, argv.includes('--json'));
+    code = reportFailure(error, io, argv.includes('--json'));
   }
+  // Stopped by a signal: the signal's conventional exit code, whatever the command made of it.
+  return io.shutdown?.exitCode(code) ?? code;
 }
 
 /** The `mig` program with its global options and help, writing to `io`, without its commands. */
@@ -79,6 +85,14 @@ function createProgram(io: Io): Command {
     );
 }
 
+/** The flags of `up` and `down`. */
+interface RunCommandFlags {
+  readonly to?: string;
+  readonly dryRun?: boolean;
+  readonly lockTimeout?: string;
+  readonly migrationTimeout?: string;
+}
+
 /** Runs a command that needs the database, closing it whatever happens. */
 async function withDatabase(
   invocation: Invocation,
@@ -93,10 +107,12 @@ async function withDatabase(
   try {
     invocation.exitCode = await fn(ctx, output);
   } finally {
-    // The result is printed by now: a failure to close is a warning, never a second document.
-    await ctx
+    // The result is printed by now: a failure to close is a warning, never a second document. A connection
+    // that a stopped migration still holds is not waited for long.
+    const closing = ctx
       .close()
       .catch((error: unknown) => output.logger.warn({}, `closing the connection failed: ${describeThrown(error)}`));
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
   }
 }
 
@@ -126,16 +142,25 @@ function addUpCommand(program: Command, invocation: Invocation): void {
       ),
     )
     .option('--to <name>', 'apply up to and including this migration')
+    .option(
+      '--migration-timeout <duration>',
+      `longest run of one migration, then it is stopped and rolled back (default: ${ENV.MIGRATION_TIMEOUT}, or none)`,
+    )
     .addHelpText(
       'after',
       example(['mig up', 'mig up --dry-run', 'mig up --to 20260101000000_create_todos --lock-timeout 2m']),
     )
-    .action((opts: { dryRun?: boolean; lockTimeout?: string; lockStrategy?: string; to?: string }, command: Command) =>
+    .action((opts: RunCommandFlags & { lockStrategy?: string }, command: Command) =>
       withDatabase(
         invocation,
         command,
-        { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout, lockStrategy: opts.lockStrategy },
-        (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun }),
+        {
+          dryRun: opts.dryRun,
+          lockTimeout: opts.lockTimeout,
+          lockStrategy: opts.lockStrategy,
+          migrationTimeout: opts.migrationTimeout,
+        },
+        (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
       ),
     );
 }
@@ -147,10 +172,15 @@ function addDownCommand(program: Command, invocation: Invocation): void {
     .option('--to <name>', 'revert every migration applied after this one')
     .option('--dry-run', 'print what would be reverted; write nothing')
     .option('--lock-timeout <duration>', 'longest wait for the lock')
+    .option('--migration-timeout <duration>', 'longest run of one migration, then it is stopped and rolled back')
     .addHelpText('after', example(['mig down', 'mig down --to 20260101000000_create_todos']))
-    .action((opts: { to?: string; dryRun?: boolean; lockTimeout?: string }, command: Command) =>
-      withDatabase(invocation, command, { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout }, (ctx, output) =>
-        run(ctx, output, 'down', { to: opts.to, dryRun: opts.dryRun }),
+    .action((opts: RunCommandFlags, command: Command) =>
+      withDatabase(
+        invocation,
+        command,
+        { dryRun: opts.dryRun, lockTimeout: opts.lockTimeout, migrationTimeout: opts.migrationTimeout },
+        (ctx, output) =>
+          run(ctx, output, 'down', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
       ),
     );
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@mig/core';
 import { redactCredentials } from '@mig/core';
+import type { Shutdown } from './shutdown.js';
 
 /** Where a command writes: the document on stdout, everything else (progress, logs) on stderr. */
 export interface Io {
@@ -9,6 +10,8 @@ export interface Io {
   readonly cwd: string;
   /** Where a confirmation is read from (`mig repair`); without a terminal there, nothing is asked. */
   readonly stdin?: (NodeJS.ReadableStream & { isTTY?: boolean; pause(): unknown }) | undefined;
+  /** SIGINT and SIGTERM, when this runs as the `mig` process (see `listenForShutdown`). */
+  readonly shutdown?: Shutdown | undefined;
 }
 
 export interface Output {

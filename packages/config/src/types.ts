@@ -22,6 +22,11 @@ export interface MigConfig {
   readonly onFailure: FailurePolicy;
   /** Lifetime of a lease lock without renewal (`lockStrategy: 'lease'`). */
   readonly leaseTtlMs: number;
+  /**
+   * Longest run of one migration, past which it is stopped (rolled back where the engine can) and the lock
+   * let go; `undefined` (or 0) for none, the default: a real migration may take hours.
+   */
+  readonly migrationTimeoutMs: number | undefined;
   /** Schema of mig's own tables. */
   readonly schema: string;
   /** Name of mig's record table; the lock and head tables add a suffix to it. */
@@ -78,6 +83,8 @@ export interface MigConfigInput {
   onFailure?: OneOf<FailurePolicy> | undefined;
   /** 1s to 1h. Default 30s. */
   leaseTtl?: number | string | undefined;
+  /** 0 (none) to 7 days. Env: MIGRATION_TIMEOUT. Default none. */
+  migrationTimeout?: number | string | undefined;
   /** Default public. */
   schema?: string | undefined;
   /** Default mig_migrations. */

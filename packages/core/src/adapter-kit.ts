@@ -1,6 +1,6 @@
 // `@mig/core/adapter`: helpers for authors of stores, locks and sources. Not needed to use mig.
 export { backoffDelay, DEFAULT_BACKOFF } from './clock.js';
-export { describeThrown, lockLost, sentence } from './errors.js';
+export { describeThrown, formatDuration, lockLost, sentence } from './errors.js';
 export {
   compareNames,
   computeChecksum,

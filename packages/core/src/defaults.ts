@@ -11,6 +11,24 @@ export const DEFAULT_STATUS_TTL_MS = 5 * 60_000;
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 /** Longest wait of a statement inside a migration for a table lock another session holds. */
 export const DEFAULT_STATEMENT_LOCK_WAIT_MS = 30_000;
+/**
+ * Longest run of one migration: none. A real migration can take hours (a backfill, an index on a large
+ * table), and a guess would cut one short; set a timeout where a hung migration costs more than a slow one.
+ */
+export const DEFAULT_MIGRATION_TIMEOUT_MS: number | undefined = undefined;
+/**
+ * Longest time a migration's transaction may sit idle (no statement running) before the server ends its
+ * session (PostgreSQL's idle_in_transaction_session_timeout, MySQL's wait_timeout on the migration's
+ * connection): a process that is wedged, or gone without the server noticing, never holds a transaction (and
+ * the table locks and the migration lock with it) for ever. Ten minutes with nothing sent is far beyond a
+ * migration that works; a migration timeout below it is used instead.
+ */
+export const DEFAULT_IDLE_IN_TRANSACTION_MS = 10 * 60_000;
+/**
+ * After a stop (SIGTERM, SIGINT), how long the running migration may go on before it is stopped too (and
+ * rolled back where the engine can). No new migration starts meanwhile.
+ */
+export const DEFAULT_STOP_GRACE_MS = 5_000;
 /** Longest wait for one connection attempt. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Connection attempts before the service gives up (for this call). */

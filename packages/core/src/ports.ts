@@ -98,6 +98,12 @@ export interface ApplyOptions<F = undefined> {
    * transaction and fails with a conflict if another writer moved it, so a migration is never recorded twice.
    */
   readonly expectedHead: StoreHead;
+  /**
+   * Aborted when the migration must stop while it runs (its timeout, a stop from outside, the lock lost): the
+   * store ends its work at once (ends the migration's session, rolls its transaction back where the engine
+   * can) and rejects; it records nothing after the abort. The migrator stops waiting for it shortly after.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**

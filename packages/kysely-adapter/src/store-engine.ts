@@ -65,6 +65,13 @@ export interface StoreEngine {
   /** Checksums replaced and records removed (repair), digests rebuilt, in one transaction on the head. */
   rewrite(db: MigrationDb, changes: RecordRewrite, options: ApplyOptions<KyselyFence>): Promise<StoreHead>;
   leftovers(db: MigrationDb, migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]>;
+  /**
+   * Ends a running step at once, from another session where it takes one (its session terminated, which
+   * rolls its transaction back) or on its own connection (a ROLLBACK, for an engine in this process). `db`
+   * is the store's own pool, never the step's session. Optional: without it, a stopped step is only kept from
+   * starting new statements.
+   */
+  stop?(db: MigrationDb, step: Step): Promise<void>;
   /** mig's own checks, failed inside the engine's SQL, back as mig's errors (CONFLICT, LOCK_LOST); others as they are. */
   translate(db: MigrationDb, error: unknown, step: Step): Promise<unknown>;
   /** The relation does not exist (mig's tables were never created). */
@@ -83,6 +90,26 @@ export interface Step {
   readonly script?: string | undefined;
   /** Wraps the round trip that writes the record in the `mig.record` span (`withMigration`: it runs the migration too). */
   recordSpan<T>(withMigration: boolean, work: () => Promise<T>): Promise<T>;
+  /**
+   * Aborted when the migration must stop while it runs: the engine starts no further statement of it, and
+   * its `stop` ends what runs. What the engine needs for that is kept in `running`.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** Where the step runs, as the engine noted it when it began (a backend pid, a connection id, a connection). */
+  readonly running: StepSession;
+}
+
+/** What an engine notes of the session a step runs on, so that `stop` can end it. */
+export interface StepSession {
+  /** The server's id of the session (MySQL's connection id). */
+  id?: string | undefined;
+  /** The connection itself, for an engine that stops a step on it (a ROLLBACK, where no other session can). */
+  conn?: MigrationDb | undefined;
+}
+
+/** Throws the step's stop reason when it was stopped: a step starts no statement after that. */
+export function throwIfStopped(step: Step): void {
+  if (step.signal?.aborted) throw step.signal.reason;
 }
 
 /** What an engine needs to know beyond its tables. */
@@ -93,6 +120,11 @@ export interface EngineSettings {
   readonly lockWaitTimeoutMs: number;
   /** Where the engine says what it repairs by itself. */
   readonly logger: Logger;
+  /**
+   * Longest time a migration's transaction may be idle before the server ends its session (a wedged or
+   * vanished process never holds it for ever), ms; 0 for none.
+   */
+  readonly idleInTransactionMs: number;
 }
 
 /** A record row as engines read it; the columns after `transactional` are absent from tables of version 1. */

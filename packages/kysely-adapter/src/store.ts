@@ -2,6 +2,7 @@ import {
   type AppliedMigration,
   type ApplyOptions,
   Attr,
+  DEFAULT_IDLE_IN_TRANSACTION_MS,
   DEFAULT_SCHEMA,
   DEFAULT_STATEMENT_LOCK_WAIT_MS,
   DEFAULT_TABLE,
@@ -31,7 +32,15 @@ import type { Engine } from './engines/registry.js';
 import type { KyselyFence } from './fence.js';
 import { detectForeignHistoriesWith } from './foreign/detect.js';
 import { previewQueries } from './preview.js';
-import { notLatest, STORE_SCHEMA_VERSION, type Step, type StoreEngine, toApplied } from './store-engine.js';
+import { refusingAfter } from './stopped.js';
+import {
+  notLatest,
+  STORE_SCHEMA_VERSION,
+  type Step,
+  type StoreEngine,
+  throwIfStopped,
+  toApplied,
+} from './store-engine.js';
 import { type StoreTables, storeTables } from './tables.js';
 import { VERSION } from './version.js';
 
@@ -59,6 +68,12 @@ export interface KyselyStoreOptions {
    * behind it. 0 disables. Default 30 s.
    */
   readonly lockWaitTimeoutMs?: number | undefined;
+  /**
+   * Longest time a migration's transaction may be idle (no statement running) before the server ends its
+   * session, so a wedged or vanished process never holds it, its table locks and the migration lock for ever.
+   * 0 disables. Default 10 minutes; give it the migration timeout when that is shorter.
+   */
+  readonly idleInTransactionTimeoutMs?: number | undefined;
   /** Where the `mig.record` spans go; defaults to the global provider (a no-op without an SDK). */
   readonly tracerProvider?: TelemetryOptions['tracerProvider'];
   /** Where the store says what it repairs by itself (an invalid index left by a failed run, dropped). */
@@ -84,13 +99,24 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     clientCheckIntervalMs: options.clientCheckIntervalMs ?? (capabilities.embedded ? 0 : 1000),
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
     logger: options.logger ?? silentLogger,
+    idleInTransactionMs: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS,
   };
   const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
-  return new KyselyStore(options.db, { driver, engine: driver.createStore(tables, settings), target, tracer });
+  return new KyselyStore(options.db, {
+    pool: options.db,
+    logger: settings.logger,
+    driver,
+    engine: driver.createStore(tables, settings),
+    target,
+    tracer,
+  });
 }
 
 /** What a store is made of: the engine's driver and SQL, and where it is (no secrets). */
 interface StoreParts {
+  /** The Kysely instance the store was made on (its pool), also when it is bound to a lock's session. */
+  readonly pool: MigrationDb;
+  readonly logger: Logger;
   readonly driver: EngineDriver;
   readonly engine: StoreEngine;
   readonly target: StoreTarget;
@@ -200,13 +226,32 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
           : await this.#headBefore(migration, options.expectedHead),
       script: module.sql?.[direction],
       recordSpan: (withMigration, work) => this.#recordSpan(migration.name, withMigration, work),
+      signal: options.signal,
+      running: {},
     };
+    const { signal } = options;
+    // Once stopped, the migration's own code gets an error for every query it still sends, and the engine
+    // ends what runs (from the store's own pool: the step's session may be the lock's, and busy).
+    const guarded = signal === undefined ? run : (db: MigrationDb) => run(refusingAfter(db, signal));
+    const onStop = () => {
+      void this.#engine.stop?.(this.#parts.pool, step).catch((error: unknown) => {
+        this.#parts.logger.warn(
+          { migration: migration.name, err: describeThrown(error) },
+          'ending a stopped migration failed; its session ends with this process, or by its idle timeout',
+        );
+      });
+    };
+    signal?.addEventListener('abort', onStop, { once: true });
     try {
-      if (module.transactional) await this.#engine.changeInTransaction(this.#db, step, run);
-      else await this.#engine.changeOutside(this.#db, step, run);
+      throwIfStopped(step);
+      if (module.transactional) await this.#engine.changeInTransaction(this.#db, step, guarded);
+      else await this.#engine.changeOutside(this.#db, step, guarded);
       return step.next;
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       throw await this.#engine.translate(this.#db, error, step);
+    } finally {
+      signal?.removeEventListener('abort', onStop);
     }
   }
 

@@ -24,6 +24,7 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import { createConsoleLogger } from './console-logger.js';
 import { loadMigConfig, openMigration } from './open-migration.js';
+import { processStops } from './process-stops.js';
 
 export interface CreateDatabaseOptions {
   /** Where the config file is searched from, and what relative paths resolve against. Default `process.cwd()`. */
@@ -49,6 +50,13 @@ export interface CreateDatabaseOptions {
    * the connection opened and the status cache filled. It never migrates; the first `ensureInitialized()` does.
    */
   readonly warm?: boolean | undefined;
+  /**
+   * While a migration run holds the lock, SIGTERM and SIGINT stop it first (the running migration gets a
+   * grace period, then is rolled back where the engine can), the lock is let go, and the signal is raised
+   * again so the process ends as it would have. Default true; false leaves signals entirely to the
+   * application (call `close()` on shutdown: it does the same).
+   */
+  readonly handleSignals?: boolean | undefined;
   readonly tracerProvider?: TracerProvider | undefined;
   readonly meterProvider?: MeterProvider | undefined;
 }
@@ -221,6 +229,8 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       lockTimeoutMs: values.lockTimeoutMs,
       target: where,
       logger: this.#logger,
+      // While a run holds the lock, SIGTERM and SIGINT let it go first (then end the process as they would).
+      stops: o.handleSignals === false ? undefined : processStops(this.#logger),
       ...telemetry,
     });
     return { config, db, engine, where, cache, service };

@@ -1,6 +1,7 @@
 import { type LoadConfigOptions, loadConfig, type ResolvedConfig } from '@mig/config';
 import {
   createMigrator,
+  DEFAULT_IDLE_IN_TRANSACTION_MS,
   type Logger,
   MigError,
   MigErrorCode,
@@ -86,9 +87,15 @@ export async function openMigration<DB>(
     maxConnections: options.maxConnections,
     onConnectionError: (error) => options.logger.warn({ err: error.message }, 'database connection error'),
   });
+  // 0 reads as none; a migration's transaction idles no longer than its whole run may last.
+  const migrationTimeoutMs = values.migrationTimeoutMs || undefined;
   const adapter = createKyselyAdapter({
     db: opened.db as MigrationDb,
     target: opened.target,
+    idleInTransactionTimeoutMs: Math.min(
+      DEFAULT_IDLE_IN_TRANSACTION_MS,
+      migrationTimeoutMs ?? Number.POSITIVE_INFINITY,
+    ),
     // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
     schema: config.sources.schema === 'default' ? undefined : values.schema,
     table: values.table,
@@ -105,6 +112,7 @@ export async function openMigration<DB>(
     store: adapter.store,
     lock,
     lockTimeoutMs: values.lockTimeoutMs,
+    migrationTimeoutMs,
     logger: options.logger,
     ...telemetry,
   });

@@ -2,6 +2,7 @@ import { adviceFor } from '@mig/config';
 import {
   describeHolder,
   type LockWait,
+  MigErrorCode,
   type MigrationDirection,
   type MigrationRunResult,
   type RunProgress,
@@ -9,6 +10,7 @@ import {
 import type { CommandContext } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { formatMs, type Output } from '../output.js';
+import type { Shutdown } from '../shutdown.js';
 
 /** Says who holds the lock at once, then every 5 s while the wait lasts. */
 export function lockWaitReporter(output: Output): (wait: LockWait) => void {
@@ -27,6 +29,8 @@ export function lockWaitReporter(output: Output): (wait: LockWait) => void {
 export interface RunFlags {
   readonly to?: string | undefined;
   readonly dryRun?: boolean | undefined;
+  /** SIGINT and SIGTERM: stop the run (and, after a grace period, the running migration). */
+  readonly shutdown?: Shutdown | undefined;
 }
 
 /** `mig up` and `mig down`: each migration shown as it runs, lock waits explained, a result per migration. */
@@ -39,7 +43,10 @@ export async function run(
   const { color } = output;
   const dryRun = flags.dryRun ?? ctx.config.values.dryRun;
   const reportWait = lockWaitReporter(output);
+  let running: string | undefined;
   const onProgress = (event: RunProgress) => {
+    if (event.type === 'migration-start') running = event.name;
+    if (event.type === 'migration-end') running = undefined;
     switch (event.type) {
       case 'lock-wait':
         reportWait(event.wait);
@@ -58,8 +65,17 @@ export async function run(
       }
     }
   };
-  const options = { to: flags.to, dryRun, onProgress };
-  const result = direction === 'up' ? await ctx.migrator.up(options) : await ctx.migrator.down(options);
+  const { shutdown } = flags;
+  const options = { to: flags.to, dryRun, onProgress, signal: shutdown?.stop, interrupt: shutdown?.interrupt };
+  const unhold = dryRun ? undefined : shutdown?.hold();
+  const unguard = shutdown?.guardExit(() => running);
+  let result: MigrationRunResult;
+  try {
+    result = direction === 'up' ? await ctx.migrator.up(options) : await ctx.migrator.down(options);
+  } finally {
+    unguard?.();
+    unhold?.();
+  }
   const exitCode = result.error ? exitCodeFor(result.error) : ExitCode.Ok;
   output.result(document(ctx, result, exitCode), () => human(ctx, output, result, direction));
   return exitCode;
@@ -127,10 +143,12 @@ function failureSummary(result: MigrationRunResult, verbed: string): string {
   const done = by(verbed);
   const failed = by('failed');
   const notRun = by('not-run');
+  // A stop (a signal, a shutdown) is not a failure of the migrations: said as what it is.
+  const ended = result.error?.code === MigErrorCode.Aborted ? 'Stopped' : 'Failed';
   const sentences = [
     done.length > 0
-      ? `Failed after ${verbed === 'applied' ? 'applying' : 'reverting'} ${count(done.length)} (${done.join(', ')}).`
-      : `Failed: nothing was ${verbed}.`,
+      ? `${ended} after ${verbed === 'applied' ? 'applying' : 'reverting'} ${count(done.length)} (${done.join(', ')}).`
+      : `${ended}: nothing was ${verbed}.`,
   ];
   if (failed.length > 0) sentences.push(`${failed.join(', ')} failed and was not ${verbed}.`);
   if (notRun.length > 0) sentences.push(`Not run: ${notRun.join(', ')}.`);

@@ -23,6 +23,7 @@ export interface Bounds {
 export const BOUNDS = {
   lockTimeoutMs: { min: 0, max: DAY },
   cacheTtlMs: { min: 0, max: DAY },
+  migrationTimeoutMs: { min: 0, max: 7 * DAY },
   leaseTtlMs: { min: SECOND, max: HOUR },
 } as const satisfies Record<string, Bounds>;
 
@@ -156,6 +157,11 @@ export const KEYS: KeyDefinitions = {
   onPending: { input: 'onPending', check: oneOf(PENDING_POLICIES, 'a pending policy') },
   onFailure: { input: 'onFailure', check: oneOf(FAILURE_POLICIES, 'a failure policy') },
   leaseTtlMs: { input: 'leaseTtl', check: duration(BOUNDS.leaseTtlMs) },
+  migrationTimeoutMs: {
+    input: 'migrationTimeout',
+    env: 'MIGRATION_TIMEOUT',
+    check: duration(BOUNDS.migrationTimeoutMs),
+  },
   schema: { input: 'schema', check: identifier('schema') },
   table: { input: 'table', check: identifier('table') },
 };

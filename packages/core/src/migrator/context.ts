@@ -1,5 +1,6 @@
 import type { Attributes, Tracer } from '@opentelemetry/api';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../defaults.js';
+import { type Clock, systemClock } from '../clock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_MIGRATION_TIMEOUT_MS } from '../defaults.js';
 import { LocalHistory } from '../planner.js';
 import type { Logger, MigrationStore } from '../ports.js';
 import { silentLogger } from '../ports.js';
@@ -15,6 +16,7 @@ export class MigratorContext<Db, F> {
   readonly logger: Logger;
   readonly tracer: Tracer;
   readonly metrics: MigrationMetrics;
+  readonly clock: Clock;
   #history: Promise<LocalHistory<Db>> | undefined;
 
   constructor(options: MigratorOptions<Db, F>) {
@@ -23,6 +25,7 @@ export class MigratorContext<Db, F> {
     const telemetry = createTelemetry(options);
     this.tracer = telemetry.tracer;
     this.metrics = createMigrationMetrics(telemetry.meter);
+    this.clock = options.clock ?? systemClock;
   }
 
   /** The store as given, bound to no lock. */
@@ -32,6 +35,10 @@ export class MigratorContext<Db, F> {
 
   get lockTimeoutMs(): number {
     return this.options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  }
+
+  get migrationTimeoutMs(): number | undefined {
+    return this.options.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS;
   }
 
   /** The local migrations, loaded from the source on first use. */

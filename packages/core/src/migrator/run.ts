@@ -11,6 +11,7 @@ import {
   MigrationFailedError,
 } from '../errors.js';
 import { type MigrationResult, type MigrationRunResult, RunRecord } from '../internal/run-record.js';
+import { migrationStop, type StopSources, untilStopped } from '../internal/stop.js';
 import { downTargets, loadModules, upTargets } from '../internal/targets.js';
 import { EMPTY_HEAD, type Migration, type MigrationModule } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
@@ -61,14 +62,17 @@ export async function runMigrations<Db, F>(
 
     throwIfAborted(options.signal, 'Stopped before any migration started');
     const work = direction === 'up' ? { history, targets } : undefined;
-    const request = { waiter: run, signal: options.signal, lockTimeoutMs: options.lockTimeoutMs, work };
+    // A stop from outside ends a wait for the lock too, whichever of the two comes.
+    const signals = [options.signal, options.interrupt].filter((x): x is AbortSignal => x !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const request = { waiter: run, signal, lockTimeoutMs: options.lockTimeoutMs, work };
     return await enter(context, request, async (section) => {
       // Another instance applied everything this run came for while it waited: nothing left to do.
       if (section.kind === 'done-elsewhere') return run.finish(undefined, await statusAfter(history, context.store));
       const locked: LockedWork<Db, F> = section.lease
         ? await replanUnderLock(run, section.store, history, planned, options)
         : { store: section.store, targets };
-      const { head, error } = await applyEach(context, run, locked, planned.modules, section.lease, options.signal);
+      const { head, error } = await applyEach(context, run, locked, planned.modules, section.lease, options);
       if (error !== undefined) return run.finish(error);
       return run.finish(undefined, await statusAfter(history, locked.store, head));
     });
@@ -182,13 +186,16 @@ async function applyEach<Db, F>(
   work: LockedWork<Db, F>,
   modules: ReadonlyMap<string, MigrationModule<Db>>,
   lease: LockLease<F> | undefined,
-  signal: AbortSignal | undefined,
+  options: Pick<RunOptions, 'signal' | 'interrupt' | 'migrationTimeoutMs'>,
 ): Promise<{ head: StoreHead; error?: unknown }> {
+  const { signal, interrupt } = options;
+  const timeoutMs = options.migrationTimeoutMs ?? context.migrationTimeoutMs;
   // The head the plan under the lock read, when it read one: no need to read it again.
   let head = work.head ?? (await work.store.readHead()) ?? EMPTY_HEAD;
   for (const [index, m] of work.targets.entries()) {
-    const stop = signal?.aborted
-      ? new AbortedError(`Stopped before migration "${m.name}" started`, signal.reason)
+    const stopped = signal?.aborted ? signal : interrupt?.aborted ? interrupt : undefined;
+    const stop = stopped
+      ? new AbortedError(`Stopped before migration "${m.name}" started`, stopped.reason)
       : lease?.lost.aborted
         ? lease.lost.reason
         : undefined;
@@ -200,6 +207,7 @@ async function applyEach<Db, F>(
       head = await applyOne(context, run, work.store, m, modules.get(m.name) as MigrationModule<Db>, {
         fence: lease?.fence,
         expectedHead: head,
+        stops: { timeoutMs, interrupt, lost: lease?.lost },
       });
     } catch (error) {
       run.notRun(work.targets.slice(index + 1), modules);
@@ -216,7 +224,7 @@ async function applyOne<Db, F>(
   store: MigrationStore<Db, F>,
   m: Migration<Db>,
   module: MigrationModule<Db>,
-  applyOptions: { fence: F | undefined; expectedHead: StoreHead },
+  applyOptions: { fence: F | undefined; expectedHead: StoreHead; stops: StopSources },
 ): Promise<StoreHead> {
   const { direction } = run;
   const started = performance.now();
@@ -233,14 +241,18 @@ async function applyOne<Db, F>(
     context.metrics.migrationFinished(direction, module.transactional, durationMs / 1000, status === 'failed');
     return { name: m.name, direction, status, durationMs, transactional: module.transactional };
   };
+  const stop = migrationStop(m.name, module.transactional, applyOptions.stops, context.clock);
+  const options = { fence: applyOptions.fence, expectedHead: applyOptions.expectedHead, signal: stop.signal };
   try {
     const head = await withSpan(context.tracer, SpanName.Migration, attributes, async () => {
       try {
-        return direction === 'up' ? await store.apply(m, applyOptions) : await store.revert(m, applyOptions);
+        const change = direction === 'up' ? store.apply(m, options) : store.revert(m, options);
+        return await untilStopped(change, stop.signal, context.clock);
       } catch (error) {
         throw isMigError(error) ? error : new MigrationFailedError(m.name, direction, error, module.transactional);
       }
     });
+    stop.dispose();
     const done = finished(direction === 'up' ? 'applied' : 'reverted');
     run.ended(done);
     context.logger.info(
@@ -249,6 +261,7 @@ async function applyOne<Db, F>(
     );
     return head;
   } catch (error) {
+    stop.dispose();
     const failed = finished('failed');
     run.ended(failed);
     context.logger.error(

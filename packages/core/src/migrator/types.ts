@@ -1,5 +1,6 @@
 // The migrator's public types, apart from its implementation so that every job module can use them without
 // importing the façade (`../migrator.ts`) that puts the jobs together.
+import type { Clock } from '../clock.js';
 import type { MigError } from '../errors.js';
 import type { AdoptedHistory, RepairChange } from '../internal/history-plan.js';
 import type { MigrationRunResult, RunProgress } from '../internal/run-record.js';
@@ -15,8 +16,16 @@ export interface RunOptions {
   readonly all?: boolean | undefined;
   /** Plan and preview; write nothing at all (not even mig's own tables). */
   readonly dryRun?: boolean | undefined;
-  /** Stops before the next migration starts; a running migration is never interrupted. */
+  /** Stops before the next migration starts (and a wait for the lock); a running migration goes on. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Stops the running migration too: its session is ended and its transaction rolled back where the engine
+   * can, it is not recorded, and the lock is let go. A shutdown aborts `signal` first, and this one after a
+   * grace period if the migration has not finished.
+   */
+  readonly interrupt?: AbortSignal | undefined;
+  /** Longest run of one migration; overrides the migrator's `migrationTimeoutMs`. */
+  readonly migrationTimeoutMs?: number | undefined;
   /** Longest wait for the lock; overrides the migrator's `lockTimeoutMs`. */
   readonly lockTimeoutMs?: number | undefined;
   /** Called as the run progresses: lock waits, each migration's start and end (for a CLI's output). */
@@ -72,7 +81,15 @@ export interface MigratorOptions<Db = unknown, F = undefined> extends TelemetryO
   readonly lock?: MigrationLock<NoInfer<F>> | undefined;
   /** Longest wait for the lock. Default 30 s. */
   readonly lockTimeoutMs?: number | undefined;
+  /**
+   * Longest run of one migration: past it, the migration is stopped (its session ended, its transaction
+   * rolled back where the engine can), not recorded, and the lock let go. Default none: a real migration
+   * may take hours.
+   */
+  readonly migrationTimeoutMs?: number | undefined;
   readonly logger?: Logger | undefined;
+  /** The migrator's time (migration timeouts). Injected in tests. */
+  readonly clock?: Clock | undefined;
 }
 
 /** Plans from a source and a store, and applies or reverts under a lock. Create one with {@link createMigrator}. */

@@ -10,6 +10,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MIN_MIGRATION_TIME_MS,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_STOP_GRACE_MS,
 } from '../defaults.js';
 import {
   AbortedError,
@@ -23,6 +24,7 @@ import {
   redactCredentials,
 } from '../errors.js';
 import { boundByCaller } from '../internal/bounds.js';
+import type { MigrationRunResult } from '../internal/run-record.js';
 import type { Migrator } from '../migrator/types.js';
 import { statusCacheKey } from '../migrator.js';
 import { type ForeignHistorySummary, type Logger, silentLogger } from '../ports.js';
@@ -62,6 +64,8 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   readonly #statusCheck: StatusCheckOptions;
   readonly #clock: Clock;
   readonly #closing = new AbortController();
+  /** Aborted a grace period after close(): a migration still running then is stopped too. */
+  readonly #closed = new AbortController();
   readonly #connector: Connector<Conn>;
 
   /** The one state value; changed only by #dispatch. */
@@ -313,7 +317,22 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
       lockTimeoutMs = Math.min(lockTimeoutMs ?? Number.POSITIVE_INFINITY, left - minTime);
       signals.push(AbortSignal.timeout(Math.max(1, Math.floor(left))));
     }
-    const result = await migrator.up({ signal: AbortSignal.any(signals), lockTimeoutMs });
+    const outside = this.#options.stops?.();
+    const interrupts = [this.#closed.signal];
+    if (outside) {
+      signals.push(outside.stop);
+      interrupts.push(outside.interrupt);
+    }
+    let result: MigrationRunResult;
+    try {
+      result = await migrator.up({
+        signal: AbortSignal.any(signals),
+        interrupt: interrupts.length > 1 ? AbortSignal.any(interrupts) : this.#closed.signal,
+        lockTimeoutMs,
+      });
+    } finally {
+      outside?.release();
+    }
     const applied = result.results.filter((r) => r.status === 'applied').map((r) => r.name);
     const failed = result.error !== undefined;
     if (failed) this.#options.cache?.invalidate(key);
@@ -420,7 +439,12 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     if (this.#closing.signal.aborted) return;
     this.#dispatch({ type: 'closed' });
     this.#closing.abort(new AbortedError('Stopped: the database service was closed', 'close() was called'));
+    // A running migration gets a grace period to finish; then it is stopped too, and the lock let go.
+    const grace = this.#clock.schedule(this.#options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, () =>
+      this.#closed.abort(new AbortedError('Stopped: the database service was closed', 'close() was called')),
+    );
     await Promise.allSettled([this.#inflight, this.#revalidating, this.#warming]);
+    grace();
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn !== undefined) await this.#options.disconnect?.(conn);

@@ -55,6 +55,15 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
    * status in the background, filling the cache. It never migrates: the first `ensureInitialized()` does.
    */
   readonly warm?: boolean | undefined;
+  /**
+   * Called when a migration run is about to take the lock, and released when it let the lock go: what can
+   * stop that run from outside the service (the edge's process signals, say). `stop` ends a wait and starts
+   * no new migration; `interrupt` also stops the running one (rolled back where the engine can). The service
+   * itself never reads the process: `@mig/service` passes its SIGTERM and SIGINT here.
+   */
+  readonly stops?: (() => RunStops) | undefined;
+  /** After `close()` (or a `stop`), how long a running migration may go on before it is interrupted. Default 5 s. */
+  readonly stopGraceMs?: number | undefined;
   /** How to name the database in messages, without secrets, e.g. "postgresql db.internal:5432/shop". */
   readonly target?: string | undefined;
   readonly logger?: Logger | undefined;
@@ -95,4 +104,12 @@ export interface DatabaseService<Conn> {
   state(): ServiceState;
   /** Stops any wait, lets a running migration finish, and closes the connection. */
   close(): Promise<void>;
+}
+
+/** What can stop one migration run from outside (see `DatabaseServiceOptions.stops`). */
+export interface RunStops {
+  readonly stop: AbortSignal;
+  readonly interrupt: AbortSignal;
+  /** The run let the lock go: stop listening. */
+  release(): void;
 }

@@ -3,7 +3,7 @@ import { describeThrown } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import { firstLine, type SqlStatement } from '../../sql/statement.js';
-import type { EngineSettings, Step } from '../../store-engine.js';
+import { type EngineSettings, type Step, throwIfStopped } from '../../store-engine.js';
 import type { StoreTables } from '../../tables.js';
 import { MysqlErrno, mysqlErrno } from './errors.js';
 import { checkMysqlFence } from './fence.js';
@@ -84,6 +84,7 @@ async function runEach(
   atomic: boolean,
 ): Promise<void> {
   for (const [index, statement] of statements.entries()) {
+    throwIfStopped(step);
     try {
       await sql.raw(statement.text).execute(conn);
     } catch (error) {
@@ -124,8 +125,10 @@ async function runCode(
 
 /** Opens mig's transaction: the head locked and checked, and for a revert the order. */
 async function begin(conn: MigrationDb, context: MysqlRunContext, step: Step): Promise<void> {
+  throwIfStopped(step);
   await sql`start transaction`.execute(conn);
-  await lockMysqlHead(conn, context.tables, step.migration.name, step.expected);
+  const head = await lockMysqlHead(conn, context.tables, step.migration.name, step.expected);
+  step.running.id = head.connectionId;
   if (step.direction === 'down') await checkLatest(conn, context.tables, step.migration.name);
 }
 
@@ -192,21 +195,36 @@ async function savepointGone(conn: MigrationDb, command: 'rollback to savepoint'
  * connection's own values come back afterwards, since it goes back to the application's pool.
  */
 async function withLockWait<T>(conn: MigrationDb, settings: EngineSettings, work: () => Promise<T>): Promise<T> {
-  if (settings.lockWaitTimeoutMs <= 0) return work();
-  const seconds = waitSeconds(settings);
-  await sql
-    .raw(
-      'set @mig_lock_wait = @@session.lock_wait_timeout, @mig_row_wait = @@session.innodb_lock_wait_timeout, ' +
-        `session lock_wait_timeout = ${seconds}, session innodb_lock_wait_timeout = ${seconds}`,
-    )
-    .execute(conn);
+  const sets: string[] = [];
+  const restores: string[] = [];
+  if (settings.lockWaitTimeoutMs > 0) {
+    const seconds = waitSeconds(settings);
+    sets.push(
+      '@mig_lock_wait = @@session.lock_wait_timeout',
+      '@mig_row_wait = @@session.innodb_lock_wait_timeout',
+      `session lock_wait_timeout = ${seconds}`,
+      `session innodb_lock_wait_timeout = ${seconds}`,
+    );
+    restores.push('session lock_wait_timeout = @mig_lock_wait', 'session innodb_lock_wait_timeout = @mig_row_wait');
+  }
+  if (settings.idleInTransactionMs > 0) {
+    // A migration's connection idle this long (a wedged or vanished process) is ended by the server, which
+    // rolls back its transaction and lets its GET_LOCK go.
+    sets.push(
+      '@mig_idle = @@session.wait_timeout',
+      `session wait_timeout = ${Math.max(1, Math.ceil(settings.idleInTransactionMs / 1000))}`,
+    );
+    restores.push('session wait_timeout = @mig_idle');
+  }
+  if (sets.length === 0) return work();
+  await sql.raw(`set ${sets.join(', ')}`).execute(conn);
   try {
     return await work();
   } catch (error) {
     throw explainWait(error, settings);
   } finally {
     await sql
-      .raw('set session lock_wait_timeout = @mig_lock_wait, session innodb_lock_wait_timeout = @mig_row_wait')
+      .raw(`set ${restores.join(', ')}`)
       .execute(conn)
       .catch(() => {});
   }

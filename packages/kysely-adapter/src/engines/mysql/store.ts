@@ -72,7 +72,12 @@ class MysqlStoreEngine extends StoreReads implements StoreEngine {
     options: RecordOptions<KyselyFence>,
   ): Promise<StoreHead> {
     return db.transaction().execute(async (trx) => {
-      let head = await lockMysqlHead(trx, this.tables, migrations[0]?.name ?? '(none)', options.expectedHead);
+      let head: StoreHead = await lockMysqlHead(
+        trx,
+        this.tables,
+        migrations[0]?.name ?? '(none)',
+        options.expectedHead,
+      );
       await checkMysqlFence(trx, this.tables, options.fence);
       for (const m of migrations) {
         const next = { count: head.count + 1, digest: nextDigest(head.digest, m.name, m.checksum) };
@@ -102,6 +107,13 @@ class MysqlStoreEngine extends StoreReads implements StoreEngine {
   /** MySQL has no half-built objects to attribute to a failed run (no invalid indexes): nothing to report. */
   async leftovers(_db: MigrationDb, _migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
     return [];
+  }
+
+  /** Ends a running step from another connection: KILL its connection (its transaction rolls back; DDL that ran stays). */
+  async stop(db: MigrationDb, step: Step): Promise<void> {
+    const id = Number(step.running.id);
+    if (!Number.isSafeInteger(id) || id <= 0) return;
+    await sql.raw(`kill ${id}`).execute(db);
   }
 
   // The engine raises mig's own errors where it finds them (CONFLICT, LOCK_LOST, MIGRATION_FAILED).

@@ -65,14 +65,17 @@ export async function lockMysqlHead(
   tables: StoreTables,
   name: string,
   expected: StoreHead,
-): Promise<StoreHead> {
-  const { rows } = await sql<{ applied_count: number | string; digest: string }>`
-    select applied_count, digest from ${tables.head} where id = 1 for update`.execute(db);
+): Promise<StoreHead & { readonly connectionId: string }> {
+  // The connection's id in the same statement: a stop of the migration ends this connection (KILL).
+  const { rows } = await sql<{ applied_count: number | string; digest: string; connection_id: number | string }>`
+    select applied_count, digest, connection_id() as connection_id from ${tables.head} where id = 1 for update`.execute(
+    db,
+  );
   const head = toHead(rows[0]);
   if (head.count !== expected.count || head.digest !== expected.digest) {
     throw new MigrationConflictError(name, expected, head);
   }
-  return head;
+  return { ...head, connectionId: String(rows[0]?.connection_id ?? '') };
 }
 
 /** For a revert: refuses unless `name` is the latest applied migration. */

@@ -32,6 +32,13 @@ export interface BatchSettings {
   readonly lockWaitMs: number;
   /** client_connection_check_interval, ms, or 0 where the server has no such setting. */
   readonly clientCheckMs: number;
+  /** idle_in_transaction_session_timeout inside the migration's transaction, ms; 0 for none. */
+  readonly idleMs?: number | undefined;
+  /**
+   * Marks the session running the migration (a shared transaction-level advisory lock on these keys), so
+   * that a stop can find it in pg_locks and end it from another session.
+   */
+  readonly marker?: { readonly classId: number; readonly objId: number } | undefined;
 }
 
 /**
@@ -47,6 +54,12 @@ export function prologue(tables: StoreTables, expected: StoreHead, settings: Bat
     lines.push(
       `PERFORM set_config('client_connection_check_interval', '${Math.round(settings.clientCheckMs)}', true);`,
     );
+  }
+  if (settings.idleMs !== undefined && settings.idleMs > 0) {
+    lines.push(`PERFORM set_config('idle_in_transaction_session_timeout', '${Math.round(settings.idleMs)}', true);`);
+  }
+  if (settings.marker !== undefined) {
+    lines.push(`PERFORM pg_advisory_xact_lock_shared(${settings.marker.classId}, ${settings.marker.objId});`);
   }
   lines.push(
     `PERFORM 1 FROM ${tableName(tables, 'head')} WHERE id = 1 AND applied_count = ${expected.count}` +

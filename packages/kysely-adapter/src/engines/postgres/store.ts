@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import {
   type ApplyOptions,
   type Leftover,
@@ -18,6 +19,7 @@ import {
   STORE_SCHEMA_VERSION,
   type Step,
   type StoreEngine,
+  throwIfStopped,
   timed,
 } from '../../store-engine.js';
 import { StoreReads } from '../../store-reads.js';
@@ -42,6 +44,9 @@ import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
 import { splitPostgresStatements } from './split.js';
 
+/** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
+const STEP_MARKER_CLASS_ID = 0x6d6968;
+
 /**
  * mig's store SQL on PostgreSQL and PGlite. A transactional SQL migration travels in one round trip with
  * mig's statements (BEGIN, the head checked under its row lock, the migration, the fence, the record, the
@@ -53,13 +58,33 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   readonly #settings: EngineSettings;
   /** Where waiters listen (NOTIFY after each migration); none on an embedded engine, where nobody waits. */
   readonly #channel: string | undefined;
+  /**
+   * Steps are marked by a session lock (see `#markerOf`), so a stop can find their session from another one
+   * and end it; not on an embedded engine (one session, stopped with a ROLLBACK on it).
+   */
+  readonly #marks: boolean;
   #clientCheck: Promise<boolean> | undefined;
 
-  constructor(tables: StoreTables, settings: EngineSettings, options: { readonly notifies: boolean }) {
+  constructor(
+    tables: StoreTables,
+    settings: EngineSettings,
+    options: { readonly notifies: boolean; readonly embedded: boolean },
+  ) {
     super();
     this.tables = tables;
     this.#settings = settings;
     this.#channel = options.notifies ? changeChannel(tables) : undefined;
+    this.#marks = !options.embedded;
+  }
+
+  /**
+   * The advisory keys that mark the session running this step, taken as a shared lock (it blocks nobody): its
+   * own random key, so that a stop ends that session and no other (a waiting instance's step included).
+   */
+  #markerOf(step: Step): { readonly classId: number; readonly objId: number } | undefined {
+    if (!this.#marks) return undefined;
+    step.running.id ??= String(randomInt(1, 0x7fffffff));
+    return { classId: STEP_MARKER_CLASS_ID, objId: Number(step.running.id) };
   }
 
   async createTables(db: MigrationDb, fromVersion: number | null): Promise<void> {
@@ -122,7 +147,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   }
 
   async changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
-    const settings = await this.#batchSettings(db);
+    const settings = { ...(await this.#batchSettings(db)), marker: this.#markerOf(step) };
     const before = [
       prologue(this.tables, step.expected, settings),
       step.direction === 'down' ? latestIs(this.tables, step.migration.name) : undefined,
@@ -130,12 +155,14 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     if (step.script !== undefined) {
       // The record travels in the same round trip as the migration.
       const text = batch(['BEGIN', ...before, step.script, ...this.#epilogue(step), 'COMMIT']);
-      await step.recordSpan(true, () => this.#inTransactionBatch(db, text));
+      await step.recordSpan(true, () => this.#inTransactionBatch(db, text, step));
       return;
     }
     await db.transaction().execute(async (trx) => {
+      step.running.conn = trx;
       await sql.raw(batch(before)).execute(trx);
       await this.#explained(run(trx));
+      throwIfStopped(step);
       await step.recordSpan(false, () => sql.raw(batch(this.#epilogue(step))).execute(trx));
     });
   }
@@ -156,9 +183,23 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     // A SQL migration statement by statement, split as PostgreSQL reads it: one query string of several
     // statements would be an implicit transaction, which CREATE INDEX CONCURRENTLY refuses.
     const statements = step.script === undefined ? undefined : splitPostgresStatements(step.script);
+    const marker = this.#markerOf(step);
     const runOutside = async (conn: MigrationDb) => {
-      if (statements === undefined) return run(conn);
-      for (const statement of statements) await sql.raw(statement.text).execute(conn);
+      step.running.conn = conn;
+      if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
+      try {
+        if (statements === undefined) return await run(conn);
+        for (const statement of statements) {
+          throwIfStopped(step);
+          await sql.raw(statement.text).execute(conn);
+        }
+      } finally {
+        if (marker) {
+          await sql`select pg_advisory_unlock_shared(${marker.classId}::int, ${marker.objId}::int)`
+            .execute(conn)
+            .catch(() => {});
+        }
+      }
     };
     const durationMs = await db
       .connection()
@@ -166,6 +207,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       .catch(async (error: unknown) => {
         throw direction === 'up' ? await this.#failedOutside(db, migration, error) : error;
       });
+    throwIfStopped(step);
     const text = batch([
       'BEGIN',
       prologue(this.tables, step.expected, noWaits),
@@ -173,6 +215,24 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       'COMMIT',
     ]);
     await step.recordSpan(false, () => this.#inTransactionBatch(db, text));
+  }
+
+  /**
+   * Ends a running step: from another session, the session holding the step's marker is terminated (its
+   * transaction rolls back, and a lock session's advisory lock goes with it); on an embedded engine, where
+   * there is one session, its transaction is rolled back on the step's own connection.
+   */
+  async stop(db: MigrationDb, step: Step): Promise<void> {
+    const marker = step.running.id === undefined ? undefined : this.#markerOf(step);
+    if (marker === undefined) {
+      if (step.running.conn) await sql.raw('ROLLBACK').execute(step.running.conn);
+      return;
+    }
+    await sql`
+      select pg_terminate_backend(l.pid) from pg_catalog.pg_locks l
+      where l.locktype = 'advisory' and l.classid = ${marker.classId}::int::oid
+        and l.objid = ${marker.objId}::int::oid and l.objsubid = 2 and l.granted and l.pid <> pg_backend_pid()
+        and l.database = (select oid from pg_catalog.pg_database where datname = current_database())`.execute(db);
   }
 
   async record(
@@ -242,8 +302,9 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
    * Sends a batch that opens and commits its own transaction. It stops at its first error, inside that
    * transaction: the transaction is ended on this same connection, never handed back to the pool open.
    */
-  async #inTransactionBatch(db: MigrationDb, text: string): Promise<void> {
+  async #inTransactionBatch(db: MigrationDb, text: string, step?: Step): Promise<void> {
     await db.connection().execute(async (conn) => {
+      if (step) step.running.conn = conn;
       try {
         await this.#explained(sql.raw(text).execute(conn));
       } catch (error) {
@@ -277,6 +338,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     return {
       lockWaitMs: this.#settings.lockWaitTimeoutMs,
       clientCheckMs: checkClient ? this.#settings.clientCheckIntervalMs : 0,
+      idleMs: this.#settings.idleInTransactionMs,
     };
   }
 

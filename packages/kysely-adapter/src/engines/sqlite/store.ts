@@ -18,6 +18,7 @@ import {
   STORE_SCHEMA_VERSION,
   type Step,
   type StoreEngine,
+  throwIfStopped,
   timed,
 } from '../../store-engine.js';
 import { StoreReads } from '../../store-reads.js';
@@ -122,6 +123,7 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
 
   async changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
     await db.connection().execute(async (conn) => {
+      step.running.conn = conn;
       await this.#begin(conn);
       try {
         const since = await this.#proveStep(conn, step);
@@ -173,9 +175,22 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
   async #runMigration(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
     if (step.script === undefined) {
       await run(db);
+      throwIfStopped(step);
       return;
     }
-    for (const statement of splitSqliteStatements(step.script)) await sql.raw(statement.text).execute(db);
+    for (const statement of splitSqliteStatements(step.script)) {
+      throwIfStopped(step);
+      await sql.raw(statement.text).execute(db);
+    }
+  }
+
+  /**
+   * Ends a running step on its own connection: SQLite runs in this process, and a statement that runs holds
+   * the event loop, so a stop comes between statements, where a ROLLBACK ends the step's transaction (and
+   * the step starts nothing more).
+   */
+  async stop(_db: MigrationDb, step: Step): Promise<void> {
+    if (step.transactional && step.running.conn) await sql.raw('ROLLBACK').execute(step.running.conn);
   }
 
   /** CONFLICT unless the head is `expected`; returns SQLite's now, read in the same statement. */
