@@ -38,13 +38,7 @@ export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfi
 }
 
 /** Opens the database and builds the migrator the command works with. */
-export async function openContext(
-  io: Io,
-  flags: GlobalFlags,
-  output: Output,
-  overrides: MigConfigInput = {},
-): Promise<CommandContext> {
-  const config = await resolveCliConfig(io, flags, overrides);
+export async function openContext(config: ResolvedConfig, output: Output): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
   const { db, where, adapter, migrator } = await openMigration<unknown>(config, {

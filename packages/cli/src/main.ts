@@ -1,4 +1,4 @@
-import { adviceFor, ENV } from '@mig/config';
+import { adviceFor, ENV, type MigConfigInput, type ResolvedConfig } from '@mig/config';
 import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_MIGRATIONS_DIR, LOCK_STRATEGIES, redactCredentials } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
 import { FOREIGN_TOOLS } from '@mig/kysely-adapter';
@@ -21,10 +21,11 @@ function example(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
-/** One run of `mig`: its streams, and the exit code the command that ran has set. */
+/** One run of `mig`: its streams, the exit code the command that ran has set, and its configuration once read. */
 interface Invocation {
   readonly io: Io;
   exitCode: number;
+  config?: ResolvedConfig | undefined;
 }
 
 /**
@@ -54,7 +55,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     code = invocation.exitCode;
   } catch (error) {
-    code = reportFailure(error, io, argv.includes('--json'));
+    code = reportFailure(error, io, argv.includes('--json'), invocation.config);
   }
   // Stopped by a signal: the signal's conventional exit code, whatever the command made of it.
   return io.shutdown?.exitCode(code) ?? code;
@@ -97,13 +98,15 @@ interface RunCommandFlags {
 async function withDatabase(
   invocation: Invocation,
   command: Command,
-  overrides: Parameters<typeof openContext>[3],
+  overrides: MigConfigInput,
   fn: (ctx: CommandContext, output: Output) => Promise<number>,
 ): Promise<void> {
   const { io } = invocation;
   const flags = command.optsWithGlobals<GlobalFlags>();
   const output = createOutput(io, flags.json === true);
-  const ctx = await openContext(io, flags, output, overrides);
+  const config = await resolveCliConfig(io, flags, overrides);
+  invocation.config = config;
+  const ctx = await openContext(config, output);
   try {
     invocation.exitCode = await fn(ctx, output);
   } finally {
@@ -273,7 +276,7 @@ function addHistoryCommands(program: Command, invocation: Invocation): void {
 }
 
 /** Reports what made the run fail (one JSON document on stdout with `--json`) and returns the exit code. */
-function reportFailure(error: unknown, io: Io, wantsJson: boolean): number {
+function reportFailure(error: unknown, io: Io, wantsJson: boolean, config?: ResolvedConfig): number {
   if (error instanceof CommanderError) {
     if (
       error.code === 'commander.helpDisplayed' ||
@@ -290,7 +293,7 @@ function reportFailure(error: unknown, io: Io, wantsJson: boolean): number {
   }
   const code = exitCodeFor(error);
   const message = redactCredentials(describeThrown(error));
-  const advice = adviceFor(error);
+  const advice = adviceFor(error, config);
   if (wantsJson) {
     const errorCode = (error as { code?: unknown }).code;
     io.stdout.write(

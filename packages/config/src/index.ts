@@ -1,4 +1,4 @@
-export { adviceFor } from './advice.js';
+export { type AdviceConfig, adviceFor } from './advice.js';
 export { DEFAULTS, ENV, type EnvName } from './defaults.js';
 export { defineConfig } from './define-config.js';
 export { ConfigError, type ConfigProblem } from './errors.js';

@@ -17,6 +17,26 @@ const sourceError = (reason: string) =>
   });
 
 describe('adviceFor', () => {
+  it('names a setting as it was set: the config file key where the file set it, the flag where a flag did', () => {
+    const unreachable = new ConnectionError('postgresql 127.0.0.1:1/shop', 3, 1_000, new Error('ECONNREFUSED'));
+    const fromFile = { file: '/srv/app/mig.config.json', sources: { databaseUrl: 'file' } } as const;
+    expect(adviceFor(unreachable, fromFile as never)).toBe(
+      'Check databaseUrl in mig.config.json: host, port, database name and credentials.',
+    );
+    expect(adviceFor(unreachable, fromFile as never)).not.toMatch(/DATABASE_URL/);
+    const fromFlag = { file: undefined, sources: { databaseUrl: 'flag' } } as const;
+    expect(adviceFor(unreachable, fromFlag as never)).toBe('Check --url: host, port, database name and credentials.');
+    const pending = new PendingMigrationsError(['001_todos']);
+    expect(adviceFor(pending, { file: '/srv/app/mig.config.ts', sources: { autoMigrate: 'file' } } as never)).toMatch(
+      /set autoMigrate: 'true' in mig.config.ts to apply them on first use/,
+    );
+  });
+
+  it('advises to raise the migration timeout when a migration outran it', () => {
+    const timeout = new MigError(MigErrorCode.MigrationTimeout, 'Migration "002_slow" ran longer than 2 s.');
+    expect(adviceFor(timeout)).toMatch(/MIGRATION_TIMEOUT \(or --migration-timeout\)/);
+  });
+
   it.each([
     ['pending migrations', new PendingMigrationsError(['001_todos']), [/`mig up`/, /AUTO_MIGRATE=true/]],
     [

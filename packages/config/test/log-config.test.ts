@@ -30,6 +30,7 @@ describe('summarizeConfig', () => {
       onPending: { value: 'warn', source: 'default' },
       onFailure: { value: 'throw', source: 'default' },
       leaseTtlMs: { value: 30_000, source: 'default' },
+      migrationTimeoutMs: { value: undefined, source: 'default' },
       schema: { value: 'public', source: 'default' },
       table: { value: 'mig_migrations', source: 'default' },
     });

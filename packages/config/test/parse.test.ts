@@ -80,6 +80,7 @@ describe('public constants', () => {
         'MIGRATION_DRY_RUN',
         'MIGRATION_LOCK_STRATEGY',
         'MIGRATION_LOCK_TIMEOUT',
+        'MIGRATION_TIMEOUT',
       ].sort(),
     );
   });

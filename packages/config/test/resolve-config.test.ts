@@ -67,6 +67,8 @@ describe('environment variables', () => {
     ['MIGRATIONS_DIR', 'db/migrations', 'migrationsDir', resolve(cwd, 'db/migrations')],
     ['MIGRATIONS_DIR', '../shared/migrations', 'migrationsDir', resolve(cwd, '../shared/migrations')],
     ['MIGRATIONS_DIR', '/opt/migrations', 'migrationsDir', '/opt/migrations'],
+    ['MIGRATION_TIMEOUT', '2h', 'migrationTimeoutMs', 7_200_000],
+    ['MIGRATION_TIMEOUT', '0', 'migrationTimeoutMs', 0],
   ];
 
   it.each(good)('%s=%j sets %s', (name, value, key, expected) => {
@@ -280,6 +282,7 @@ describe('precedence: flag > env > file > default', () => {
       onPending: 'file',
       onFailure: 'default',
       leaseTtlMs: 'default',
+      migrationTimeoutMs: 'default',
       schema: 'file',
       table: 'default',
     });
@@ -454,7 +457,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, schema, table',
+      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table',
     );
   });
 });

@@ -122,7 +122,8 @@ export class MigrationFailedError extends MigError {
 
   /**
    * `note` adds what the caller knows of the aftermath, e.g. which statements of a migration that could
-   * not run atomically had already taken effect, or what a failed index build left behind.
+   * not run atomically had already taken effect, or what a failed index build left behind. `next` says what
+   * to do; by default, fix the migration (not when the migration is not at fault: see `sessionEnded`).
    */
   constructor(
     migration: string,
@@ -130,6 +131,7 @@ export class MigrationFailedError extends MigError {
     cause: unknown,
     transactional: boolean,
     note?: string | undefined,
+    next = 'Fix the migration and run again.',
   ) {
     const verb = direction === 'up' ? 'apply' : 'revert';
     const aftermath = transactional
@@ -138,12 +140,35 @@ export class MigrationFailedError extends MigError {
     super(
       MigErrorCode.MigrationFailed,
       `Failed to ${verb} migration "${migration}": ${sentence(describeThrown(cause))} ${aftermath}.` +
-        `${note ? ` ${sentence(note)}` : ''} Fix the migration and run again.`,
+        `${note ? ` ${sentence(note)}` : ''} ${next}`,
       { cause, context: { migration, direction, transactional } },
     );
     this.name = 'MigrationFailedError';
     this.migration = migration;
     this.direction = direction;
+  }
+
+  /**
+   * The migration's database session was ended from outside while it ran (an operator's
+   * pg_terminate_backend or KILL, a failover, a restart): the migration is not at fault, and running it again
+   * is what to do.
+   */
+  static sessionEnded(
+    migration: string,
+    direction: MigrationDirection,
+    cause: unknown,
+    transactional: boolean,
+    note?: string | undefined,
+  ): MigrationFailedError {
+    return new MigrationFailedError(
+      migration,
+      direction,
+      cause,
+      transactional,
+      note,
+      'The database session running it was ended from outside (an operator ending it, a failover, a restart), ' +
+        'not by the migration: run again.',
+    );
   }
 }
 
@@ -208,6 +233,11 @@ export interface LockHolder {
   /** When the holder took the lock (or started its current statement, when that is all that is known). */
   readonly since?: Date | undefined;
   readonly expiresAt?: Date | undefined;
+  /**
+   * What stands in the way is not a mig instance holding the lock (a writer holding a SQLite file's write
+   * lock, say): waiting for "another instance" is not the advice then.
+   */
+  readonly outsideMig?: boolean | undefined;
 }
 
 export function describeHolder(holder: LockHolder | null | undefined, now: Date = new Date()): string {
@@ -235,7 +265,9 @@ export class LockTimeoutError extends MigError {
     super(
       MigErrorCode.LockTimeout,
       `Timed out after ${Math.round(waitedMs)} ms waiting for the migration lock ${key}, held by ${describeHolder(holder)}. ` +
-        'Another instance is probably migrating: wait for it, raise the lock timeout, or check that holder.',
+        (holder?.outsideMig
+          ? 'That is not a mig instance: let it finish, or stop it, then run again.'
+          : 'Another instance is probably migrating: wait for it, raise the lock timeout, or check that holder.'),
       { context: { key, waitedMs: Math.round(waitedMs), holder } },
     );
     this.name = 'LockTimeoutError';
@@ -427,7 +459,7 @@ export class ConnectionError extends MigError {
     super(
       MigErrorCode.ConnectFailed,
       redactCredentials(
-        `Could not connect to ${target} after ${attempts} attempt(s) over ${(elapsedMs / 1000).toFixed(1)} s: ${describeThrown(cause)}. ` +
+        `Could not connect to ${target} after ${attempts} attempt(s) over ${(elapsedMs / 1000).toFixed(1)} s: ${sentence(describeThrown(cause))} ` +
           'Check that the database is up and reachable from here, and the connection settings.',
       ),
       { cause, context: { target, attempts, elapsedMs: Math.round(elapsedMs) } },

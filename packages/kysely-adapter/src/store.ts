@@ -14,6 +14,7 @@ import {
   MigErrorCode,
   type Migration,
   type MigrationDirection,
+  MigrationFailedError,
   type MigrationStore,
   type RecordOptions,
   type RecordRewrite,
@@ -249,7 +250,11 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       return step.next;
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw await this.#engine.translate(this.#db, error, step);
+      const translated = await this.#engine.translate(this.#db, error, step);
+      if (!isMigError(translated) && this.#parts.driver.isSessionEnded(translated)) {
+        throw MigrationFailedError.sessionEnded(migration.name, direction, translated, module.transactional);
+      }
+      throw translated;
     } finally {
       signal?.removeEventListener('abort', onStop);
     }

@@ -126,12 +126,14 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
   readonly #options: Readonly<CreateDatabaseOptions>;
   readonly #logger: Logger;
   #built: Built<DB> | undefined;
+  /** The configuration once read: advice names each setting as it was set. */
+  #config: ResolvedConfig | undefined;
   #building: Promise<Built<DB>> | undefined;
   #closed = false;
 
   constructor(options: CreateDatabaseOptions) {
     this.#options = Object.freeze({ ...options });
-    this.#logger = withAdvice(options.logger ?? createConsoleLogger());
+    this.#logger = withAdvice(options.logger ?? createConsoleLogger(), () => this.#config);
     if (options.warm) void this.warm();
   }
 
@@ -198,6 +200,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
   async #assemble(): Promise<Built<DB>> {
     const o = this.#options;
     const config = await loadMigConfig({ cwd: o.cwd, env: o.env, configFile: o.configFile, overrides: o.overrides });
+    this.#config = config;
     logConfig(config, this.#logger);
     const { values } = config;
     const telemetry = { tracerProvider: o.tracerProvider, meterProvider: o.meterProvider };
@@ -242,11 +245,11 @@ function closedError(): MigError {
 }
 
 /** The logger, with advice naming the settings to change added to any line about a mig error (`code`). */
-function withAdvice(logger: Logger): Logger {
+function withAdvice(logger: Logger, config: () => ResolvedConfig | undefined): Logger {
   const advised =
     (write: (fields: object, message?: string) => void) =>
     (fields: object, message?: string): void => {
-      const advice = adviceFor(fields);
+      const advice = adviceFor(fields, config());
       write(advice ? { ...fields, advice } : fields, message);
     };
   return {

@@ -125,7 +125,7 @@ function report(
       state: result.status?.state,
       pending: result.status?.pending,
       error: result.error
-        ? { code: result.error.code, message: result.error.message, advice: adviceFor(result.error) }
+        ? { code: result.error.code, message: result.error.message, advice: adviceFor(result.error, ctx.config) }
         : undefined,
     },
     () => {
@@ -133,7 +133,7 @@ function report(
         const pending = result.status?.pending.length ?? 0;
         return pending > 0 ? `${done()}\n${pending} migration(s) pending: \`mig up\` applies them.` : done();
       }
-      const advice = adviceFor(result.error);
+      const advice = adviceFor(result.error, ctx.config);
       return [
         color.red(`error: ${result.error.message}`),
         ...(advice ? [`${color.yellow('hint:')} ${advice}`] : []),

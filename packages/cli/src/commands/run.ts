@@ -77,7 +77,7 @@ export async function run(
     unhold?.();
   }
   const exitCode = result.error ? exitCodeFor(result.error) : ExitCode.Ok;
-  output.result(document(ctx, result, exitCode), () => human(ctx, output, result, direction));
+  output.result(document(ctx, result, exitCode), () => human(ctx, output, result, direction, flags.to));
   return exitCode;
 }
 
@@ -93,16 +93,31 @@ function document(ctx: CommandContext, result: MigrationRunResult, exitCode: num
     state: result.status?.state,
     pending: result.status?.pending,
     error: result.error
-      ? { code: result.error.code, message: result.error.message, advice: adviceFor(result.error) }
+      ? { code: result.error.code, message: result.error.message, advice: adviceFor(result.error, ctx.config) }
       : undefined,
   };
 }
 
-function human(ctx: CommandContext, output: Output, result: MigrationRunResult, direction: MigrationDirection): string {
+function human(
+  ctx: CommandContext,
+  output: Output,
+  result: MigrationRunResult,
+  direction: MigrationDirection,
+  to: string | undefined,
+): string {
   const { color } = output;
   const verb = direction === 'up' ? 'apply' : 'revert';
+  const verbed = direction === 'up' ? 'applied' : 'reverted';
+  if (result.error) {
+    // A dry run that could not plan says why, as a real run does: it is not "nothing to do".
+    const lines = [color.red(`error: ${result.error.message}`)];
+    const advice = adviceFor(result.error, ctx.config);
+    if (advice) lines.push(`${color.yellow('hint:')} ${advice}`);
+    lines.push(color.red(failureSummary(result, verbed)));
+    return lines.join('\n');
+  }
+  if (result.results.length === 0) return nothingToDo(ctx, result, direction, to);
   if (result.dryRun) {
-    if (result.results.length === 0) return `Nothing to ${verb} in ${ctx.where}.`;
     const lines = [
       color.bold(`Dry run: would ${verb} ${result.results.length} migration(s) in ${ctx.where}; nothing was written.`),
     ];
@@ -113,23 +128,28 @@ function human(ctx: CommandContext, output: Output, result: MigrationRunResult, 
     return lines.join('\n');
   }
   const done = result.results.filter((r) => r.status === 'applied' || r.status === 'reverted');
-  const verbed = direction === 'up' ? 'applied' : 'reverted';
-  const lines: string[] = [];
-  if (result.error) {
-    lines.push(color.red(`error: ${result.error.message}`));
-    const advice = adviceFor(result.error);
-    if (advice) lines.push(`${color.yellow('hint:')} ${advice}`);
-    lines.push(color.red(failureSummary(result, verbed)));
-  } else if (done.length === 0) {
-    lines.push(direction === 'up' ? `Already up to date: nothing to apply in ${ctx.where}.` : 'Nothing to revert.');
-  } else {
-    const total = done.reduce((sum, r) => sum + r.durationMs, 0);
-    lines.push(`${direction === 'up' ? 'Applied' : 'Reverted'} ${count(done.length)} in ${formatMs(total)}.`);
-    if (result.status?.state === 'pending' && direction === 'up') {
-      lines.push(`${result.status.pending.length} still pending (stopped at --to).`);
-    }
+  const total = done.reduce((sum, r) => sum + r.durationMs, 0);
+  const lines = [`${direction === 'up' ? 'Applied' : 'Reverted'} ${count(done.length)} in ${formatMs(total)}.`];
+  if (result.status?.state === 'pending' && direction === 'up') {
+    lines.push(`${result.status.pending.length} still pending (stopped at --to).`);
   }
   return lines.join('\n');
+}
+
+/** A run with nothing to do, and why: up to date, nothing applied, or nothing after `--to`. Dry run or not. */
+function nothingToDo(
+  ctx: CommandContext,
+  result: MigrationRunResult,
+  direction: MigrationDirection,
+  to: string | undefined,
+): string {
+  if (direction === 'up') {
+    return to === undefined || result.status?.pending.length === 0
+      ? `Already up to date: nothing to apply in ${ctx.where}.`
+      : `Nothing to apply up to ${to}: it is already applied in ${ctx.where}.`;
+  }
+  if (to !== undefined) return `Nothing to revert: no migration is applied after ${to} in ${ctx.where}.`;
+  return `Nothing to revert: no migration is applied in ${ctx.where}.`;
 }
 
 /** "1 migration", "3 migrations". */

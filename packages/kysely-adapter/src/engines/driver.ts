@@ -115,6 +115,11 @@ export interface EngineDriver {
    */
   isTransientConnectionError(error: unknown): boolean;
   /**
+   * The session running a statement was ended from outside (an operator's terminate or KILL, a failover, a
+   * server restart): a migration that fails so is not at fault, and running it again is what to do.
+   */
+  isSessionEnded(error: unknown): boolean;
+  /**
    * Finds tables by schema (null: where the connection looks by default) and name, in one round trip:
    * other tools' history tables. On an engine without schemas, the schema is ignored.
    */

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type MigrationModule, MigrationSourceError } from '@mig/core';
-import { describeThrown } from '@mig/core/adapter';
+import { type MigrationModule, MigrationSourceError, redactCredentials } from '@mig/core';
+import { describeThrown, sentence } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { SqlSplitter } from '../sql/statement.js';
@@ -30,10 +30,10 @@ export async function importModule(
     }
   } catch (error) {
     if (error instanceof MigrationSourceError) throw error;
-    throw new MigrationSourceError(`Cannot load migration "${name}" from ${path}: ${describeThrown(error)}.`, {
-      cause: error,
-      context: { migration: name, file: path },
-    });
+    throw new MigrationSourceError(
+      `Cannot load migration "${name}" from ${path}: ${sentence(redactCredentials(describeThrown(error)))}`,
+      { cause: error, context: { migration: name, file: path } },
+    );
   }
   return toModule(name, path, loaded);
 }

@@ -1,6 +1,7 @@
 import { MysqlDialect, type MysqlPool, type MysqlPoolConnection } from 'kysely';
 import type { Pool, PoolConnection } from 'mysql2';
 import { brandAdapter } from '../../brand.js';
+import { expectMysqlGreeting, GREETING_TIMEOUT_MS } from './greeting.js';
 
 export interface MysqlDialectOptions {
   /** A mysql:// (or mariadb://) URL: host, port, user, password, database; options as query parameters. */
@@ -32,6 +33,7 @@ export function createMysqlDialect(options: MysqlDialectOptions): MysqlDialect {
   // The pool, and mysql2 with it, when the first query runs: never at import, so a bundle that includes
   // this module starts without mysql2 installed (`openDatabase` loads it up front, to name it when missing).
   const open = async (): Promise<MysqlPool> => {
+    await expectMysqlGreeting(options.url, Math.min(GREETING_TIMEOUT_MS, connectTimeoutMs));
     const { createPool } = await import('mysql2');
     const pool = createPool({
       // mysql2 reads the URL's parts whatever its scheme; the scheme is made mysql: for clarity.
@@ -45,10 +47,12 @@ export function createMysqlDialect(options: MysqlDialectOptions): MysqlDialect {
     });
     // A pooled connection reports a failure while idle on itself; mysql2 listens only once, so every
     // connection gets a listener for its whole life.
+    let connected = 0;
     pool.on('connection', (connection) => {
+      connected += 1;
       connection.on('error', onError);
     });
-    return boundedPool(pool, connectTimeoutMs);
+    return boundedPool(pool, connectTimeoutMs, () => connected);
   };
   return new BrandedMysqlDialect({ pool: open });
 }
@@ -64,19 +68,20 @@ class BrandedMysqlDialect extends MysqlDialect {
  * The pool as Kysely uses it, with the wait for a free connection bounded: mysql2 would queue a request
  * forever when every connection is busy. A connection that arrives after the deadline goes back at once.
  */
-function boundedPool(pool: Pool, timeoutMs: number): MysqlPool {
+function boundedPool(pool: Pool, timeoutMs: number, connected: () => number): MysqlPool {
   return {
     getConnection(callback: (error: unknown, connection: MysqlPoolConnection) => void) {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
-        callback(
-          new Error(
-            `No MySQL connection became free within ${timeoutMs} ms (all ${pool.config.connectionLimit} are in use). ` +
-              'Raise maxConnections or connectTimeoutMs, or look for queries that hold connections.',
-          ),
-          undefined as never,
-        );
+        // Said as what it is: a server that never let a connection in, or a pool whose connections are all busy.
+        const message =
+          connected() === 0
+            ? `No connection to the MySQL server within ${timeoutMs} ms: check that it is up and reachable at that ` +
+              'host and port, and raise connectTimeoutMs for a slow network'
+            : `No MySQL connection became free within ${timeoutMs} ms (all ${pool.config.connectionLimit} are in use): ` +
+              'raise maxConnections or connectTimeoutMs, or look for queries that hold connections';
+        callback(new Error(message), undefined as never);
       }, timeoutMs);
       timer.unref();
       pool.getConnection((error: NodeJS.ErrnoException | null, connection: PoolConnection) => {

@@ -3,7 +3,7 @@ import { isAdapterOf } from '../../brand.js';
 import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findMysqlTables } from './catalog.js';
-import { isMysqlTransientConnectionError } from './errors.js';
+import { isMysqlSessionEnded, isMysqlTransientConnectionError } from './errors.js';
 import { createMysqlLeasePrimitive } from './lease.js';
 import { createMysqlSessionPrimitive, readMysqlLockHolder } from './lock.js';
 import { splitMysqlStatements } from './split.js';
@@ -52,5 +52,6 @@ export const mysqlDriver: EngineDriver = {
       '(a crashed holder included).',
   },
   isTransientConnectionError: isMysqlTransientConnectionError,
+  isSessionEnded: isMysqlSessionEnded,
   findTables: findMysqlTables,
 };

@@ -20,6 +20,10 @@ export const MysqlErrno = {
   TooManyConnections: 1040,
   /** ER_SERVER_SHUTDOWN. */
   ServerShutdown: 1053,
+  /** ER_CONNECTION_KILLED (MariaDB): the connection was ended by KILL. */
+  ConnectionKilled: 1927,
+  /** ER_QUERY_INTERRUPTED: KILL QUERY, or the statement's own time limit. */
+  QueryInterrupted: 1317,
 } as const;
 
 /** The server's error number of a mysql2 error, or undefined for anything else. */
@@ -67,4 +71,12 @@ export function isMysqlTransientConnectionError(error: unknown): boolean {
   if (errno === MysqlErrno.TooManyConnections || errno === MysqlErrno.ServerShutdown) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ECONNREFUSED' || code === 'ER_CON_COUNT_ERROR';
+}
+
+/** The connection was ended from outside: KILL, a server shutting down, a connection lost under a statement. */
+export function isMysqlSessionEnded(error: unknown): boolean {
+  const errno = mysqlErrno(error);
+  if (errno === MysqlErrno.ConnectionKilled || errno === MysqlErrno.ServerShutdown) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'PROTOCOL_CONNECTION_LOST' || code === 'ECONNRESET' || code === 'ER_CONNECTION_KILLED';
 }

@@ -1,12 +1,13 @@
 import { isMigError, MigError, MigrationFailedError } from '@mig/core';
-import { describeThrown } from '@mig/core/adapter';
+import { describeThrown, sentence } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import { firstLine, type SqlStatement } from '../../sql/statement.js';
 import { type EngineSettings, type Step, throwIfStopped } from '../../store-engine.js';
 import type { StoreTables } from '../../tables.js';
-import { MysqlErrno, mysqlErrno } from './errors.js';
+import { isMysqlSessionEnded, MysqlErrno, mysqlErrno } from './errors.js';
 import { checkMysqlFence } from './fence.js';
+import { advanceProgress, clearProgress, describeEarlierRun, readProgress, startProgress } from './progress.js';
 import { isDataStatement, splitMysqlStatements } from './split.js';
 import { checkLatest, lockMysqlHead, writeMysqlRecord } from './tables.js';
 
@@ -64,32 +65,43 @@ async function runScript(
   step: Step,
   statements: readonly SqlStatement[],
 ): Promise<void> {
-  // Nothing can be rolled back once the first statement ran: the head, the order and the lock first.
-  await guarded(conn, async () => {
+  // Nothing can be rolled back once the first statement ran: the head, the order and the lock first, and a
+  // marker of how far it gets (what an earlier, interrupted run of it left is read first).
+  const earlier = await guarded(conn, async () => {
     await begin(conn, context, step);
     await checkMysqlFence(conn, context.tables, step.fence);
+    const found = await readProgress(conn, context.tables);
+    await startProgress(conn, context.tables, step.migration.name);
     await sql`commit`.execute(conn);
+    return found;
   });
   const started = performance.now();
-  await withLockWait(conn, context.settings, () => runEach(conn, statements, step, context.settings, false));
+  const progress = { tables: context.tables, earlier: describeEarlierRun(earlier, step.migration.name, statements) };
+  await withLockWait(conn, context.settings, () => runEach(conn, statements, step, context.settings, false, progress));
   await recordAfterEffects(conn, context, step, performance.now() - started);
 }
 
-/** Runs statements in order; a failure names the statement, and (outside a transaction) those that took effect. */
+/**
+ * Runs statements in order; a failure names the statement, and (outside a transaction) those that took
+ * effect. Outside a transaction, each statement that took effect moves the run's progress marker, and a
+ * failure says what an earlier run of the same migration left.
+ */
 async function runEach(
   conn: MigrationDb,
   statements: readonly SqlStatement[],
   step: Step,
   settings: EngineSettings,
   atomic: boolean,
+  progress?: { readonly tables: StoreTables; readonly earlier: string | undefined },
 ): Promise<void> {
   for (const [index, statement] of statements.entries()) {
     throwIfStopped(step);
     try {
       await sql.raw(statement.text).execute(conn);
     } catch (error) {
-      throw statementFailed(step, statements, index, explainWait(error, settings), atomic);
+      throw statementFailed(step, statements, index, explainWait(error, settings), atomic, progress?.earlier);
     }
+    if (progress) await advanceProgress(conn, progress.tables, index + 1);
   }
 }
 
@@ -132,11 +144,21 @@ async function begin(conn: MigrationDb, context: MysqlRunContext, step: Step): P
   if (step.direction === 'down') await checkLatest(conn, context.tables, step.migration.name);
 }
 
-/** The fence checked, the record and head written, committed: right after the migration, in its transaction. */
-async function commitRecord(conn: MigrationDb, context: MysqlRunContext, step: Step, durationMs: number) {
+/**
+ * The fence checked, the record and head written (and a progress marker cleared), committed: right after the
+ * migration, in its transaction.
+ */
+async function commitRecord(
+  conn: MigrationDb,
+  context: MysqlRunContext,
+  step: Step,
+  durationMs: number,
+  marked = false,
+) {
   await step.recordSpan(false, async () => {
     await checkMysqlFence(conn, context.tables, step.fence);
     await writeMysqlRecord(conn, context.tables, step, durationMs);
+    if (marked) await clearProgress(conn, context.tables);
     await sql`commit`.execute(conn);
   });
 }
@@ -146,11 +168,17 @@ async function commitRecord(conn: MigrationDb, context: MysqlRunContext, step: S
  * the head moved or the lock was lost meanwhile, the error says that the migration's changes are there but
  * unrecorded.
  */
-async function recordAfterEffects(conn: MigrationDb, context: MysqlRunContext, step: Step, durationMs: number) {
+async function recordAfterEffects(
+  conn: MigrationDb,
+  context: MysqlRunContext,
+  step: Step,
+  durationMs: number,
+  marked = false,
+) {
   try {
     await guarded(conn, async () => {
       await begin(conn, context, step);
-      await commitRecord(conn, context, step, durationMs);
+      await commitRecord(conn, context, step, durationMs, marked);
     });
   } catch (error) {
     if (!isMigError(error)) throw error;
@@ -251,10 +279,16 @@ function statementFailed(
   index: number,
   error: unknown,
   atomic: boolean,
+  earlier?: string | undefined,
 ): MigrationFailedError {
   const failed = statements[index] as SqlStatement;
   const which = `Statement ${index + 1} of ${statements.length} failed (line ${failed.line}: "${firstLine(failed.text)}")`;
-  if (atomic) return new MigrationFailedError(step.migration.name, step.direction, error, true, which);
+  const ended = isMysqlSessionEnded(error);
+  const failure = (transactional: boolean, note: string) =>
+    ended
+      ? MigrationFailedError.sessionEnded(step.migration.name, step.direction, error, transactional, note)
+      : new MigrationFailedError(step.migration.name, step.direction, error, transactional, note);
+  if (atomic) return failure(true, which);
   const done = statements.slice(0, index);
   const effects =
     done.length === 0
@@ -262,18 +296,22 @@ function statementFailed(
       : `already in effect: ${done.map((s, i) => `statement ${i + 1} (line ${s.line}: "${firstLine(s.text, 60)}")`).join(', ')}`;
   const note =
     'MySQL commits each DDL statement by itself, so this migration ran one statement at a time. ' +
-    `${which}; ${effects}. It was not recorded: undo what took effect, or make those statements safe to run ` +
-    'again (IF NOT EXISTS, IF EXISTS), before the next run';
-  return new MigrationFailedError(step.migration.name, step.direction, error, false, note);
+    `${which}; ${effects}${earlier ? ' in this run' : ''}. ` +
+    `${earlier ? `${sentence(earlier)} ` : ''}It was not recorded: undo what took effect, or make those statements ` +
+    'safe to run again (IF NOT EXISTS, IF EXISTS), before the next run';
+  return failure(false, note);
 }
 
 /** A code migration that threw: rolled back whole, or (after DDL committed) partly in effect. */
 function codeFailed(step: Step, error: unknown, committed: boolean): unknown {
   if (isMigError(error)) return error;
-  if (!committed) return new MigrationFailedError(step.migration.name, step.direction, error, true);
+  const failure = isMysqlSessionEnded(error)
+    ? MigrationFailedError.sessionEnded
+    : (...args: ConstructorParameters<typeof MigrationFailedError>) => new MigrationFailedError(...args);
+  if (!committed) return failure(step.migration.name, step.direction, error, true);
   const note =
     'It ran a statement that MySQL commits by itself (DDL), so what it did up to the failure may have taken ' +
     'effect and could not be rolled back. It was not recorded: undo what took effect, or make the migration safe ' +
     'to run again, before the next run';
-  return new MigrationFailedError(step.migration.name, step.direction, error, false, note);
+  return failure(step.migration.name, step.direction, error, false, note);
 }

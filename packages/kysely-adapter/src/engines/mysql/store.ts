@@ -8,6 +8,7 @@ import { StoreReads } from '../../store-reads.js';
 import type { StoreTables } from '../../tables.js';
 import { isMysqlConcurrentCreate, isMysqlUndefinedTable } from './errors.js';
 import { checkMysqlFence } from './fence.js';
+import { progressLeftover, readProgress } from './progress.js';
 import { runMysqlStep } from './run.js';
 import { createMysqlTables, lockMysqlHead, readMysqlRecords, writeMysqlHead } from './tables.js';
 
@@ -104,9 +105,14 @@ class MysqlStoreEngine extends StoreReads implements StoreEngine {
     });
   }
 
-  /** MySQL has no half-built objects to attribute to a failed run (no invalid indexes): nothing to report. */
-  async leftovers(_db: MigrationDb, _migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
-    return [];
+  /**
+   * What an interrupted run of a pending migration left: the statements of it that took effect before the run
+   * stopped (MySQL commits DDL as it runs), from the run's progress marker.
+   */
+  async leftovers(db: MigrationDb, migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
+    const earlier = await readProgress(db, this.tables).catch(() => undefined);
+    const migration = earlier ? migrations.find((m) => m.name === earlier.migration) : undefined;
+    return earlier && migration ? [progressLeftover(earlier, migration.name)] : [];
   }
 
   /** Ends a running step from another connection: KILL its connection (its transaction rolls back; DDL that ran stays). */

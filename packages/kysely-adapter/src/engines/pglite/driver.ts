@@ -1,7 +1,7 @@
 import { loadDriver } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findPostgresTables } from '../postgres/catalog.js';
-import { isTransientConnectionError } from '../postgres/errors.js';
+import { isSessionEnded, isTransientConnectionError } from '../postgres/errors.js';
 import { createLeasePrimitive } from '../postgres/lease.js';
 import { splitPostgresStatements } from '../postgres/split.js';
 import { PostgresStoreEngine } from '../postgres/store.js';
@@ -53,5 +53,6 @@ export const pgliteDriver: EngineDriver = {
     sessionNote: 'PGlite has no advisory lock: one process owns its data directory, and mig locks within it.',
   },
   isTransientConnectionError,
+  isSessionEnded,
   findTables: findPostgresTables,
 };

@@ -1,10 +1,11 @@
+import { InvalidOptionError } from '@mig/core';
 import { PostgresAdapter, sql } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
 import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { createAdvisoryPrimitive, readAdvisoryHolder } from './advisory.js';
 import { findPostgresTables } from './catalog.js';
-import { isTransientConnectionError } from './errors.js';
+import { isSessionEnded, isTransientConnectionError } from './errors.js';
 import { createLeasePrimitive } from './lease.js';
 import { splitPostgresStatements } from './split.js';
 import { PostgresStoreEngine } from './store.js';
@@ -21,7 +22,17 @@ export const postgresDriver: EngineDriver = {
   }),
   label: "PostgreSQL (Kysely's PostgresDialect with pg)",
   urls: { schemes: ['postgres', 'postgresql'], forms: ['postgres://…', 'postgresql://…'] },
-  locate: (url) => ({ engine: 'postgres', url }),
+  locate(url) {
+    if (databaseOf(url) === '') {
+      throw new InvalidOptionError(
+        'url',
+        'The PostgreSQL URL names no database: add it after the host and port, as in ' +
+          'postgres://user@host:5432/DATABASE (the driver would otherwise connect to a database named after the user).',
+        { context: { reason: 'no-database' } },
+      );
+    }
+    return { engine: 'postgres', url };
+  },
   describe: (location) => serverTarget(location.url, 'postgresql', '5432', 'postgres'),
   where: serverWhere,
   async openDialect(location, options) {
@@ -53,5 +64,18 @@ export const postgresDriver: EngineDriver = {
       'holder included).',
   },
   isTransientConnectionError,
+  isSessionEnded,
   findTables: findPostgresTables,
 };
+
+/** The database a PostgreSQL URL names: its path, or a `database` parameter; '' when it names none. */
+function databaseOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return decodeURIComponent(parsed.pathname.replace(/^\//, '')) || (parsed.searchParams.get('database') ?? '');
+  } catch {
+    // A password with unencoded characters: the path is whatever follows the authority.
+    const path = /^[a-z]+:\/\/[^/?#]*\/([^?#]*)/i.exec(url)?.[1] ?? '';
+    return path || (/[?&]database=([^&#]+)/.exec(url)?.[1] ?? '');
+  }
+}

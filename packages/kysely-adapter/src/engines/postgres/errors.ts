@@ -28,3 +28,15 @@ export function isConcurrentCreate(error: unknown): boolean {
   const state = sqlState(error);
   return state === '23505' || state === '42P07' || state === '42710' || state === '42P06' || state === '40P01';
 }
+
+/**
+ * The session was ended from outside: terminated by an operator or an administrator command (57P01), a
+ * crash or restart of the server (57P02, 57P03), a broken connection (08xxx), or the client noticing the
+ * connection gone.
+ */
+export function isSessionEnded(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) return state === '57P01' || state === '57P02' || state === '57P03' || state.startsWith('08');
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /connection terminated|terminating connection|not queryable/i.test(message);
+}

@@ -47,5 +47,7 @@ export const sqliteDriver: EngineDriver = {
   },
   // A file that is busy is a lock wait (SQLITE_BUSY), not a refused connection.
   isTransientConnectionError: () => false,
+  // The file lives in this process: there is no session another one could end.
+  isSessionEnded: () => false,
   findTables: findSqliteTables,
 };

@@ -14,6 +14,15 @@ import { beginImmediate, immediate, isSqliteBusy, retryWhileBusy, rollback, SQLI
  */
 const ATTEMPT_WAIT_MS = 250;
 
+/**
+ * Who stands in the way when the lease is free but the file's write lock is not: a connection writing to the
+ * file (another program, a long transaction, mig's own status read never takes it), not a mig instance.
+ */
+const FILE_WRITER: LockHolder = Object.freeze({
+  owner: "a connection writing to the database file (it holds the file's write lock; the lease is free)",
+  outsideMig: true,
+});
+
 /** Longest wait for the write lock to renew, release or end a lease by force, ms. */
 const WRITE_WAIT_MS = 10_000;
 
@@ -50,7 +59,7 @@ class SqliteLease extends LeaseRow {
       return await this.db.connection().execute((conn) => this.#attempt(conn, owner, ttlMs));
     } catch (error) {
       // The file was busy with another writer for longer than a brief wait: the lock is busy, not broken.
-      if (isSqliteBusy(error)) return { acquired: false, holder: null };
+      if (isSqliteBusy(error)) return { acquired: false, holder: FILE_WRITER };
       throw error;
     }
   }
@@ -62,7 +71,7 @@ class SqliteLease extends LeaseRow {
     try {
       await beginImmediate(conn, ATTEMPT_WAIT_MS);
     } catch (error) {
-      if (isSqliteBusy(error)) return { acquired: false, holder: holderOf(seen) };
+      if (isSqliteBusy(error)) return { acquired: false, holder: holderOf(seen) ?? FILE_WRITER };
       throw error;
     }
     try {
