@@ -1,16 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { copyFile, cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
 import { FileMigrationProvider, Kysely, Migrator, MysqlDialect, SqliteDialect } from 'kysely';
 import { createPool } from 'mysql2';
-import { createConnection } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
+import { LOCATIONS, type Location } from './locations.js';
 import { CLI, mig, type Workspace, workspace } from './support.js';
 
 // Every command on the engines beside PostgreSQL (whose own suite is cli.test.ts), with the same portable
@@ -23,81 +20,10 @@ const MIGRATIONS = {
     'alter table todos add column done boolean not null default false;\n-- mig:down\nalter table todos drop column done;\n',
 };
 
-/** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
-const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
-const mysqlUrl = (database: string) => Object.assign(new URL(MYSQL_ADMIN.uri), { pathname: `/${database}` }).toString();
-
-/** A fresh, empty database on one engine; `tables()` reads what is in it, from outside mig. */
-interface Location {
-  readonly url: string;
-  tables(): Promise<string[]>;
-  drop(): Promise<void>;
-}
-
 const ENGINES: Record<string, () => Promise<Location>> = {
-  async pglite() {
-    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));
-    await cp(PGLITE_TEMPLATE, dir, { recursive: true });
-    return {
-      url: `pglite:${dir}`,
-      async tables() {
-        const pglite = new PGlite(dir);
-        try {
-          const { rows } = await pglite.query<{ name: string }>(
-            "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
-          );
-          return rows.map((r) => r.name);
-        } finally {
-          await pglite.close();
-        }
-      },
-      drop: () => rm(dir, { recursive: true, force: true }),
-    };
-  },
-  async sqlite() {
-    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
-    const file = join(dir, 'app.db');
-    return {
-      url: `sqlite:${file}`,
-      async tables() {
-        if (!(await readdir(dir)).includes('app.db')) return [];
-        const db = new Database(file, { readonly: true });
-        try {
-          const rows = db.prepare("select name from sqlite_master where type = 'table' order by 1").all();
-          return (rows as { name: string }[]).map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
-        } finally {
-          db.close();
-        }
-      },
-      drop: () => rm(dir, { recursive: true, force: true }),
-    };
-  },
-  async mariadb() {
-    const name = `mig_cli_${randomBytes(5).toString('hex')}`;
-    const admin = await createConnection(MYSQL_ADMIN);
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    return {
-      url: mysqlUrl(name).replace(/^mysql:/, 'mariadb:'),
-      async tables() {
-        const c = await createConnection(MYSQL_ADMIN);
-        try {
-          const [rows] = await c.query(
-            'select table_name as name from information_schema.tables where table_schema = ? order by 1',
-            [name],
-          );
-          return (rows as { name: string }[]).map((r) => r.name);
-        } finally {
-          await c.end();
-        }
-      },
-      async drop() {
-        const c = await createConnection(MYSQL_ADMIN);
-        await c.query(`drop database if exists ${name}`);
-        await c.end();
-      },
-    };
-  },
+  pglite: LOCATIONS.pglite,
+  sqlite: LOCATIONS.sqlite,
+  mariadb: LOCATIONS.mariadb,
 };
 
 const names = (list: Array<{ name: string }>) => list.map((m) => m.name);

@@ -118,7 +118,10 @@ describe('createDatabase: the environment honoured by default', () => {
 
   it('NODE_ENV=production: applies nothing, reports the pending ones with advice, and serves (warn)', async () => {
     const { db, logger } = open({ NODE_ENV: 'production', MIGRATIONS_DIR: dir });
-    await expect(db.ensureInitialized()).resolves.toBeDefined();
+    // It serves: the Kysely instance, usable, and the same one on every later call.
+    const kysely = await db.ensureInitialized();
+    expect((await sql<{ one: number }>`select 1 as one`.execute(kysely)).rows).toEqual([{ one: 1 }]);
+    expect(await db.ensureInitialized()).toBe(kysely);
     expect(await tables(database)).toEqual([]);
     expect(db.state()).toMatchObject({ migrations: 'pending', pending: ['001_todos', '002_done'], serving: true });
     const pending = logger.lines.find((l) => l.fields.code === MigErrorCode.Pending);

@@ -40,9 +40,14 @@ export function migrationStop(name: string, transactional: boolean, sources: Sto
   listen(sources.interrupt, () => new MigrationInterruptedError(name, sources.interrupt?.reason, transactional));
   const { timeoutMs } = sources;
   if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && !stop.signal.aborted) {
-    cleanups.push(
-      clock.schedule(timeoutMs, () => stop.abort(new MigrationTimeoutError(name, timeoutMs, transactional))),
+    // A timer the run waits on: it keeps the process alive (a migration awaiting a promise that never settles
+    // holds nothing that would).
+    const cancel = new AbortController();
+    clock.sleep(timeoutMs, cancel.signal).then(
+      () => stop.abort(new MigrationTimeoutError(name, timeoutMs, transactional)),
+      () => {},
     );
+    cleanups.push(() => cancel.abort());
   }
   return {
     signal: stop.signal,
@@ -60,10 +65,14 @@ export function migrationStop(name: string, transactional: boolean, sources: Sto
 export function untilStopped<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    let cancelWait = () => {};
+    const wait = new AbortController();
+    const cancelWait = () => wait.abort();
     const onAbort = () => {
       // The store saw the signal too: wait a little for it to settle, then give up on it.
-      cancelWait = clock.schedule(SETTLE_AFTER_STOP_MS, () => finish(() => reject(signal.reason)));
+      clock.sleep(SETTLE_AFTER_STOP_MS, wait.signal).then(
+        () => finish(() => reject(signal.reason)),
+        () => {},
+      );
     };
     const finish = (settle: () => void) => {
       if (settled) return;

@@ -210,6 +210,24 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
   return { signal: done.signal, look };
 }
 
+/**
+ * The longest wait for a release: a connection that a stopped migration still holds (one that awaits a
+ * promise that never settles) can keep a release from ever getting through. The lock then lapses by itself:
+ * its session ends with the process, a lease is taken over once its holder's process is gone, or expires.
+ */
+const RELEASE_WAIT_MS = 5_000;
+
+/** `work`, or an error once `ms` passed without it. */
+function bounded<Db, F>(work: Promise<void>, ms: number, context: MigratorContext<Db, F>): Promise<void> {
+  const cancel = new AbortController();
+  const late = context.clock.sleep(ms, cancel.signal).then(() => {
+    throw new Error(`the release did not finish within ${ms} ms (a stopped migration may hold its connection)`);
+  });
+  late.catch(() => {});
+  work.catch(() => {});
+  return Promise.race([work, late]).finally(() => cancel.abort());
+}
+
 async function release<Db, F>(
   context: MigratorContext<Db, F>,
   lock: MigrationLock<F>,
@@ -219,7 +237,9 @@ async function release<Db, F>(
   const attributes = { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key };
   const lostBefore = lease.lost.aborted;
   try {
-    await withSpan(context.tracer, SpanName.LockRelease, attributes, () => lease.release());
+    await withSpan(context.tracer, SpanName.LockRelease, attributes, () =>
+      bounded(lease.release(), RELEASE_WAIT_MS, context),
+    );
     // Found lost only now (e.g. a pooler swapped the session): worth a warning, the run's outcome stands.
     if (!lostBefore && lease.lost.aborted) {
       const reason = lease.lost.reason as { message?: string; code?: string; context?: object };

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
+import { createConnection } from 'mysql2/promise';
+import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
+import { createTestDatabase } from '../../../test/support/postgres.js';
+
+/** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
+const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
+const mysqlUrl = (database: string) => Object.assign(new URL(MYSQL_ADMIN.uri), { pathname: `/${database}` }).toString();
+
+/** A fresh, empty database on one engine, for the `mig` command; read from outside mig. */
+export interface Location {
+  readonly url: string;
+  /** The names of its tables, sorted. */
+  tables(): Promise<string[]>;
+  /** Runs one query from outside mig and returns its rows. */
+  rows<R = Record<string, unknown>>(text: string): Promise<R[]>;
+  drop(): Promise<void>;
+}
+
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'mariadb';
+
+/** How to make a fresh database of each engine the `mig` command reads. */
+export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
+  async postgres() {
+    const database = await createTestDatabase('cli');
+    const rows = async <R>(text: string) => (await database.query(text)).rows as R[];
+    return {
+      url: database.url,
+      rows,
+      async tables() {
+        const found = await rows<{ name: string }>(
+          "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
+        );
+        return found.map((r) => r.name);
+      },
+      drop: () => database.drop(),
+    };
+  },
+  async pglite() {
+    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));
+    await cp(PGLITE_TEMPLATE, dir, { recursive: true });
+    const rows = async <R>(text: string) => {
+      const pglite = new PGlite(dir);
+      try {
+        return (await pglite.query<R>(text)).rows;
+      } finally {
+        await pglite.close();
+      }
+    };
+    return {
+      url: `pglite:${dir}`,
+      rows,
+      async tables() {
+        const found = await rows<{ name: string }>(
+          "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
+        );
+        return found.map((r) => r.name);
+      },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  async sqlite() {
+    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
+    const file = join(dir, 'app.db');
+    const rows = async <R>(text: string) => {
+      if (!(await readdir(dir)).includes('app.db')) return [];
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare(text).all() as R[];
+      } finally {
+        db.close();
+      }
+    };
+    return {
+      url: `sqlite:${file}`,
+      rows,
+      async tables() {
+        const found = await rows<{ name: string }>("select name from sqlite_master where type = 'table' order by 1");
+        return found.map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
+      },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  async mariadb() {
+    const name = `mig_cli_${randomBytes(5).toString('hex')}`;
+    const admin = await createConnection(MYSQL_ADMIN);
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const rows = async <R>(text: string) => {
+      const c = await createConnection(mysqlUrl(name));
+      try {
+        return (await c.query(text))[0] as R[];
+      } finally {
+        await c.end();
+      }
+    };
+    return {
+      url: mysqlUrl(name).replace(/^mysql:/, 'mariadb:'),
+      rows,
+      async tables() {
+        const found = await rows<{ name: string }>(
+          `select table_name as name from information_schema.tables where table_schema = '${name}' order by 1`,
+        );
+        return found.map((r) => r.name);
+      },
+      async drop() {
+        const c = await createConnection(MYSQL_ADMIN);
+        await c.query(`drop database if exists ${name}`);
+        await c.end();
+      },
+    };
+  },
+};
