@@ -32,6 +32,7 @@ export {
   ForeignHistoryError,
   HistoryMismatchError,
   InvalidOptionError,
+  InvalidTargetError,
   isMigError,
   type LockHolder,
   LockLostError,
@@ -49,6 +50,7 @@ export {
   PendingMigrationsError,
   redactCredentials,
 } from './errors.js';
+export type { StoreHead } from './head.js';
 export type { AdoptedHistory, RepairChange } from './internal/history-plan.js';
 export type {
   MigrationResult,
@@ -88,7 +90,6 @@ export {
   type RecordRewrite,
   type SessionLockPrimitive,
   type StatusCache,
-  type StoreHead,
   type StoreTarget,
   silentLogger,
   type TryLockResult,

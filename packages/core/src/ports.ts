@@ -1,11 +1,6 @@
 import type { LockHolder } from './errors.js';
+import type { StoreHead } from './head.js';
 import type { Migration } from './migration.js';
-
-/** The summary row of a store: how many migrations are applied, and the digest of that history. */
-export interface StoreHead {
-  readonly count: number;
-  readonly digest: string;
-}
 
 /**
  * How a record came to be: `applied` by mig, or recorded without running: by a `baseline` (a schema made by

@@ -6,6 +6,7 @@ import {
   DEFAULT_STATEMENT_LOCK_WAIT_MS,
   DEFAULT_TABLE,
   type ForeignHistorySummary,
+  InvalidTargetError,
   isMigError,
   type Leftover,
   type Logger,
@@ -186,7 +187,11 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     const module = await migration.load();
     const run = direction === 'up' ? module.up : module.down;
     if (!run) {
-      throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
+      throw new InvalidTargetError(
+        migration.name,
+        `Migration "${migration.name}" has no down migration, so it cannot be reverted; nothing was changed. ` +
+          'Add a down (a `down` export, or a `-- mig:down` section in a SQL file), or write a new forward migration.',
+      );
     }
     const step: Step = {
       migration,

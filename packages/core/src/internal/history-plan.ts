@@ -1,4 +1,4 @@
-import { HistoryMismatchError, MigError, MigErrorCode } from '../errors.js';
+import { HistoryMismatchError, InvalidTargetError } from '../errors.js';
 import { compareNames, type Migration } from '../migration.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
 import type { AppliedMigration, RecordRewrite } from '../ports.js';
@@ -99,7 +99,7 @@ export function planRepair<Db>(
   if (forget !== undefined) {
     const record = records.find((r) => r.name === forget);
     if (!record) {
-      throw new MigError(MigErrorCode.InvalidTarget, `There is no record named "${forget}" to forget.`, {
+      throw new InvalidTargetError(forget, `There is no record named "${forget}" to forget.`, {
         context: { target: forget },
       });
     }

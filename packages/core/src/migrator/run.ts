@@ -10,11 +10,12 @@ import {
   type MigrationDirection,
   MigrationFailedError,
 } from '../errors.js';
+import type { StoreHead } from '../head.js';
 import { type MigrationResult, type MigrationRunResult, RunRecord } from '../internal/run-record.js';
 import { downTargets, loadModules, upTargets } from '../internal/targets.js';
 import { EMPTY_HEAD, type Migration, type MigrationModule } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
-import type { LockLease, MigrationStore, StoreHead } from '../ports.js';
+import type { LockLease, MigrationStore } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';

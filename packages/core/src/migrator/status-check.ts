@@ -1,8 +1,10 @@
 // The migrator's reads: the one-round-trip head check, `status()` in its span, and `inspect()`. None writes,
 // none locks.
+
+import type { StoreHead } from '../head.js';
 import { EMPTY_HEAD } from '../migration.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
-import type { MigrationStore, StoreHead } from '../ports.js';
+import type { MigrationStore } from '../ports.js';
 import { type MigrationInspection, type MigrationStatus, statusOf } from '../status.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { MigErrorCode } from '../errors.js';
+import type { StoreHead } from '../head.js';
 import type { Migration } from '../migration.js';
-import type { LockLease, LockWait, MigrationLock, MigrationStore, StoreHead } from '../ports.js';
+import type { LockLease, LockWait, MigrationLock, MigrationStore } from '../ports.js';
 import { assertMigError, caseRegistry, rejection, sleep, tracked } from './cases.js';
 import { type BuildMigration, sortedEffects } from './migration-spec.js';
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { MigErrorCode } from '../errors.js';
+import type { StoreHead } from '../head.js';
 import { computeChecksum, EMPTY_DIGEST, EMPTY_HEAD, type Migration, nextDigest } from '../migration.js';
-import type { AppliedMigration, MigrationLock, MigrationStore, StoreHead } from '../ports.js';
+import type { AppliedMigration, MigrationLock, MigrationStore } from '../ports.js';
 import { assertMigError, caseRegistry, rejection, settle } from './cases.js';
 import { type BuildMigration, sortedEffects, withChecksum, withoutDown } from './migration-spec.js';
 

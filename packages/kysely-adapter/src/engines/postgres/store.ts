@@ -214,7 +214,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   async translate(db: MigrationDb, error: unknown, step: Step): Promise<unknown> {
     const state = sqlState(error);
     if (state === HEAD_MOVED) {
-      const found = (await this.readHead(db).catch(() => null)) ?? { count: -1, digest: '' };
+      const found = await this.readHead(db).catch(() => null);
       return new MigrationConflictError(step.migration.name, step.expected, found);
     }
     if (state === NOT_LATEST) {
