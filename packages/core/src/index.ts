@@ -90,6 +90,7 @@ export {
   type RecordRewrite,
   type SessionLockPrimitive,
   type StatusCache,
+  type StoreInspector,
   type StoreTarget,
   silentLogger,
   type TryLockResult,

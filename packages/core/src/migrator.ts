@@ -90,7 +90,8 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     return repair(this.#context, options);
   }
 
-  foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
-    return this.#context.store.foreignHistories();
+  async foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
+    // A store without an inspector cannot tell: nothing is reported.
+    return (await this.#context.store.inspector?.foreignHistories()) ?? [];
   }
 }

@@ -30,8 +30,7 @@ import { detectEngine } from './detect.js';
 import type { EngineDriver } from './engines/driver.js';
 import type { Engine } from './engines/registry.js';
 import type { KyselyFence } from './fence.js';
-import { detectForeignHistoriesWith } from './foreign/detect.js';
-import { previewQueries } from './preview.js';
+import { KyselyStoreInspector } from './inspector.js';
 import { notLatest, STORE_SCHEMA_VERSION, type Step, type StoreEngine, toApplied } from './store-engine.js';
 import { type StoreTables, storeTables } from './tables.js';
 import { VERSION } from './version.js';
@@ -102,6 +101,8 @@ interface StoreParts {
 export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
   readonly target: StoreTarget;
   readonly tables: StoreTables;
+  /** Previews, leftovers and other tools' histories, on this store's Kysely instance. */
+  readonly inspector: KyselyStoreInspector;
   readonly #db: MigrationDb;
   readonly #parts: StoreParts;
   readonly #engine: StoreEngine;
@@ -115,6 +116,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     this.tables = parts.engine.tables;
     this.target = parts.target;
     this.#tracer = parts.tracer;
+    this.inspector = new KyselyStoreInspector(db, parts.engine, parts.driver);
   }
 
   /** The error says mig's tables do not exist (nothing was ever recorded or locked here). */
@@ -249,20 +251,19 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     return this.#engine.rewrite(this.#db, changes, options);
   }
 
+  /** Same as `inspector.leftovers(migrations)`. */
   leftovers(migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
-    return this.#engine.leftovers(this.#db, migrations);
+    return this.inspector.leftovers(migrations);
   }
 
+  /** Same as `inspector.foreignHistories()`. */
   foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
-    return detectForeignHistoriesWith(this.#db, this.#parts.driver);
+    return this.inspector.foreignHistories();
   }
 
-  async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
-    const module = await migration.load();
-    const run = direction === 'up' ? module.up : module.down;
-    if (!run) return undefined;
-    if (direction === 'up' && migration.sql !== undefined) return [migration.sql];
-    return previewQueries(run, this.#db);
+  /** Same as `inspector.preview(migration, direction)`. */
+  preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
+    return this.inspector.preview(migration, direction);
   }
 
   #error(action: string, error: unknown): MigError {

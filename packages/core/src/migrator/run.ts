@@ -88,7 +88,7 @@ async function refuseOverForeignHistory<Db, F>(
   planned: readonly Migration<Db>[],
 ): Promise<void> {
   if (planned[0] !== history.migrations[0]) return; // mig has records: its history is its own
-  const foreign = await context.store.foreignHistories();
+  const foreign = (await context.store.inspector?.foreignHistories()) ?? [];
   if (foreign.length > 0) throw new ForeignHistoryError(foreign);
 }
 
@@ -131,8 +131,10 @@ async function preview<Db, F>(
 ): Promise<MigrationRunResult> {
   const { targets, modules } = planned;
   for (const m of targets) {
+    // Without an inspector (or when it cannot tell), a SQL migration's own text.
     const sql =
-      (await context.store.preview(m, run.direction)) ?? (run.direction === 'up' && m.sql ? [m.sql] : undefined);
+      (await context.store.inspector?.preview(m, run.direction)) ??
+      (run.direction === 'up' && m.sql ? [m.sql] : undefined);
     const transactional = modules.get(m.name)?.transactional ?? true;
     run.add({ name: m.name, direction: run.direction, status: 'planned', durationMs: 0, transactional, sql });
   }

@@ -67,6 +67,6 @@ export async function inspect<Db, F>(context: MigratorContext<Db, F>): Promise<M
     status: statusOf(history, head, applied.length, plan, matches ? 'head' : 'records'),
     applied,
     local: history.migrations,
-    leftovers: plan.pending.length > 0 ? await store.leftovers(plan.pending) : [],
+    leftovers: (plan.pending.length > 0 ? await store.inspector?.leftovers(plan.pending) : undefined) ?? [],
   };
 }

@@ -140,6 +140,9 @@ export interface Migrator<Db = unknown> {
    * const { changes } = await migrator.repair({ dryRun: true }); // what would change
    */
   repair(options?: HistoryOptions & { readonly forget?: string | undefined }): Promise<HistoryResult>;
-  /** Other migration tools' histories in the database (non-empty ones). */
+  /**
+   * Other migration tools' histories in the database (non-empty ones), as the store's inspector finds them;
+   * empty when the store has no inspector.
+   */
   foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
 }
