@@ -1,8 +1,6 @@
 import type { StoreHead } from './head.js';
 import { redactCredentials } from './url.js';
 
-export { redactCredentials } from './url.js';
-
 /**
  * Every error mig throws is a {@link MigError}: a stable `code` to branch on, a message that says what
  * happened and what to do, structured `context` for logs, and the original error as native `cause`.

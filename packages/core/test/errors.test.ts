@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { describeThrown } from '../src/adapter-kit.js';
 import {
   describeHolder,
+  describeThrown,
   InvalidTargetError,
   isMigError,
   LockTimeoutError,
@@ -12,8 +12,8 @@ import {
   MigrationDriftError,
   MigrationFailedError,
   PendingMigrationsError,
-  VERSION,
-} from '../src/index.js';
+} from '../src/errors.js';
+import { VERSION } from '../src/version.js';
 
 describe('errors', () => {
   it('carry a code, a name, context and the native cause', () => {

@@ -1,4 +1,5 @@
-import type { ForeignHistorySummary, Leftover, Migration, StoreInspector } from '@mig/core';
+import type { Migration } from '@mig/core';
+import type { ForeignHistorySummary, Leftover, StoreInspector } from '@mig/core/adapter';
 import type { MigrationDb } from './db.js';
 import type { EngineDriver } from './engines/driver.js';
 import { detectForeignHistoriesWith } from './foreign/detect.js';

@@ -1,29 +1,35 @@
 import {
   type AppliedMigration,
-  type ApplyOptions,
   Attr,
-  DEFAULT_SCHEMA,
-  DEFAULT_STATEMENT_LOCK_WAIT_MS,
-  DEFAULT_TABLE,
-  type ForeignHistorySummary,
   InvalidTargetError,
   isMigError,
-  type Leftover,
   type Logger,
   MigError,
   MigErrorCode,
   type Migration,
-  type MigrationDirection,
   type MigrationStore,
+  SpanName,
+} from '@mig/core';
+import {
+  type ApplyOptions,
+  createTelemetry,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATEMENT_LOCK_WAIT_MS,
+  DEFAULT_TABLE,
+  describeThrown,
+  EMPTY_DIGEST,
+  type ForeignHistorySummary,
+  type Leftover,
+  type MigrationDirection,
+  nextDigest,
   type RecordOptions,
   type RecordRewrite,
-  SpanName,
   type StoreHead,
   type StoreTarget,
   silentLogger,
   type TelemetryOptions,
-} from '@mig/core';
-import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } from '@mig/core/adapter';
+  withSpan,
+} from '@mig/core/adapter';
 import type { Tracer } from '@opentelemetry/api';
 import type { MigrationDb } from './db.js';
 import { detectEngine } from './detect.js';

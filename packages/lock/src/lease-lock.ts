@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { InvalidOptionError, LockLostError, type Logger, type MigrationLock } from '@mig/core';
 import {
   type BackoffOptions,
   type Clock,
   DEFAULT_LEASE_TTL_MS,
-  InvalidOptionError,
+  describeThrown,
   type LeasePrimitive,
   type LockAcquireOptions,
   type LockLease,
-  LockLostError,
-  type Logger,
-  type MigrationLock,
+  lockLost,
   silentLogger,
   systemClock,
-} from '@mig/core';
-import { describeThrown, lockLost } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 import { pollForLock } from './poll.js';
 
 export interface LeaseLockOptions {

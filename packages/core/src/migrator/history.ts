@@ -3,7 +3,7 @@
 // writes them there in one store transaction.
 
 import type { StoreHead } from '../head.js';
-import { type AdoptedHistory, planAdoption, planBaseline, planRepair } from '../internal/history-plan.js';
+import { planAdoption, planBaseline, planRepair } from '../internal/history-plan.js';
 import { safeProgress, toMigError } from '../internal/run-record.js';
 import { EMPTY_HEAD } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
@@ -12,7 +12,7 @@ import { SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { enter, type LockWaiter, throwIfAborted } from './lock-section.js';
 import { readStatus } from './status-check.js';
-import type { HistoryChange, HistoryOptions, HistoryResult } from './types.js';
+import type { AdoptedHistory, HistoryChange, HistoryOptions, HistoryResult } from './types.js';
 
 /** What an adopt, baseline or repair would write, and how to write it in the lock section. */
 interface HistoryPlan<Db, F> {

@@ -11,7 +11,7 @@ import {
   MigrationFailedError,
 } from '../errors.js';
 import type { StoreHead } from '../head.js';
-import { type MigrationResult, type MigrationRunResult, RunRecord } from '../internal/run-record.js';
+import { RunRecord } from '../internal/run-record.js';
 import { downTargets, loadModules, upTargets } from '../internal/targets.js';
 import { EMPTY_HEAD, type Migration, type MigrationModule } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
@@ -21,7 +21,7 @@ import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { enter, throwIfAborted } from './lock-section.js';
 import { readStatus, statusAfter } from './status-check.js';
-import type { RunOptions } from './types.js';
+import type { MigrationResult, MigrationRunResult, RunOptions } from './types.js';
 
 /** The migrations a run touches and, for `up`, the status they were planned from. */
 interface Targets<Db> {

@@ -20,7 +20,6 @@ import {
   MigErrorCode,
   MigrationDriftError,
   PendingMigrationsError,
-  redactCredentials,
 } from '../errors.js';
 import { boundByCaller } from '../internal/bounds.js';
 import type { Migrator } from '../migrator/types.js';
@@ -28,6 +27,7 @@ import { statusCacheKey } from '../migrator.js';
 import { type ForeignHistorySummary, type Logger, silentLogger } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
 import { Attr, createMigrationMetrics, createTelemetry, markFailed, SpanName, withSpan } from '../telemetry.js';
+import { redactCredentials } from '../url.js';
 import { Connector } from './connector.js';
 import { type Decision, decide, decideFailure, resolvePolicy, type ServicePolicy } from './policy.js';
 import {

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type MigrationModule, MigrationSourceError } from '@mig/core';
-import { describeThrown } from '@mig/core/adapter';
+import { MigrationSourceError } from '@mig/core';
+import { describeThrown, type MigrationModule } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { SqlSplitter } from '../sql/statement.js';

@@ -1,14 +1,16 @@
+import { type Migration, MigrationConflictError, MigrationFailedError } from '@mig/core';
 import {
   type ApplyOptions,
+  describeThrown,
+  EMPTY_DIGEST,
+  EMPTY_HEAD,
   type Leftover,
-  type Migration,
-  MigrationConflictError,
-  MigrationFailedError,
+  lockLost,
+  nextDigest,
   type RecordOptions,
   type RecordRewrite,
   type StoreHead,
-} from '@mig/core';
-import { describeThrown, EMPTY_DIGEST, EMPTY_HEAD, lockLost, nextDigest } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
-import { lockLost } from '@mig/core/adapter';
+import type { Logger } from '@mig/core';
+import { type LeaseGrant, type LockHolder, lockLost, type TryLockResult } from '@mig/core/adapter';
 import { type QueryResult, type RawBuilder, sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, KyselyFence, LeaseFence } from '../../fence.js';
