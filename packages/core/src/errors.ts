@@ -336,10 +336,7 @@ export type LockLostReason = 'lost' | 'expired' | 'session-not-holder';
  * the count or, at the same count, the digest (another history of the same length).
  *
  * @example
- * const found = await readHeadForUpdate(trx);
- * if (found.count !== expected.count || found.digest !== expected.digest) {
- *   throw new MigrationConflictError(migration.name, expected, found);
- * }
+ * if (found.count !== expected.count || found.digest !== expected.digest) throw new MigrationConflictError(name, expected, found);
  */
 export class MigrationConflictError extends MigError {
   readonly migration: string;
@@ -384,9 +381,7 @@ function describeHeads(expected: StoreHead, found: StoreHead | null): string {
  * Nothing was applied or reverted. `targets` names what was asked for.
  *
  * @example
- * if (!module.down) {
- *   throw new InvalidTargetError(migration.name, `Migration "${migration.name}" has no down migration.`);
- * }
+ * if (!module.down) throw new InvalidTargetError(name, `Migration "${name}" has no down migration; nothing was reverted.`);
  */
 export class InvalidTargetError extends MigError {
   readonly targets: readonly string[];
