@@ -1,4 +1,5 @@
-import { DEFAULT_TABLE, type LockStrategy, type Migrator } from '@mig/core';
+import type { LockStrategy, Migrator } from '@mig/core';
+import { DEFAULT_TABLE } from '@mig/core/adapter';
 import { openDatabase } from '@mig/kysely-adapter';
 import type { Kysely, Migrator as KyselyMigrator } from 'kysely';
 import { type Child, childScript, releaseRace, startChild } from '../children.js';

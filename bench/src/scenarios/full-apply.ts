@@ -1,4 +1,4 @@
-import { DEFAULT_TABLE } from '@mig/core';
+import { DEFAULT_TABLE } from '@mig/core/adapter';
 import { kyselyMigrateToLatest, kyselyMigrator, migMigrator, migUp } from '../compose.js';
 import { APPLY_COUNT } from '../config.js';
 import { countedPool, createDatabase, preloadedLibraries } from '../db.js';

@@ -1,4 +1,5 @@
-import { DEFAULT_TABLE, LOCK_STRATEGIES, type LockStrategy } from '@mig/core';
+import { LOCK_STRATEGIES, type LockStrategy } from '@mig/core';
+import { DEFAULT_TABLE } from '@mig/core/adapter';
 import pg from 'pg';
 import { type Child, childScript, releaseRace, startChild } from '../children.js';
 import { APPLY_COUNT } from '../config.js';

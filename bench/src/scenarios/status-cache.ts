@@ -1,5 +1,6 @@
 import { createStatusCache } from '@mig/cache';
-import { createMigrator, DEFAULT_STATUS_TTL_MS, type MigrationStatus, statusCacheKey } from '@mig/core';
+import { createMigrator, DEFAULT_STATUS_TTL_MS, type MigrationStatus } from '@mig/core';
+import { statusCacheKey } from '@mig/core/adapter';
 import { createFolderSource, createKyselyStore, describeConnection } from '@mig/kysely-adapter';
 import { countedPool } from '../db.js';
 import { formatDuration } from '../format.js';

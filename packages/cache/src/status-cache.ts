@@ -1,4 +1,5 @@
-import { type CacheLookup, DEFAULT_STATUS_TTL_MS, InvalidOptionError, type StatusCache } from '@mig/core';
+import { DEFAULT_STATUS_TTL_MS, InvalidOptionError, type StatusCache } from '@mig/core';
+import type { CacheLookup } from '@mig/core/adapter';
 import type { MeterProvider } from '@opentelemetry/api';
 import { attachCacheMetrics, type CacheCounters, zeroCounters } from './metrics.js';
 

@@ -1,6 +1,6 @@
 import { adviceFor, ENV, type MigConfigInput, type ResolvedConfig } from '@mig/config';
-import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_MIGRATIONS_DIR, LOCK_STRATEGIES, redactCredentials } from '@mig/core';
-import { describeThrown } from '@mig/core/adapter';
+import { DEFAULT_LOCK_TIMEOUT_MS, LOCK_STRATEGIES } from '@mig/core';
+import { DEFAULT_MIGRATIONS_DIR, describeThrown, redactCredentials } from '@mig/core/adapter';
 import { FOREIGN_TOOLS } from '@mig/kysely-adapter';
 import { Command, CommanderError, Option } from 'commander';
 import { create } from './commands/create.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '@mig/core';
-import { redactCredentials } from '@mig/core';
+import { redactCredentials } from '@mig/core/adapter';
 import type { Shutdown } from './shutdown.js';
 
 /** Where a command writes: the document on stdout, everything else (progress, logs) on stderr. */

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { DEFAULT_STOP_GRACE_MS } from '@mig/core';
+import { DEFAULT_STOP_GRACE_MS } from '@mig/core/adapter';
 
 /**
  * How the `mig` process is stopped: the first SIGINT (Ctrl-C) or SIGTERM stops the command (no new migration

@@ -1,6 +1,5 @@
+import type { StoreHead } from './head.js';
 import { redactCredentials } from './url.js';
-
-export { redactCredentials } from './url.js';
 
 /**
  * Every error mig throws is a {@link MigError}: a stable `code` to branch on, a message that says what
@@ -255,10 +254,25 @@ export function describeHolder(holder: LockHolder | null | undefined, now: Date 
   return text;
 }
 
-/** The lock was not granted in time. Names the holder last seen. */
+/**
+ * The lock was not granted in time. A lock throws it when its wait runs out, and every field is required:
+ * the message (and `mig`'s exit code 3, and the service's report) is built from them.
+ *
+ * - `key`: what is locked, as `MigrationLock.key` says it.
+ * - `waitedMs`: the whole wait, from the call to `acquire` to the moment it gave up (opening a session and
+ *   every attempt included), not the last attempt's; at least the timeout it was given.
+ * - `holder`: who held the lock, as last looked up (an owner, a pid, since when, a lease's expiry). Pass
+ *   `null` only when the lock cannot tell who holds it: the message then says "an unknown holder", and the
+ *   lock contract's `a timeout names the holder` case fails unless the harness says `namesHolder: false`.
+ *
+ * @example
+ * throw new LockTimeoutError(primitive.key, clock.now() - startedAt, await session.holder());
+ */
 export class LockTimeoutError extends MigError {
+  /** The whole wait, in milliseconds (see the class). */
   readonly waitedMs: number;
   readonly key: string;
+  /** Who held the lock, as last looked up; null when the lock could not tell. */
   readonly holder: LockHolder | null;
 
   constructor(key: string, waitedMs: number, holder: LockHolder | null) {
@@ -405,16 +419,69 @@ export const lockLost = {
 /** Why a lock was lost: `session-not-holder` is what a transaction pooler does to a session lock. */
 export type LockLostReason = 'lost' | 'expired' | 'session-not-holder';
 
-/** Another writer moved the store's head while this process applied: nothing was recorded for it. */
+/**
+ * Another writer moved the store's head while this process applied: nothing was recorded for it. A store
+ * throws it from the head compare-and-swap of `apply`, `revert`, `record` and `rewrite`, with the head the
+ * caller expected and the one it found (null when it could not read it); the message says which differs,
+ * the count or, at the same count, the digest (another history of the same length).
+ *
+ * @example
+ * if (found.count !== expected.count || found.digest !== expected.digest) throw new MigrationConflictError(name, expected, found);
+ */
 export class MigrationConflictError extends MigError {
-  constructor(migration: string, expected: { count: number }, found: { count: number }) {
+  readonly migration: string;
+  readonly expected: StoreHead;
+  readonly found: StoreHead | null;
+
+  constructor(migration: string, expected: StoreHead, found: StoreHead | null) {
     super(
       MigErrorCode.Conflict,
-      `The applied history changed while "${migration}" was being applied (expected ${expected.count} applied, found ${found.count}): ` +
+      `The applied history changed while "${migration}" was being applied (${describeHeads(expected, found)}): ` +
         'another process migrated the same database without sharing this lock. Nothing was recorded for it; run again.',
-      { context: { migration, expectedCount: expected.count, foundCount: found.count } },
+      {
+        context: {
+          migration,
+          expectedCount: expected.count,
+          foundCount: found?.count ?? null,
+          expectedDigest: expected.digest,
+          foundDigest: found?.digest ?? null,
+        },
+      },
     );
     this.name = 'MigrationConflictError';
+    this.migration = migration;
+    this.expected = expected;
+    this.found = found;
+  }
+}
+
+/** What differs between two heads, for a conflict's message. */
+function describeHeads(expected: StoreHead, found: StoreHead | null): string {
+  if (found === null) return `expected ${expected.count} applied, and the head could not be read`;
+  if (found.count !== expected.count) return `expected ${expected.count} applied, found ${found.count}`;
+  return (
+    `${expected.count} applied as expected, but another history: head digest ${found.digest.slice(0, 12)}, ` +
+    `expected ${expected.digest.slice(0, 12)}`
+  );
+}
+
+/**
+ * A requested migration cannot be the target of the operation: no migration or record of that name, a
+ * revert of a migration without a `down` (or applied by a newer version, or written for another tool).
+ * Nothing was applied or reverted. `targets` names what was asked for.
+ *
+ * @example
+ * if (!module.down) throw new InvalidTargetError(name, `Migration "${name}" has no down migration; nothing was reverted.`);
+ */
+export class InvalidTargetError extends MigError {
+  readonly targets: readonly string[];
+
+  /** `context` defaults to `{ migrations: targets }`. */
+  constructor(targets: string | readonly string[], message: string, options: MigErrorOptions = {}) {
+    const list = typeof targets === 'string' ? [targets] : [...targets];
+    super(MigErrorCode.InvalidTarget, message, { ...options, context: options.context ?? { migrations: list } });
+    this.name = 'InvalidTargetError';
+    this.targets = Object.freeze(list);
   }
 }
 

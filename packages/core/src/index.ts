@@ -1,25 +1,15 @@
-// The public surface of @mig/core: what a service or a user of the migrator needs, and the ports an adapter
-// implements. Helpers for adapter authors are in `@mig/core/adapter`, contract suites in `@mig/core/testing`.
-export { type BackoffOptions, type Clock, systemClock } from './clock.js';
+// The public surface of @mig/core: what a service, or a user of the migrator, needs. The factories with their
+// options and results; status and service state; every error and its code; the policies and defaults a user
+// sets; the ports a user composes (a store, a lock, a source, a cache, a logger); telemetry names.
+// For authors of stores, locks, caches and sources: `@mig/core/adapter` (their ports' details and helpers).
+// For testing an implementation of a port: `@mig/core/testing` (the contract suites).
 export {
-  DEFAULT_CHECK_TIMEOUT_MS,
-  DEFAULT_CONNECT_ATTEMPTS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_FAILURE_POLICY,
-  DEFAULT_IDLE_IN_TRANSACTION_MS,
-  DEFAULT_LEASE_TTL_MS,
   DEFAULT_LOCK_STRATEGY,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_MIGRATION_TIMEOUT_MS,
-  DEFAULT_MIGRATIONS_DIR,
-  DEFAULT_MIN_MIGRATION_TIME_MS,
   DEFAULT_PENDING_POLICY,
-  DEFAULT_RETRY_BACKOFF,
-  DEFAULT_SCHEMA,
-  DEFAULT_STATEMENT_LOCK_WAIT_MS,
   DEFAULT_STATUS_TTL_MS,
-  DEFAULT_STOP_GRACE_MS,
-  DEFAULT_TABLE,
   FAILURE_POLICIES,
   type FailurePolicy,
   LOCK_STRATEGIES,
@@ -30,21 +20,16 @@ export {
 export {
   AbortedError,
   ConnectionError,
-  describeHolder,
-  describeProblem,
   ForeignHistoryError,
   HistoryMismatchError,
   InvalidOptionError,
+  InvalidTargetError,
   isMigError,
-  type LockHolder,
   LockLostError,
-  type LockLostReason,
   LockTimeoutError,
   MigError,
   MigErrorCode,
-  type MigErrorOptions,
   MigrationConflictError,
-  type MigrationDirection,
   MigrationDriftError,
   MigrationFailedError,
   MigrationInterruptedError,
@@ -52,63 +37,24 @@ export {
   MigrationSourceError,
   MigrationTimeoutError,
   PendingMigrationsError,
-  redactCredentials,
 } from './errors.js';
-export type { AdoptedHistory, RepairChange } from './internal/history-plan.js';
+export type { Migration, MigrationSource } from './migration.js';
 export type {
+  AdoptedHistory,
+  HistoryChange,
+  HistoryOptions,
+  HistoryResult,
   MigrationResult,
-  MigrationResultStatus,
   MigrationRunResult,
+  Migrator,
+  MigratorOptions,
+  RunOptions,
   RunProgress,
-} from './internal/run-record.js';
-export type { Migration, MigrationModule, MigrationSource } from './migration.js';
-export {
-  createMigrator,
-  type HistoryChange,
-  type HistoryOptions,
-  type HistoryResult,
-  type Migrator,
-  type MigratorOptions,
-  type RunOptions,
-  statusCacheKey,
-} from './migrator.js';
-export {
-  type AppliedMigration,
-  type ApplyOptions,
-  type CacheLookup,
-  type ForeignHistorySummary,
-  type LeaseGrant,
-  type LeasePrimitive,
-  type Leftover,
-  type LockAcquireOptions,
-  type LockChange,
-  type LockLease,
-  type LockSession,
-  type LockWait,
-  type Logger,
-  type MigrationLock,
-  type MigrationStore,
-  type RecordOptions,
-  type RecordOrigin,
-  type RecordRewrite,
-  type SessionLockPrimitive,
-  type StatusCache,
-  type StoreHead,
-  type StoreTarget,
-  silentLogger,
-  type TryLockResult,
-} from './ports.js';
-export {
-  createDatabaseService,
-  type DatabaseService,
-  type DatabaseServiceOptions,
-  type EnsureOptions,
-  IDLE_SERVICE_STATE,
-  type MigrationState,
-  type RunStops,
-  type ServicePhase,
-  type ServiceState,
-} from './service.js';
+} from './migrator/types.js';
+export { createMigrator } from './migrator.js';
+export type { AppliedMigration, Logger, MigrationLock, MigrationStore, StatusCache } from './ports.js';
+export type { MigrationState, ServicePhase, ServiceState } from './service/state.js';
+export type { DatabaseService, DatabaseServiceOptions, EnsureOptions, RunStops } from './service/types.js';
+export { createDatabaseService } from './service.js';
 export type { MigrationInspection, MigrationStatus, StatusState } from './status.js';
-export { Attr, MetricName, SpanName, type TelemetryOptions } from './telemetry.js';
-export { VERSION } from './version.js';
+export { Attr, MetricName, SpanName } from './telemetry.js';

@@ -1,25 +1,22 @@
 // The migrator: a façade over its jobs, each in its own module under ./migrator/: the reads (status-check),
 // the lock section (lock-section), the run of `up` and `down` (run), and adopt, baseline and repair
 // (history). They share one MigratorContext: options, logger, telemetry, the local migrations.
-import type { AdoptedHistory } from './internal/history-plan.js';
-import type { MigrationRunResult } from './internal/run-record.js';
 import type { Migration } from './migration.js';
 import { MigratorContext } from './migrator/context.js';
 import { adopt, baseline, repair } from './migrator/history.js';
 import { runMigrations } from './migrator/run.js';
 import { checkStatus, inspect } from './migrator/status-check.js';
-import type { HistoryOptions, HistoryResult, Migrator, MigratorOptions, RunOptions } from './migrator/types.js';
-import type { ForeignHistorySummary, StoreTarget } from './ports.js';
-import type { MigrationInspection, MigrationStatus } from './status.js';
-
-export type {
-  HistoryChange,
+import type {
+  AdoptedHistory,
   HistoryOptions,
   HistoryResult,
+  MigrationRunResult,
   Migrator,
   MigratorOptions,
   RunOptions,
 } from './migrator/types.js';
+import type { ForeignHistorySummary, StoreTarget } from './ports.js';
+import type { MigrationInspection, MigrationStatus } from './status.js';
 
 /**
  * The status cache key of a migrator: the database and table (no secrets) and the digest of the local
@@ -90,7 +87,8 @@ class MigratorImpl<Db, F> implements Migrator<Db> {
     return repair(this.#context, options);
   }
 
-  foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
-    return this.#context.store.foreignHistories();
+  async foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
+    // A store without an inspector cannot tell: nothing is reported.
+    return (await this.#context.store.inspector?.foreignHistories()) ?? [];
   }
 }

@@ -1,6 +1,7 @@
 import type { MigrationProblem } from './errors.js';
+import type { StoreHead } from './head.js';
 import { compareNames, type Migration, prefixDigests } from './migration.js';
-import type { AppliedMigration, StoreHead } from './ports.js';
+import type { AppliedMigration } from './ports.js';
 
 /** What is applied, what is pending and what disagrees, from the local migrations and the store's records. */
 export interface MigrationPlan<Db = unknown> {

@@ -1,11 +1,6 @@
 import type { LockHolder } from './errors.js';
+import type { StoreHead } from './head.js';
 import type { Migration } from './migration.js';
-
-/** The summary row of a store: how many migrations are applied, and the digest of that history. */
-export interface StoreHead {
-  readonly count: number;
-  readonly digest: string;
-}
 
 /**
  * How a record came to be: `applied` by mig, or recorded without running: by a `baseline` (a schema made by
@@ -63,12 +58,45 @@ export interface Leftover {
   readonly remove: string;
 }
 
-/** Another tool's migration history found in the database (see {@link MigrationStore.foreignHistories}). */
+/** Another tool's migration history found in the database (see {@link StoreInspector.foreignHistories}). */
 export interface ForeignHistorySummary {
   readonly tool: string;
   /** Where, e.g. "public.kysely_migration". */
   readonly table: string;
   readonly applied: number;
+}
+
+/**
+ * Inspection, kept apart from the store's writes as Kysely keeps its introspector apart from its adapter:
+ * what a migration would run, what failed runs left behind, and other tools' histories. None of it writes,
+ * and none of it is needed to migrate: a store offers it as `MigrationStore.inspector`, or not at all.
+ *
+ * @example
+ * const store: MigrationStore<Db> = {
+ *   // … the store's members
+ *   inspector: {
+ *     preview: async (migration, direction) => (direction === 'up' && migration.sql ? [migration.sql] : undefined),
+ *     leftovers: async () => [],
+ *     foreignHistories: async () => findOtherToolsTables(db),
+ *   },
+ * };
+ */
+export interface StoreInspector<Db = unknown> {
+  /**
+   * The SQL a migration would run, without running it and without writing anything, not even the store's
+   * tables (for dry runs); undefined when it cannot be known.
+   */
+  preview(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
+  /**
+   * What failed or killed runs of these (unrecorded) migrations left behind, attributed with certainty (see
+   * the adapter's docs); never writes. Empty when nothing is left, or the store cannot tell.
+   */
+  leftovers(migrations: readonly Migration<Db>[]): Promise<readonly Leftover[]>;
+  /**
+   * Other migration tools' histories in this database (non-empty ones), so a database managed by another
+   * tool is recognised before mig runs its migrations again. Empty when there are none (or it cannot tell).
+   */
+  foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
 }
 
 /** Identifies a store without secrets: used in span attributes, cache keys and messages. */
@@ -134,11 +162,6 @@ export interface MigrationStore<Db = unknown, F = undefined> {
    */
   revert(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
   /**
-   * The SQL a migration would run, without running it and without writing anything (for dry runs);
-   * undefined when it cannot be known.
-   */
-  preview(migration: Migration<Db>, direction: 'up' | 'down'): Promise<readonly string[] | undefined>;
-  /**
    * Records migrations as applied without running them (an adoption, a baseline), after the current head,
    * in one transaction, with the same head compare-and-swap and fence check as `apply`. Returns the new head.
    */
@@ -150,16 +173,11 @@ export interface MigrationStore<Db = unknown, F = undefined> {
    */
   rewrite(changes: RecordRewrite, options: ApplyOptions<F>): Promise<StoreHead>;
   /**
-   * Other migration tools' histories in this database (non-empty ones), so a database managed by another
-   * tool is recognised before mig runs its migrations again. Empty when there are none (or the store cannot
-   * tell).
+   * What the store can tell of the database beyond its records (see {@link StoreInspector}); optional. The
+   * migrator reads it where it is: without one, a dry run shows each migration's SQL text (when it has one),
+   * there are no leftovers, and another tool's history goes undetected.
    */
-  foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
-  /**
-   * What failed or killed runs of these (unrecorded) migrations left behind, attributed with certainty (see
-   * the adapter's docs); never writes. Empty when nothing is left, or the store cannot tell.
-   */
-  leftovers(migrations: readonly Migration<Db>[]): Promise<readonly Leftover[]>;
+  readonly inspector?: StoreInspector<Db> | undefined;
   /**
    * This store working under a held lock. A lock held by a database session (an advisory lock) hands its
    * session over in its fence, so every read and write under the lock runs on the session that holds it:

@@ -4,9 +4,6 @@
 import { DatabaseServiceImpl } from './service/database-service.js';
 import type { DatabaseService, DatabaseServiceOptions } from './service/types.js';
 
-export { IDLE_SERVICE_STATE, type MigrationState, type ServicePhase, type ServiceState } from './service/state.js';
-export type { DatabaseService, DatabaseServiceOptions, EnsureOptions, RunStops } from './service/types.js';
-
 /**
  * Creates a database service: lazy initialization with migrations, for an application's `lib/database`.
  * Most services build it with one call instead (`createDatabase` of `@mig/service`); this is the hand-wired path.

@@ -1,7 +1,8 @@
 import type { MigrationProblem } from './errors.js';
+import type { StoreHead } from './head.js';
 import type { Migration } from './migration.js';
 import type { LocalHistory, MigrationPlan } from './planner.js';
-import type { AppliedMigration, Leftover, StoreHead } from './ports.js';
+import type { AppliedMigration, Leftover } from './ports.js';
 
 export type StatusState = 'up-to-date' | 'pending' | 'drifted';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF } from '../src/adapter-kit.js';
+import { backoffDelay, DEFAULT_BACKOFF } from '../src/clock.js';
 
 describe('backoffDelay', () => {
   it('grows exponentially from the initial delay up to the cap', () => {

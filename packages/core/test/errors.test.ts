@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { describeThrown } from '../src/adapter-kit.js';
 import {
   describeHolder,
+  describeThrown,
+  InvalidTargetError,
   isMigError,
   LockTimeoutError,
   MigError,
   MigErrorCode,
+  MigrationConflictError,
   MigrationDriftError,
   MigrationFailedError,
   PendingMigrationsError,
-  VERSION,
-} from '../src/index.js';
+} from '../src/errors.js';
+import { VERSION } from '../src/version.js';
 
 describe('errors', () => {
   it('carry a code, a name, context and the native cause', () => {
@@ -61,6 +63,33 @@ describe('errors', () => {
     expect(error.message).toContain('application "api"');
     expect(error.message).toContain(since.toISOString());
     expect(describeHolder(null)).toBe('an unknown holder');
+  });
+
+  it('say which part of the head a conflict found moved: the count, or the digest at the same count', () => {
+    const expected = { count: 3, digest: 'a'.repeat(64) };
+    const behind = new MigrationConflictError('004_d', expected, { count: 4, digest: 'b'.repeat(64) });
+    expect(behind.code).toBe(MigErrorCode.Conflict);
+    expect(behind.name).toBe('MigrationConflictError');
+    expect(behind.message).toContain('(expected 3 applied, found 4)');
+    expect(behind.message).toContain('Nothing was recorded for it; run again.');
+    const forged = new MigrationConflictError('004_d', expected, { count: 3, digest: 'c'.repeat(64) });
+    expect(forged.message).toContain('3 applied as expected, but another history');
+    expect(forged.message).toContain(`head digest ${'c'.repeat(12)}, expected ${'a'.repeat(12)}`);
+    expect(forged.context).toMatchObject({ expectedCount: 3, foundCount: 3, foundDigest: 'c'.repeat(64) });
+    expect([forged.expected, forged.found]).toEqual([expected, { count: 3, digest: 'c'.repeat(64) }]);
+    const unread = new MigrationConflictError('004_d', expected, null);
+    expect(unread.message).toContain('the head could not be read');
+  });
+
+  it('name the targets an operation cannot take', () => {
+    const error = new InvalidTargetError('002_b', 'Migration "002_b" has no down migration.');
+    expect(error).toBeInstanceOf(MigError);
+    expect(isMigError(error, MigErrorCode.InvalidTarget)).toBe(true);
+    expect(error.name).toBe('InvalidTargetError');
+    expect(error.targets).toEqual(['002_b']);
+    expect(error.context).toEqual({ migrations: ['002_b'] });
+    const given = new InvalidTargetError(['a', 'b'], 'Cannot revert "a", "b".', { context: { target: 'a' } });
+    expect([given.targets, given.context]).toEqual([['a', 'b'], { target: 'a' }]);
   });
 
   it('say how to resolve pending migrations', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { computeChecksum, LocalHistory } from '../src/adapter-kit.js';
-import { type AppliedMigration, HistoryMismatchError, MigErrorCode, type Migration } from '../src/index.js';
+import { HistoryMismatchError, MigErrorCode } from '../src/errors.js';
 import { planAdoption, planBaseline, planRepair } from '../src/internal/history-plan.js';
+import { computeChecksum, type Migration } from '../src/migration.js';
+import { LocalHistory } from '../src/planner.js';
+import type { AppliedMigration } from '../src/ports.js';
 
 function m(name: string, content = name): Migration {
   return {

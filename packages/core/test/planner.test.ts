@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { MigrationSourceError } from '../src/errors.js';
 import {
   computeChecksum,
   EMPTY_DIGEST,
-  LocalHistory,
+  type Migration,
   nextDigest,
-  planMigrations,
   prefixDigests,
   validateMigrations,
-} from '../src/adapter-kit.js';
-import { type Migration, MigrationSourceError } from '../src/index.js';
+} from '../src/migration.js';
+import { LocalHistory, planMigrations } from '../src/planner.js';
 
 function m(name: string, content = name): Migration {
   return {

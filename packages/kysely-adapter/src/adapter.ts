@@ -1,15 +1,12 @@
 import {
-  type BackoffOptions,
-  DEFAULT_LEASE_TTL_MS,
   DEFAULT_LOCK_STRATEGY,
   InvalidOptionError,
   LOCK_STRATEGIES,
-  type LockAcquireOptions,
-  type LockHolder,
   type LockStrategy,
   type Logger,
   type MigrationLock,
 } from '@mig/core';
+import { type BackoffOptions, DEFAULT_LEASE_TTL_MS, type LockAcquireOptions, type LockHolder } from '@mig/core/adapter';
 import { createLeaseLock, createLocalLock, createSessionLock, withProcessMutex } from '@mig/lock';
 import { confirmEngine, detectEngine } from './detect.js';
 import type { EngineDriver, LockPrimitiveOptions } from './engines/driver.js';

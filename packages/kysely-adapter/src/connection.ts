@@ -1,5 +1,5 @@
-import { InvalidOptionError, type StoreTarget } from '@mig/core';
-import { urlScheme } from '@mig/core/adapter';
+import { InvalidOptionError } from '@mig/core';
+import { type StoreTarget, urlScheme } from '@mig/core/adapter';
 import type { DatabaseLocation } from './engines/driver.js';
 import { DRIVERS, type Engine, engineForScheme, URL_FORMS } from './engines/registry.js';
 

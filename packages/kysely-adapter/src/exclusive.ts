@@ -1,4 +1,4 @@
-import type { LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
+import type { LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core/adapter';
 import { deadOwnerPid } from '@mig/lock';
 import type { MigrationDb } from './db.js';
 import type { AdminLeasePrimitive, AdvisoryFence } from './fence.js';

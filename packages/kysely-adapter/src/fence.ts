@@ -1,4 +1,4 @@
-import type { LeasePrimitive, LockHolder } from '@mig/core';
+import type { LeasePrimitive, LockHolder } from '@mig/core/adapter';
 import type { MigrationDb } from './db.js';
 
 /** A held session lock (an advisory lock): the lock's own session, on which all work under it runs. */

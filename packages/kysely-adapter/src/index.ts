@@ -20,6 +20,7 @@ export {
   type ForeignTool,
   readForeignHistory,
 } from './foreign/index.js';
+export type { KyselyStoreInspector } from './inspector.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
 export { createFolderSource, type FolderSourceOptions, MIGRATION_EXTENSIONS } from './sources/folder.js';
 export { createListSource, type InlineMigration } from './sources/list.js';

@@ -1,4 +1,5 @@
-import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
+import type { Logger } from '@mig/core';
+import type { LeaseGrant, LockHolder, TryLockResult } from '@mig/core/adapter';
 import type { MigrationDb } from './db.js';
 import type { AdminLeasePrimitive, LeaseFence } from './fence.js';
 import type { StoreTables } from './tables.js';

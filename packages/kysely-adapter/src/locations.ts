@@ -1,4 +1,5 @@
-import { InvalidOptionError, MigError, MigErrorCode, type StoreTarget } from '@mig/core';
+import { InvalidOptionError, MigError, MigErrorCode } from '@mig/core';
+import type { StoreTarget } from '@mig/core/adapter';
 
 // What several engines' drivers share about URLs and driver packages; it knows no engine.
 

@@ -1,4 +1,4 @@
-import type { StoreTarget } from '@mig/core';
+import type { StoreTarget } from '@mig/core/adapter';
 import { Kysely } from 'kysely';
 import { describeConnection, describeWhere, parseDatabaseUrl } from './connection.js';
 import { DRIVERS, type Engine } from './engines/registry.js';

@@ -1,17 +1,13 @@
-import {
-  type AppliedMigration,
-  type ApplyOptions,
-  type Leftover,
-  type Logger,
-  MigError,
-  MigErrorCode,
-  type Migration,
-  type MigrationDirection,
-  type RecordOptions,
-  type RecordOrigin,
-  type RecordRewrite,
-  type StoreHead,
-} from '@mig/core';
+import { type AppliedMigration, type Logger, MigError, MigErrorCode, type Migration } from '@mig/core';
+import type {
+  ApplyOptions,
+  Leftover,
+  MigrationDirection,
+  RecordOptions,
+  RecordOrigin,
+  RecordRewrite,
+  StoreHead,
+} from '@mig/core/adapter';
 import type { MigrationDb } from './db.js';
 import type { KyselyFence } from './fence.js';
 import type { StoreTables } from './tables.js';

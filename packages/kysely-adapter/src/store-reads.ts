@@ -1,5 +1,5 @@
-import { MigError, MigErrorCode, type RecordRewrite, type StoreHead } from '@mig/core';
-import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
+import { MigError, MigErrorCode } from '@mig/core';
+import { EMPTY_DIGEST, nextDigest, type RecordRewrite, type StoreHead } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from './db.js';
 import { parseRepairs, type RecordRow } from './store-engine.js';

@@ -1,38 +1,44 @@
 import {
   type AppliedMigration,
-  type ApplyOptions,
   Attr,
-  DEFAULT_IDLE_IN_TRANSACTION_MS,
-  DEFAULT_SCHEMA,
-  DEFAULT_STATEMENT_LOCK_WAIT_MS,
-  DEFAULT_TABLE,
-  type ForeignHistorySummary,
+  InvalidTargetError,
   isMigError,
-  type Leftover,
   type Logger,
   MigError,
   MigErrorCode,
   type Migration,
-  type MigrationDirection,
   MigrationFailedError,
   type MigrationStore,
+  SpanName,
+} from '@mig/core';
+import {
+  type ApplyOptions,
+  createTelemetry,
+  DEFAULT_IDLE_IN_TRANSACTION_MS,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATEMENT_LOCK_WAIT_MS,
+  DEFAULT_TABLE,
+  describeThrown,
+  EMPTY_DIGEST,
+  type ForeignHistorySummary,
+  type Leftover,
+  type MigrationDirection,
+  nextDigest,
   type RecordOptions,
   type RecordRewrite,
-  SpanName,
   type StoreHead,
   type StoreTarget,
   silentLogger,
   type TelemetryOptions,
-} from '@mig/core';
-import { createTelemetry, describeThrown, EMPTY_DIGEST, nextDigest, withSpan } from '@mig/core/adapter';
+  withSpan,
+} from '@mig/core/adapter';
 import type { Tracer } from '@opentelemetry/api';
 import type { MigrationDb } from './db.js';
 import { detectEngine } from './detect.js';
 import type { EngineDriver } from './engines/driver.js';
 import type { Engine } from './engines/registry.js';
 import type { KyselyFence } from './fence.js';
-import { detectForeignHistoriesWith } from './foreign/detect.js';
-import { previewQueries } from './preview.js';
+import { KyselyStoreInspector } from './inspector.js';
 import { refusingAfter } from './stopped.js';
 import {
   notLatest,
@@ -128,6 +134,8 @@ interface StoreParts {
 export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
   readonly target: StoreTarget;
   readonly tables: StoreTables;
+  /** Previews, leftovers and other tools' histories, on this store's Kysely instance. */
+  readonly inspector: KyselyStoreInspector;
   readonly #db: MigrationDb;
   readonly #parts: StoreParts;
   readonly #engine: StoreEngine;
@@ -141,6 +149,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     this.tables = parts.engine.tables;
     this.target = parts.target;
     this.#tracer = parts.tracer;
+    this.inspector = new KyselyStoreInspector(db, parts.engine, parts.driver);
   }
 
   /** The error says mig's tables do not exist (nothing was ever recorded or locked here). */
@@ -213,7 +222,11 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     const module = await migration.load();
     const run = direction === 'up' ? module.up : module.down;
     if (!run) {
-      throw new MigError(MigErrorCode.InvalidTarget, `Migration "${migration.name}" has no down migration.`);
+      throw new InvalidTargetError(
+        migration.name,
+        `Migration "${migration.name}" has no down migration, so it cannot be reverted; nothing was changed. ` +
+          'Add a down (a `down` export, or a `-- mig:down` section in a SQL file), or write a new forward migration.',
+      );
     }
     const step: Step = {
       migration,
@@ -294,20 +307,19 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
     return this.#engine.rewrite(this.#db, changes, options);
   }
 
+  /** Same as `inspector.leftovers(migrations)`. */
   leftovers(migrations: readonly Migration<MigrationDb>[]): Promise<readonly Leftover[]> {
-    return this.#engine.leftovers(this.#db, migrations);
+    return this.inspector.leftovers(migrations);
   }
 
+  /** Same as `inspector.foreignHistories()`. */
   foreignHistories(): Promise<readonly ForeignHistorySummary[]> {
-    return detectForeignHistoriesWith(this.#db, this.#parts.driver);
+    return this.inspector.foreignHistories();
   }
 
-  async preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
-    const module = await migration.load();
-    const run = direction === 'up' ? module.up : module.down;
-    if (!run) return undefined;
-    if (direction === 'up' && migration.sql !== undefined) return [migration.sql];
-    return previewQueries(run, this.#db);
+  /** Same as `inspector.preview(migration, direction)`. */
+  preview(migration: Migration<MigrationDb>, direction: 'up' | 'down'): Promise<readonly string[] | undefined> {
+    return this.inspector.preview(migration, direction);
   }
 
   #error(action: string, error: unknown): MigError {

@@ -1,5 +1,5 @@
-import type { LockLease, Migration } from '@mig/core';
-import { computeChecksum } from '@mig/core/adapter';
+import type { Migration } from '@mig/core';
+import { computeChecksum, type LockLease } from '@mig/core/adapter';
 import { describeLockContract, describeStoreContract, type MigrationSpec } from '@mig/core/testing';
 import { Kysely, sql } from 'kysely';
 import { afterAll } from 'vitest';

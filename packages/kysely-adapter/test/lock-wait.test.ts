@@ -1,4 +1,5 @@
-import { createMigrator, type LockWait, MigrationFailedError } from '@mig/core';
+import { createMigrator, MigrationFailedError } from '@mig/core';
+import type { LockWait } from '@mig/core/adapter';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';

@@ -5,8 +5,8 @@ import {
   MigrationFailedError,
   type MigrationStatus,
   PendingMigrationsError,
-  systemClock,
 } from '@mig/core';
+import { systemClock } from '@mig/core/adapter';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

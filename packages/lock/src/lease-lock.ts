@@ -1,19 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { InvalidOptionError, LockLostError, type Logger, type MigrationLock } from '@mig/core';
 import {
   type BackoffOptions,
   type Clock,
   DEFAULT_LEASE_TTL_MS,
-  InvalidOptionError,
+  describeThrown,
   type LeasePrimitive,
   type LockAcquireOptions,
   type LockLease,
-  LockLostError,
-  type Logger,
-  type MigrationLock,
+  lockLost,
   silentLogger,
   systemClock,
-} from '@mig/core';
-import { describeThrown, lockLost } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 import { processOwner } from './owner.js';
 import { pollForLock } from './poll.js';
 

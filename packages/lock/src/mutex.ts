@@ -1,12 +1,5 @@
-import {
-  AbortedError,
-  type Clock,
-  type LockAcquireOptions,
-  type LockLease,
-  LockTimeoutError,
-  type MigrationLock,
-  systemClock,
-} from '@mig/core';
+import { AbortedError, LockTimeoutError, type MigrationLock } from '@mig/core';
+import { type Clock, type LockAcquireOptions, type LockLease, systemClock } from '@mig/core/adapter';
 import { withWholeWait } from './poll.js';
 
 /** A FIFO mutex inside one process; waits are bounded by a timeout and an AbortSignal. */

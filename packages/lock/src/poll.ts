@@ -1,17 +1,14 @@
+import { AbortedError, isMigError, LockTimeoutError, MigErrorCode } from '@mig/core';
 import {
-  AbortedError,
   type BackoffOptions,
+  backoffDelay,
   type Clock,
-  isMigError,
   type LockChange,
   type LockHolder,
-  LockTimeoutError,
   type LockWait,
-  MigErrorCode,
   systemClock,
   type TryLockResult,
-} from '@mig/core';
-import { backoffDelay } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 
 /** How long an attempt that is already running may overrun the deadline before the wait gives up on it. */
 export const ATTEMPT_GRACE_MS = 1_000;

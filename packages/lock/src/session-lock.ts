@@ -1,16 +1,15 @@
+import { LockLostError, LockTimeoutError, type MigrationLock } from '@mig/core';
 import {
   type BackoffOptions,
   type Clock,
+  describeThrown,
   type LockAcquireOptions,
   type LockLease,
-  LockLostError,
   type LockSession,
-  LockTimeoutError,
-  type MigrationLock,
+  lockLost,
   type SessionLockPrimitive,
   systemClock,
-} from '@mig/core';
-import { describeThrown, lockLost } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 import { ATTEMPT_GRACE_MS, pollForLock, withWholeWait } from './poll.js';
 
 export interface SessionLockOptions {

@@ -1,5 +1,5 @@
-import type { Clock } from '@mig/core';
 import { AbortedError } from '@mig/core';
+import type { Clock } from '@mig/core/adapter';
 
 /** Virtual time: sleeps advance it at once; scheduled callbacks run when time is advanced past them. */
 export class FakeClock implements Clock {

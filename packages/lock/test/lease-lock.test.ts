@@ -1,5 +1,5 @@
-import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core';
 import { InvalidOptionError, LockLostError } from '@mig/core';
+import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { createLeaseLock } from '../src/index.js';
 import { FakeClock } from './fake-clock.js';

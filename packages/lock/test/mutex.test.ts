@@ -1,4 +1,5 @@
-import { AbortedError, type LockLease, LockTimeoutError, type MigrationLock } from '@mig/core';
+import { AbortedError, LockTimeoutError, type MigrationLock } from '@mig/core';
+import type { LockLease } from '@mig/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { createLocalLock, Mutex, processMutex, withProcessMutex } from '../src/index.js';
 

@@ -1,4 +1,5 @@
-import { AbortedError, type LockHolder, LockTimeoutError, type LockWait, type TryLockResult } from '@mig/core';
+import { AbortedError, LockTimeoutError } from '@mig/core';
+import type { LockHolder, LockWait, TryLockResult } from '@mig/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { pollForLock } from '../src/index.js';
 import { FakeClock } from './fake-clock.js';

@@ -11,7 +11,6 @@ import {
   createDatabaseService,
   type DatabaseService,
   type EnsureOptions,
-  IDLE_SERVICE_STATE,
   type Logger,
   MigError,
   MigErrorCode,
@@ -19,6 +18,7 @@ import {
   type MigrationStatus,
   type ServiceState,
 } from '@mig/core';
+import { IDLE_SERVICE_STATE } from '@mig/core/adapter';
 import { type Engine, isTransientConnectionError, type MigrationDb } from '@mig/kysely-adapter';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';

@@ -1,7 +1,6 @@
 import { type LoadConfigOptions, loadConfig, type ResolvedConfig } from '@mig/config';
 import {
   createMigrator,
-  DEFAULT_IDLE_IN_TRANSACTION_MS,
   type Logger,
   MigError,
   MigErrorCode,
@@ -9,6 +8,7 @@ import {
   type MigrationSource,
   type Migrator,
 } from '@mig/core';
+import { DEFAULT_IDLE_IN_TRANSACTION_MS } from '@mig/core/adapter';
 import {
   createFolderSource,
   createKyselyAdapter,

@@ -1,4 +1,5 @@
-import { DEFAULT_STOP_GRACE_MS, type Logger, type RunStops } from '@mig/core';
+import type { Logger, RunStops } from '@mig/core';
+import { DEFAULT_STOP_GRACE_MS } from '@mig/core/adapter';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 

@@ -1,12 +1,6 @@
 import { adviceFor } from '@mig/config';
-import {
-  describeHolder,
-  type LockWait,
-  MigErrorCode,
-  type MigrationDirection,
-  type MigrationRunResult,
-  type RunProgress,
-} from '@mig/core';
+import { MigErrorCode, type MigrationRunResult, type RunProgress } from '@mig/core';
+import { describeHolder, type LockWait, type MigrationDirection } from '@mig/core/adapter';
 import type { CommandContext } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { formatMs, type Output } from '../output.js';

@@ -1,9 +1,5 @@
-import {
-  type AppliedMigration,
-  describeProblem,
-  type ForeignHistorySummary,
-  type MigrationInspection,
-} from '@mig/core';
+import type { AppliedMigration, MigrationInspection } from '@mig/core';
+import { describeProblem, type ForeignHistorySummary } from '@mig/core/adapter';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatMs, type Output, table } from '../output.js';

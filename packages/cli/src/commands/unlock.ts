@@ -1,4 +1,4 @@
-import { describeHolder } from '@mig/core';
+import { describeHolder } from '@mig/core/adapter';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';

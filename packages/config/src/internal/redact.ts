@@ -1,6 +1,5 @@
 /** Masking shared by `redactUrl`, problem values and file error messages. */
-import { redactCredentials } from '@mig/core';
-import { hasAuthority, isSecretName } from '@mig/core/adapter';
+import { hasAuthority, isSecretName, redactCredentials } from '@mig/core/adapter';
 
 export { isSecretName };
 

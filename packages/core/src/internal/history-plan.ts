@@ -1,5 +1,6 @@
-import { HistoryMismatchError, MigError, MigErrorCode } from '../errors.js';
+import { HistoryMismatchError, InvalidTargetError } from '../errors.js';
 import { compareNames, type Migration } from '../migration.js';
+import type { AdoptedHistory, RepairChange } from '../migrator/types.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
 import type { AppliedMigration, RecordRewrite } from '../ports.js';
 import { unknownTarget } from './targets.js';
@@ -7,20 +8,6 @@ import { unknownTarget } from './targets.js';
 // The pure part of adopt, baseline and repair: from the local migrations, mig's records and (for adopt)
 // another tool's history, what would be written, or every reason it cannot be. The migrator runs these under
 // the lock, on records read under the lock.
-
-/** Another tool's history, as an adapter reads it. */
-export interface AdoptedHistory {
-  /** "kysely", "knex", "node-pg-migrate", "drizzle". */
-  readonly tool: string;
-  /** Where it was read, for messages, e.g. "public.kysely_migration". */
-  readonly table?: string | undefined;
-  /** Applied migrations as mig names them (file names without extension), in the tool's applied order. */
-  readonly applied: readonly string[];
-  /** mig can run these files itself (see `AppliedMigration.runnable`). */
-  readonly runnable: boolean;
-  /** Entries the reader could not map to a file name, each said in a sentence. */
-  readonly unmatched?: readonly string[] | undefined;
-}
 
 /** What adopting records: the local migrations the tool applied that mig has no record of yet, in order. */
 export function planAdoption<Db>(
@@ -80,11 +67,6 @@ export function planBaseline<Db>(
   ]);
 }
 
-/** One change a repair makes, for the report. */
-export type RepairChange =
-  | { readonly kind: 'checksum'; readonly name: string; readonly from: string; readonly to: string }
-  | { readonly kind: 'forget'; readonly name: string; readonly checksum: string };
-
 /**
  * What a repair writes: the recorded checksums of applied migrations whose files changed, replaced by the
  * files' current ones; or, with `forget`, the one record of a deleted file. Pending and missing migrations
@@ -99,7 +81,7 @@ export function planRepair<Db>(
   if (forget !== undefined) {
     const record = records.find((r) => r.name === forget);
     if (!record) {
-      throw new MigError(MigErrorCode.InvalidTarget, `There is no record named "${forget}" to forget.`, {
+      throw new InvalidTargetError(forget, `There is no record named "${forget}" to forget.`, {
         context: { target: forget },
       });
     }

@@ -1,38 +1,8 @@
 import { describeThrown, isMigError, MigError, MigErrorCode, type MigrationDirection } from '../errors.js';
 import type { Migration, MigrationModule } from '../migration.js';
-import type { LockWait, Logger } from '../ports.js';
+import type { MigrationResult, MigrationRunResult, RunProgress } from '../migrator/types.js';
+import type { Logger } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
-
-export type MigrationResultStatus = 'applied' | 'reverted' | 'failed' | 'not-run' | 'planned';
-
-export interface MigrationResult {
-  readonly name: string;
-  readonly direction: MigrationDirection;
-  readonly status: MigrationResultStatus;
-  readonly durationMs: number;
-  readonly transactional: boolean;
-  /** Dry runs: the SQL this migration would run, when it can be known. */
-  readonly sql?: readonly string[] | undefined;
-}
-
-/** The outcome of `up` or `down`: one result per migration considered; `error` when the run stopped. */
-export interface MigrationRunResult {
-  readonly direction: MigrationDirection;
-  readonly dryRun: boolean;
-  readonly results: readonly MigrationResult[];
-  readonly error?: MigError | undefined;
-  /** Time spent waiting for the lock (0 without contention, or when no lock was taken). */
-  readonly lockWaitMs: number;
-  /** The status after the run, when it is known. */
-  readonly status?: MigrationStatus | undefined;
-}
-
-/** What a run reports as it goes: lock waits, each migration's start and end (for a CLI's output). */
-export type RunProgress =
-  | { readonly type: 'lock-wait'; readonly wait: LockWait }
-  | { readonly type: 'lock-acquired'; readonly waitedMs: number }
-  | { readonly type: 'migration-start'; readonly name: string; readonly direction: MigrationDirection }
-  | { readonly type: 'migration-end'; readonly result: MigrationResult };
 
 /** The results of one run as they accumulate, and the run's progress callback made safe to call. */
 export class RunRecord {

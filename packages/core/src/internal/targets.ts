@@ -1,4 +1,4 @@
-import { MigError, MigErrorCode, MigrationDriftError } from '../errors.js';
+import { InvalidTargetError, MigrationDriftError } from '../errors.js';
 import type { Migration, MigrationModule } from '../migration.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
 import type { AppliedMigration } from '../ports.js';
@@ -48,8 +48,8 @@ export function downTargets<Db>(
   }
   const foreign = names.filter((name) => !byName.has(name));
   if (foreign.length > 0) {
-    throw new MigError(
-      MigErrorCode.InvalidTarget,
+    throw new InvalidTargetError(
+      foreign,
       `Cannot revert ${quoted(foreign)}: applied by a newer version of the code, whose files are not here. Revert with that version.`,
       { context: { migrations: foreign } },
     );
@@ -57,8 +57,8 @@ export function downTargets<Db>(
   const foreignApi = applied.filter((r) => names.includes(r.name) && !r.runnable);
   if (foreignApi.length > 0) {
     const tool = foreignApi[0]?.adoptedFrom ?? 'another tool';
-    throw new MigError(
-      MigErrorCode.InvalidTarget,
+    throw new InvalidTargetError(
+      foreignApi.map((r) => r.name),
       `Cannot revert ${quoted(foreignApi.map((r) => r.name))}: adopted from ${tool}'s history, and written for ${tool}, ` +
         `whose API mig does not run. Revert with ${tool}, or write a new forward migration; nothing was reverted.`,
       { context: { migrations: foreignApi.map((r) => r.name), tool } },
@@ -76,8 +76,8 @@ export async function loadModules<Db>(
   if (direction === 'down') {
     const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
     if (irreversible.length > 0) {
-      throw new MigError(
-        MigErrorCode.InvalidTarget,
+      throw new InvalidTargetError(
+        irreversible.map((m) => m.name),
         `Cannot revert ${quoted(irreversible.map((m) => m.name))}: no down migration defined. ` +
           'Add a down (a `down` export, or a `-- mig:down` section in a SQL file) or write a new forward migration.',
         { context: { migrations: irreversible.map((m) => m.name) } },
@@ -87,11 +87,11 @@ export async function loadModules<Db>(
   return modules;
 }
 
-export function unknownTarget<Db>(name: string, history: LocalHistory<Db>): MigError {
+export function unknownTarget<Db>(name: string, history: LocalHistory<Db>): InvalidTargetError {
   const names = history.migrations.map((m) => m.name);
   const hint =
     names.length > 0 ? ` Known migrations: ${names.slice(-5).join(', ')}${names.length > 5 ? ', …' : ''}.` : '';
-  return new MigError(MigErrorCode.InvalidTarget, `There is no migration named "${name}".${hint}`, {
+  return new InvalidTargetError(name, `There is no migration named "${name}".${hint}`, {
     context: { target: name },
   });
 }

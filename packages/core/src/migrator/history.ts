@@ -1,16 +1,18 @@
 // The history operations: adopt, baseline and repair write records only, never run a migration. Each plans
 // (with the pure planners of internal/history-plan.ts) from the records read in the lock section, and
 // writes them there in one store transaction.
-import { type AdoptedHistory, planAdoption, planBaseline, planRepair } from '../internal/history-plan.js';
+
+import type { StoreHead } from '../head.js';
+import { planAdoption, planBaseline, planRepair } from '../internal/history-plan.js';
 import { safeProgress, toMigError } from '../internal/run-record.js';
 import { EMPTY_HEAD } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
-import type { AppliedMigration, ApplyOptions, MigrationStore, StoreHead } from '../ports.js';
+import type { AppliedMigration, ApplyOptions, MigrationStore } from '../ports.js';
 import { SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { enter, type LockWaiter, throwIfAborted } from './lock-section.js';
 import { readStatus } from './status-check.js';
-import type { HistoryChange, HistoryOptions, HistoryResult } from './types.js';
+import type { AdoptedHistory, HistoryChange, HistoryOptions, HistoryResult } from './types.js';
 
 /** What an adopt, baseline or repair would write, and how to write it in the lock section. */
 interface HistoryPlan<Db, F> {

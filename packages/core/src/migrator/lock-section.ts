@@ -3,13 +3,13 @@
 // and releases it whatever happens. Nothing else in the migrator touches a lock.
 import type { Span } from '@opentelemetry/api';
 import { AbortedError, describeHolder, describeThrown, isMigError, MigErrorCode } from '../errors.js';
-import type { RunProgress } from '../internal/run-record.js';
 import type { Migration } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
 import type { LockLease, LockWait, MigrationLock, MigrationStore } from '../ports.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { readStatus } from './status-check.js';
+import type { RunProgress } from './types.js';
 
 /** Who waits for a lock: reports its waits and keeps how long it waited. */
 export interface LockWaiter {

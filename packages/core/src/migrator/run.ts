@@ -10,18 +10,19 @@ import {
   type MigrationDirection,
   MigrationFailedError,
 } from '../errors.js';
-import { type MigrationResult, type MigrationRunResult, RunRecord } from '../internal/run-record.js';
+import type { StoreHead } from '../head.js';
+import { RunRecord } from '../internal/run-record.js';
 import { migrationStop, type StopSources, untilStopped } from '../internal/stop.js';
 import { downTargets, loadModules, upTargets } from '../internal/targets.js';
 import { EMPTY_HEAD, type Migration, type MigrationModule } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
-import type { LockLease, MigrationStore, StoreHead } from '../ports.js';
+import type { LockLease, MigrationStore } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { enter, throwIfAborted } from './lock-section.js';
 import { readStatus, statusAfter } from './status-check.js';
-import type { RunOptions } from './types.js';
+import type { MigrationResult, MigrationRunResult, RunOptions } from './types.js';
 
 /** The migrations a run touches and, for `up`, the status they were planned from. */
 interface Targets<Db> {
@@ -91,7 +92,7 @@ async function refuseOverForeignHistory<Db, F>(
   planned: readonly Migration<Db>[],
 ): Promise<void> {
   if (planned[0] !== history.migrations[0]) return; // mig has records: its history is its own
-  const foreign = await context.store.foreignHistories();
+  const foreign = (await context.store.inspector?.foreignHistories()) ?? [];
   if (foreign.length > 0) throw new ForeignHistoryError(foreign);
 }
 
@@ -134,8 +135,10 @@ async function preview<Db, F>(
 ): Promise<MigrationRunResult> {
   const { targets, modules } = planned;
   for (const m of targets) {
+    // Without an inspector (or when it cannot tell), a SQL migration's own text.
     const sql =
-      (await context.store.preview(m, run.direction)) ?? (run.direction === 'up' && m.sql ? [m.sql] : undefined);
+      (await context.store.inspector?.preview(m, run.direction)) ??
+      (run.direction === 'up' && m.sql ? [m.sql] : undefined);
     const transactional = modules.get(m.name)?.transactional ?? true;
     run.add({ name: m.name, direction: run.direction, status: 'planned', durationMs: 0, transactional, sql });
   }

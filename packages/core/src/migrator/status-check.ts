@@ -1,8 +1,10 @@
 // The migrator's reads: the one-round-trip head check, `status()` in its span, and `inspect()`. None writes,
 // none locks.
+
+import type { StoreHead } from '../head.js';
 import { EMPTY_HEAD } from '../migration.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
-import type { MigrationStore, StoreHead } from '../ports.js';
+import type { MigrationStore } from '../ports.js';
 import { type MigrationInspection, type MigrationStatus, statusOf } from '../status.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
@@ -65,6 +67,6 @@ export async function inspect<Db, F>(context: MigratorContext<Db, F>): Promise<M
     status: statusOf(history, head, applied.length, plan, matches ? 'head' : 'records'),
     applied,
     local: history.migrations,
-    leftovers: plan.pending.length > 0 ? await store.leftovers(plan.pending) : [],
+    leftovers: (plan.pending.length > 0 ? await store.inspector?.leftovers(plan.pending) : undefined) ?? [],
   };
 }

@@ -1,11 +1,10 @@
-// The migrator's public types, apart from its implementation so that every job module can use them without
+// The migrator's public types (its options, its results and progress events, the histories adopt takes),
+// apart from its implementation so that every job module can use them without
 // importing the façade (`../migrator.ts`) that puts the jobs together.
 import type { Clock } from '../clock.js';
-import type { MigError } from '../errors.js';
-import type { AdoptedHistory, RepairChange } from '../internal/history-plan.js';
-import type { MigrationRunResult, RunProgress } from '../internal/run-record.js';
+import type { MigError, MigrationDirection } from '../errors.js';
 import type { Migration, MigrationSource } from '../migration.js';
-import type { ForeignHistorySummary, Logger, MigrationLock, MigrationStore, StoreTarget } from '../ports.js';
+import type { ForeignHistorySummary, LockWait, Logger, MigrationLock, MigrationStore, StoreTarget } from '../ports.js';
 import type { MigrationInspection, MigrationStatus } from '../status.js';
 import type { TelemetryOptions } from '../telemetry.js';
 
@@ -157,6 +156,59 @@ export interface Migrator<Db = unknown> {
    * const { changes } = await migrator.repair({ dryRun: true }); // what would change
    */
   repair(options?: HistoryOptions & { readonly forget?: string | undefined }): Promise<HistoryResult>;
-  /** Other migration tools' histories in the database (non-empty ones). */
+  /**
+   * Other migration tools' histories in the database (non-empty ones), as the store's inspector finds them;
+   * empty when the store has no inspector.
+   */
   foreignHistories(): Promise<readonly ForeignHistorySummary[]>;
 }
+
+export type MigrationResultStatus = 'applied' | 'reverted' | 'failed' | 'not-run' | 'planned';
+
+export interface MigrationResult {
+  readonly name: string;
+  readonly direction: MigrationDirection;
+  readonly status: MigrationResultStatus;
+  readonly durationMs: number;
+  readonly transactional: boolean;
+  /** Dry runs: the SQL this migration would run, when it can be known. */
+  readonly sql?: readonly string[] | undefined;
+}
+
+/** The outcome of `up` or `down`: one result per migration considered; `error` when the run stopped. */
+export interface MigrationRunResult {
+  readonly direction: MigrationDirection;
+  readonly dryRun: boolean;
+  readonly results: readonly MigrationResult[];
+  readonly error?: MigError | undefined;
+  /** Time spent waiting for the lock (0 without contention, or when no lock was taken). */
+  readonly lockWaitMs: number;
+  /** The status after the run, when it is known. */
+  readonly status?: MigrationStatus | undefined;
+}
+
+/** What a run reports as it goes: lock waits, each migration's start and end (for a CLI's output). */
+export type RunProgress =
+  | { readonly type: 'lock-wait'; readonly wait: LockWait }
+  | { readonly type: 'lock-acquired'; readonly waitedMs: number }
+  | { readonly type: 'migration-start'; readonly name: string; readonly direction: MigrationDirection }
+  | { readonly type: 'migration-end'; readonly result: MigrationResult };
+
+/** Another tool's history, as an adapter reads it. */
+export interface AdoptedHistory {
+  /** "kysely", "knex", "node-pg-migrate", "drizzle". */
+  readonly tool: string;
+  /** Where it was read, for messages, e.g. "public.kysely_migration". */
+  readonly table?: string | undefined;
+  /** Applied migrations as mig names them (file names without extension), in the tool's applied order. */
+  readonly applied: readonly string[];
+  /** mig can run these files itself (see `AppliedMigration.runnable`). */
+  readonly runnable: boolean;
+  /** Entries the reader could not map to a file name, each said in a sentence. */
+  readonly unmatched?: readonly string[] | undefined;
+}
+
+/** One change a repair makes, for the report. */
+export type RepairChange =
+  | { readonly kind: 'checksum'; readonly name: string; readonly from: string; readonly to: string }
+  | { readonly kind: 'forget'; readonly name: string; readonly checksum: string };

@@ -3,9 +3,10 @@
 // query function, and a failure the server will get over by itself does not use up an attempt.
 import type { Tracer } from '@opentelemetry/api';
 import { type BackoffOptions, backoffDelay, type Clock } from '../clock.js';
-import { ConnectionError, describeThrown, redactCredentials } from '../errors.js';
+import { ConnectionError, describeThrown } from '../errors.js';
 import type { Logger } from '../ports.js';
 import { Attr, errorType, SpanName, withSpan } from '../telemetry.js';
+import { redactCredentials } from '../url.js';
 
 /** Between connection attempts: from 200 ms, doubling, at most 5 s, with jitter so instances spread out. */
 export const CONNECT_BACKOFF = Object.freeze({ initialDelayMs: 200, maxDelayMs: 5_000, factor: 2, jitter: 0.3 });

@@ -21,15 +21,14 @@ import {
   MigErrorCode,
   MigrationDriftError,
   PendingMigrationsError,
-  redactCredentials,
 } from '../errors.js';
 import { boundByCaller } from '../internal/bounds.js';
-import type { MigrationRunResult } from '../internal/run-record.js';
-import type { Migrator } from '../migrator/types.js';
+import type { MigrationRunResult, Migrator } from '../migrator/types.js';
 import { statusCacheKey } from '../migrator.js';
 import { type ForeignHistorySummary, type Logger, silentLogger } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
 import { Attr, createMigrationMetrics, createTelemetry, markFailed, SpanName, withSpan } from '../telemetry.js';
+import { redactCredentials } from '../url.js';
 import { Connector } from './connector.js';
 import { type Decision, decide, decideFailure, resolvePolicy, type ServicePolicy } from './policy.js';
 import {

@@ -2,7 +2,7 @@
 // a named action), and the public view `state()` returns, built from the model alone.
 import { type Clock, systemClock } from '../clock.js';
 import type { MigError, MigrationProblem } from '../errors.js';
-import type { MigrationResult } from '../internal/run-record.js';
+import type { MigrationResult } from '../migrator/types.js';
 import type { ForeignHistorySummary } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
 import { resolvePolicy, type ServicePolicy } from './policy.js';

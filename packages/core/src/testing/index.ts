@@ -17,12 +17,12 @@ export {
   type LockFencing,
   type LockFixture,
 } from './lock-contract.js';
-export type { BuildMigration, MigrationSpec } from './migration-spec.js';
+export { type BuildMigration, CONTRACT_MIGRATION_NAME, type MigrationSpec } from './migration-spec.js';
+export { describeStoreContract } from './store-contract.js';
 export {
-  describeStoreContract,
   STORE_CASES,
   type StoreCapabilities,
   type StoreCase,
   type StoreContractHarness,
   type StoreFixture,
-} from './store-contract.js';
+} from './store-harness.js';

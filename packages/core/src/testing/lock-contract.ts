@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { MigErrorCode } from '../errors.js';
+import type { StoreHead } from '../head.js';
 import type { Migration } from '../migration.js';
-import type { LockLease, LockWait, MigrationLock, MigrationStore, StoreHead } from '../ports.js';
+import type { LockLease, LockWait, MigrationLock, MigrationStore } from '../ports.js';
 import { assertMigError, caseRegistry, rejection, sleep, tracked } from './cases.js';
-import { type BuildMigration, sortedEffects } from './migration-spec.js';
+import { type BuildMigration, buildContractMigration, sortedEffects } from './migration-spec.js';
 
 /** A fresh lock key (and database, for a database lock): one per test case. */
 export interface LockFixture<F, Db = unknown> {
@@ -379,7 +380,8 @@ function lostLockCases<F, Db>({ capabilities, test, acquire, fencing }: LockCont
     'a store rejects the fence of a lost lock with LOCK_LOST and records nothing',
     async ({ fixture }) => {
       const { store, migration, effects, loseLock } = fencing();
-      const ok = (id: string): Migration<Db> => migration({ name: id, transactional: true, fails: false });
+      const ok = (id: string): Migration<Db> =>
+        buildContractMigration(migration, { name: id, transactional: true, fails: false });
       await store.prepare();
       const lease = await acquire(fixture.createLock());
       const bound = store.bind(lease.fence);

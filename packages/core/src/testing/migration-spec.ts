@@ -1,5 +1,8 @@
 import type { Migration } from '../migration.js';
 
+/** Every name the suites give a contract migration matches this (see {@link MigrationSpec.name}). */
+export const CONTRACT_MIGRATION_NAME = /^c\d{3}_[a-z_]+$/;
+
 /**
  * A migration the contract suites ask the harness to build for its engine. Its `up` leaves an *effect*
  * named after the migration (a marker table, or a marker row on an engine whose DDL is not transactional),
@@ -7,7 +10,8 @@ import type { Migration } from '../migration.js';
  */
 export interface MigrationSpec {
   /**
-   * Matches `/^c\d{3}_[a-z]+$/` (e.g. `c001_first`): usable as a table name, and easy to tell apart from
+   * Matches {@link CONTRACT_MIGRATION_NAME}: `c`, three digits, `_`, then lowercase letters and underscores
+   * (`c001_first`, `c002_applied_first`). Usable as a table name on every engine, and easy to tell apart from
    * the store's own tables. The migration's `name` must be exactly this.
    */
   readonly name: string;
@@ -19,6 +23,19 @@ export interface MigrationSpec {
 
 /** Builds a migration for the engine under test (see {@link MigrationSpec}). */
 export type BuildMigration<Db> = (spec: MigrationSpec) => Migration<Db>;
+
+/**
+ * Builds a contract migration through the harness, after checking its name against
+ * {@link CONTRACT_MIGRATION_NAME}: the suites keep the promise their documentation makes to harnesses.
+ */
+export function buildContractMigration<Db>(build: BuildMigration<Db>, spec: MigrationSpec): Migration<Db> {
+  if (!CONTRACT_MIGRATION_NAME.test(spec.name)) {
+    throw new Error(
+      `The contract migration name "${spec.name}" does not match ${CONTRACT_MIGRATION_NAME}: fix the suite`,
+    );
+  }
+  return build(spec);
+}
 
 /** The same migration with another checksum: what a store sees after someone edited an applied migration. */
 export function withChecksum<Db>(migration: Migration<Db>, checksum: string): Migration<Db> {

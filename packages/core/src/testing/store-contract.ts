@@ -1,118 +1,24 @@
-import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { MigErrorCode } from '../errors.js';
-import { computeChecksum, EMPTY_DIGEST, EMPTY_HEAD, type Migration, nextDigest } from '../migration.js';
-import type { AppliedMigration, MigrationLock, MigrationStore, StoreHead } from '../ports.js';
+import { computeChecksum, EMPTY_DIGEST, EMPTY_HEAD, nextDigest } from '../migration.js';
+import type { AppliedMigration } from '../ports.js';
 import { assertMigError, caseRegistry, rejection, settle } from './cases.js';
-import { type BuildMigration, sortedEffects, withChecksum, withoutDown } from './migration-spec.js';
-
-/** A fresh, empty database with the store under test on it: one per test case. */
-export interface StoreFixture<Db, F> {
-  /** The store under test. Its tables must not exist yet: the suite calls `prepare` itself. */
-  readonly store: MigrationStore<Db, F>;
-  /**
-   * Every lock that works with this store (at least one). The suite takes each, binds the store to its
-   * fence and applies under it, as the migrator does.
-   */
-  readonly locks: readonly [MigrationLock<F>, ...MigrationLock<F>[]];
-  /** Names of the contract migrations whose effect is visible in the database now, in any order. */
-  effects(): Promise<readonly string[]>;
-  /** Drops the database and ends every connection the fixture opened. */
-  close(): Promise<void>;
-}
-
-/** What a store can do; a case that needs more than the store has is skipped (and shown as skipped). */
-export interface StoreCapabilities {
-  /** Runs modules marked non-transactional (outside a transaction), recording them after they succeed. */
-  readonly nonTransactional: boolean;
-  /** `preview` returns the SQL of the migrations the harness builds, rather than undefined. */
-  readonly previewsSql: boolean;
-}
-
-/**
- * How {@link describeStoreContract} drives a store implementation.
- *
- * @example
- * describeStoreContract('kysely store on PostgreSQL', {
- *   capabilities: { nonTransactional: true, previewsSql: true },
- *   async open() {
- *     const database = await createTestDatabase();
- *     const adapter = createKyselyAdapter({ db: database.db });
- *     return {
- *       store: adapter.store,
- *       locks: [adapter.createLock()],
- *       effects: () => listTables(database.db, /^c\d{3}_/),
- *       close: () => database.drop(),
- *     };
- *   },
- *   migration: ({ name, transactional, fails }) => ({
- *     name,
- *     checksum: computeChecksum(name),
- *     origin: 'contract',
- *     load: async () => ({
- *       transactional,
- *       async up(db) {
- *         await sql`create table ${sql.id(name)} (id int)`.execute(db);
- *         if (fails) throw new Error(`${name} fails on purpose`);
- *       },
- *       async down(db) {
- *         await sql`drop table ${sql.id(name)}`.execute(db);
- *       },
- *     }),
- *   }),
- * });
- */
-export interface StoreContractHarness<Db, F> {
-  readonly capabilities: StoreCapabilities;
-  /** A fresh database and a store on it, for one case; closed after the case. */
-  open(): Promise<StoreFixture<Db, F>>;
-  /** Builds a migration for this engine (see {@link MigrationSpec}). Checksums must differ between names. */
-  readonly migration: BuildMigration<Db>;
-  /**
-   * Titles of cases this implementation is known to fail, each tracked as a bug. They run as `it.fails`, so
-   * the suite turns red once the bug is fixed and the entry must be removed.
-   */
-  readonly expectedFailures?: readonly StoreCase[] | undefined;
-}
-
-/** The cases of {@link describeStoreContract}, by title. */
-export const STORE_CASES = [
-  'names its target with non-empty strings and no credentials',
-  'before prepare: readHead is null, readApplied is empty, and neither creates anything',
-  'prepare creates an empty history: count 0 and the empty digest',
-  'prepare is idempotent and safe when called concurrently',
-  'apply runs up, records the migration and returns the new head (nextDigest chain)',
-  'readApplied lists records in the order applied, not by name',
-  'a record keeps the checksum it was applied with, so drift stays visible',
-  'apply on a stale expected head fails with CONFLICT, runs nothing and records nothing',
-  'two applies racing on one head: exactly one is recorded, the other fails with CONFLICT',
-  'a failing transactional migration leaves neither its effect nor its record',
-  'a non-transactional migration runs and is recorded after it succeeds',
-  'a failing non-transactional migration is not recorded, and the store stays usable',
-  'a non-transactional migration on a stale head fails with CONFLICT before it runs',
-  'revert runs down, removes the record and restores the previous head',
-  'revert of a non-transactional migration runs down and removes the record',
-  'revert of an older migration fails with CONFLICT and changes nothing',
-  'revert of a migration that was never applied fails with CONFLICT before its down runs',
-  'revert of an older non-transactional migration fails with CONFLICT before its down runs',
-  'revert on a stale expected head fails with CONFLICT and changes nothing',
-  'revert of a migration without down fails with INVALID_TARGET and changes nothing',
-  "preview returns SQL (or undefined) and writes nothing, not even the store's tables",
-  'bind(fence) returns a store that applies and reverts under each lock',
-  'record writes migrations as applied without running them, with their origin, in one step on the head',
-  'record on a stale expected head fails with CONFLICT and records nothing',
-  'rewrite replaces checksums, keeps the old ones in repairs, and rebuilds the digest chain',
-  'rewrite forgets a record and rebuilds the head from the records left',
-  'foreignHistories is empty on a database no other tool has migrated',
-  'leftovers: nothing is left behind by migrations that never ran',
-] as const;
-
-/** The title of one case, e.g. for `expectedFailures`. */
-export type StoreCase = (typeof STORE_CASES)[number];
+import { withChecksum, withoutDown } from './migration-spec.js';
+import { preparedHead, readPreparedHead, type StoreContext, storeContext } from './store-context.js';
+import { STORE_CASES, type StoreContractHarness } from './store-harness.js';
+import { inspectorCases } from './store-inspector-cases.js';
+import { lockCases } from './store-lock-cases.js';
 
 /**
  * The contract every {@link MigrationStore} must pass: the head and its compare-and-swap, apply and revert
- * (atomic for transactional migrations), the records in applied order, previews that write nothing, and
- * binding to a lock's fence. Call it at the top level of a test file; each case opens its own fixture.
+ * (atomic for transactional migrations), the records in applied order, records written without running and
+ * rewritten by a repair, binding to each lock's fence and refusing the fence of a lock released since, and,
+ * where the store has an inspector, previews that write nothing. Call it at the top level of a test file;
+ * each case opens its own fixture.
+ *
+ * A store is only half proven by this suite: its fence check is exercised with its locks here, but the
+ * ways a lock can be lost (a lease that expires, a session lock taken away) are the lock suite's. Run
+ * `describeLockContract` over each of the store's locks too.
  */
 export function describeStoreContract<Db, F>(name: string, harness: StoreContractHarness<Db, F>): void {
   const test = caseRegistry(`describeStoreContract(${name})`, STORE_CASES, harness.expectedFailures);
@@ -125,78 +31,11 @@ export function describeStoreContract<Db, F>(name: string, harness: StoreContrac
     nonTransactionalCases(context);
     revertCases(context);
     refusedRevertCases(context);
-    previewAndBindCases(context);
     recordCases(context);
     rewriteCases(context);
+    lockCases(context);
+    inspectorCases(context);
   });
-}
-
-/** The fixture of the case that is running, and its store. */
-interface StoreCaseState<Db, F> {
-  readonly fixture: StoreFixture<Db, F>;
-  readonly store: MigrationStore<Db, F>;
-}
-
-/** Everything a caller can observe of the store and the database. */
-interface StoreSnapshot {
-  readonly head: StoreHead | null;
-  readonly applied: readonly AppliedMigration[];
-  readonly effects: string[];
-}
-
-/** What the groups of cases share: the harness's capabilities, and helpers over the running case's fixture. */
-interface StoreContext<Db, F> {
-  readonly capabilities: StoreCapabilities;
-  /** Registers a case; `run` gets the fixture (and store) opened for it. */
-  test(
-    title: StoreCase,
-    run: (state: StoreCaseState<Db, F>) => Promise<void> | void,
-    options?: { readonly skip?: boolean },
-  ): void;
-  ok(id: string): Migration<Db>;
-  failing(id: string): Migration<Db>;
-  outside(id: string, fails?: boolean): Migration<Db>;
-  effects(): Promise<string[]>;
-  snapshot(): Promise<StoreSnapshot>;
-  /** Applies on the current head and checks the head it returns. */
-  applyOnHead(m: Migration<Db>): Promise<StoreHead>;
-}
-
-/** Opens a fixture before each case and closes it after; call inside the suite's `describe`. */
-function storeContext<Db, F>(
-  harness: StoreContractHarness<Db, F>,
-  register: ReturnType<typeof caseRegistry<StoreCase>>,
-): StoreContext<Db, F> {
-  let fixture: StoreFixture<Db, F>;
-  let store: MigrationStore<Db, F>;
-  beforeEach(async () => {
-    fixture = await harness.open();
-    store = fixture.store;
-  });
-  afterEach(async () => {
-    await fixture.close();
-  });
-
-  const effects = () => sortedEffects(fixture.effects);
-  return {
-    capabilities: harness.capabilities,
-    test: (title, run, options) => register(title, () => run({ fixture, store }), options),
-    ok: (id) => harness.migration({ name: id, transactional: true, fails: false }),
-    failing: (id) => harness.migration({ name: id, transactional: true, fails: true }),
-    outside: (id, fails = false) => harness.migration({ name: id, transactional: false, fails }),
-    effects,
-    snapshot: async () => ({
-      head: await store.readHead(),
-      applied: await store.readApplied(),
-      effects: await effects(),
-    }),
-    applyOnHead: async (m) => {
-      const head = await readPreparedHead(store);
-      const next = await store.apply(m, { expectedHead: head });
-      expect(next).toEqual({ count: head.count + 1, digest: nextDigest(head.digest, m.name, m.checksum) });
-      return next;
-    },
-  };
 }
 
 /** The target, reads before prepare, and prepare. */
@@ -504,59 +343,6 @@ function refusedRevertCases<Db, F>(context: StoreContext<Db, F>): void {
   });
 }
 
-/** Previews that write nothing, and a store bound to each lock's fence. */
-function previewAndBindCases<Db, F>(context: StoreContext<Db, F>): void {
-  const { capabilities, test, ok, failing, effects, snapshot, applyOnHead } = context;
-  test("preview returns SQL (or undefined) and writes nothing, not even the store's tables", async ({ store }) => {
-    const first = ok('c001_first');
-    const second = ok('c002_second');
-    // On an empty database: not even the store's tables appear.
-    for (const direction of ['up', 'down'] as const) {
-      expectPreview(await store.preview(first, direction), capabilities.previewsSql, `preview(${direction})`);
-    }
-    expectPreview(await store.preview(failing('c003_broken'), 'up'), false, 'preview of a failing migration');
-    expect(await store.readHead()).toBeNull();
-    expect(await store.readApplied()).toEqual([]);
-    expect(await effects()).toEqual([]);
-
-    // With a history: neither the records, the head nor the database change.
-    await store.prepare();
-    await applyOnHead(first);
-    const before = await snapshot();
-    expectPreview(await store.preview(second, 'up'), capabilities.previewsSql, 'preview(up)');
-    expectPreview(await store.preview(first, 'down'), capabilities.previewsSql, 'preview(down)');
-    expect(await snapshot()).toEqual(before);
-  });
-
-  test('bind(fence) returns a store that applies and reverts under each lock', async ({ fixture, store }) => {
-    const names: string[] = [];
-    for (const [index, lock] of fixture.locks.entries()) {
-      const id = `c${String(index + 1).padStart(3, '0')}_bound`;
-      // As the migrator does: a lock in the store's tables needs them first; another is taken first.
-      if (lock.livesInStore) await store.prepare();
-      const lease = await lock.acquire({ timeoutMs: 10_000 });
-      try {
-        const bound = store.bind(lease.fence);
-        if (!lock.livesInStore) await bound.prepare();
-        const head = await readPreparedHead(bound);
-        const m = ok(id);
-        const next = await bound.apply(m, { fence: lease.fence, expectedHead: head });
-        expect(next).toEqual({ count: head.count + 1, digest: nextDigest(head.digest, m.name, m.checksum) });
-        expect(await bound.readHead()).toEqual(next);
-        expect((await bound.readApplied()).map((r) => r.name)).toEqual([...names, id]);
-        expect(await bound.revert(m, { fence: lease.fence, expectedHead: next })).toEqual(head);
-        await bound.apply(m, { fence: lease.fence, expectedHead: head });
-        names.push(id);
-      } finally {
-        await lease.release();
-      }
-      // What was done under the lock is there for the unbound store too.
-      expect((await store.readApplied()).map((r) => r.name)).toEqual(names);
-    }
-    expect(await effects()).toEqual(names);
-  });
-}
-
 /** Records written without running (adopt, baseline). */
 function recordCases<Db, F>({ test, ok, effects, snapshot }: StoreContext<Db, F>): void {
   test('record writes migrations as applied without running them, with their origin, in one step on the head', async ({
@@ -603,7 +389,7 @@ function recordCases<Db, F>({ test, ok, effects, snapshot }: StoreContext<Db, F>
   });
 }
 
-/** Records rewritten by a repair, and other tools' histories. */
+/** Records rewritten by a repair. */
 function rewriteCases<Db, F>({ test, ok, effects }: StoreContext<Db, F>): void {
   test('rewrite replaces checksums, keeps the old ones in repairs, and rebuilds the digest chain', async ({
     store,
@@ -647,30 +433,6 @@ function rewriteCases<Db, F>({ test, ok, effects }: StoreContext<Db, F>): void {
       [c.name, chain],
     ]);
   });
-
-  test('leftovers: nothing is left behind by migrations that never ran', async ({ store }) => {
-    expect(await store.leftovers([ok('c141_never_ran'), ok('c142_never_ran')])).toEqual([]);
-    await preparedHead(store);
-    expect(await store.leftovers([ok('c143_never_ran')])).toEqual([]);
-  });
-
-  test('foreignHistories is empty on a database no other tool has migrated', async ({ store }) => {
-    expect(await store.foreignHistories()).toEqual([]);
-    await preparedHead(store);
-    expect(await store.foreignHistories()).toEqual([]);
-  });
-}
-
-/** Prepares the store, then reads its head. */
-async function preparedHead<Db, F>(store: MigrationStore<Db, F>): Promise<StoreHead> {
-  await store.prepare();
-  return readPreparedHead(store);
-}
-
-async function readPreparedHead<Db, F>(store: MigrationStore<Db, F>): Promise<StoreHead> {
-  const head = await store.readHead();
-  if (head === null) throw new Error('readHead() is null after prepare()');
-  return head;
 }
 
 function expectPlausibleRecord(record: AppliedMigration, startedAt: number): void {
@@ -682,14 +444,4 @@ function expectPlausibleRecord(record: AppliedMigration, startedAt: number): voi
   if (record.durationMs !== null) {
     expect(Number.isFinite(record.durationMs) && record.durationMs >= 0, `durationMs of ${record.name}`).toBe(true);
   }
-}
-
-function expectPreview(preview: readonly string[] | undefined, required: boolean, what: string): void {
-  if (preview === undefined) {
-    expect(required, `${what} returned undefined, but the harness says this store previews SQL`).toBe(false);
-    return;
-  }
-  expect(Array.isArray(preview), `${what} returns an array of statements or undefined`).toBe(true);
-  for (const statement of preview) expect(typeof statement, `${what}: each statement is a string`).toBe('string');
-  if (required) expect(preview.length, `${what} names at least one statement`).toBeGreaterThan(0);
 }

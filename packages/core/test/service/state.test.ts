@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MigError, MigErrorCode } from '../../src/errors.js';
-import type { MigrationResult } from '../../src/internal/run-record.js';
+import type { MigrationResult } from '../../src/migrator/types.js';
 import type { ForeignHistorySummary } from '../../src/ports.js';
 import { resolvePolicy } from '../../src/service/policy.js';
 import {

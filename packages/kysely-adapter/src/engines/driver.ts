@@ -1,4 +1,5 @@
-import type { BackoffOptions, LockHolder, Logger, SessionLockPrimitive, StoreTarget } from '@mig/core';
+import type { Logger } from '@mig/core';
+import type { BackoffOptions, LockHolder, SessionLockPrimitive, StoreTarget } from '@mig/core/adapter';
 import type { Dialect, DialectAdapter } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { AdminLeasePrimitive, AdvisoryFence } from '../fence.js';

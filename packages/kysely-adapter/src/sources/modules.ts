@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type MigrationModule, MigrationSourceError, redactCredentials } from '@mig/core';
-import { describeThrown, sentence } from '@mig/core/adapter';
+import { MigrationSourceError } from '@mig/core';
+import { describeThrown, type MigrationModule, redactCredentials, sentence } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { SqlSplitter } from '../sql/statement.js';

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_LEASE_TTL_MS, type LockStrategy } from '@mig/core';
+import type { LockStrategy } from '@mig/core';
+import { DEFAULT_LEASE_TTL_MS } from '@mig/core/adapter';
 import {
   lastJsonLine,
   type ProcessResult,

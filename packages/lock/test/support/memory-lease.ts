@@ -1,4 +1,4 @@
-import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core';
+import type { LeaseGrant, LeasePrimitive, LockHolder, TryLockResult } from '@mig/core/adapter';
 
 /**
  * The lease rules of a lock row, kept in memory on a real clock: what two processes sharing one database row

@@ -1,4 +1,4 @@
-import type { LockChange, LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core';
+import type { LockChange, LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdvisoryFence } from '../../fence.js';

@@ -1,4 +1,4 @@
-import type { Leftover } from '@mig/core';
+import type { Leftover } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import { firstLine, type SqlStatement } from '../../sql/statement.js';

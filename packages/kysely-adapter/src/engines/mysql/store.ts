@@ -1,5 +1,12 @@
-import type { ApplyOptions, Leftover, Migration, RecordOptions, RecordRewrite, StoreHead } from '@mig/core';
-import { nextDigest } from '@mig/core/adapter';
+import type { Migration } from '@mig/core';
+import {
+  type ApplyOptions,
+  type Leftover,
+  nextDigest,
+  type RecordOptions,
+  type RecordRewrite,
+  type StoreHead,
+} from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';

@@ -1,5 +1,5 @@
-import { MigrationConflictError, type StoreHead } from '@mig/core';
-import { EMPTY_DIGEST } from '@mig/core/adapter';
+import { MigrationConflictError } from '@mig/core';
+import { EMPTY_DIGEST, type StoreHead } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import { notLatest, type RecordRow, STORE_SCHEMA_VERSION, type Step } from '../../store-engine.js';

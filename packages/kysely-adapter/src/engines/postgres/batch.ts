@@ -1,5 +1,4 @@
-import type { StoreHead } from '@mig/core';
-import { EMPTY_DIGEST } from '@mig/core/adapter';
+import { EMPTY_DIGEST, type StoreHead } from '@mig/core/adapter';
 import type { KyselyFence } from '../../fence.js';
 import type { StoreTables } from '../../tables.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId } from './advisory.js';

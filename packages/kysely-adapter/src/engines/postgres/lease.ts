@@ -1,4 +1,5 @@
-import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
+import type { Logger } from '@mig/core';
+import type { LeaseGrant, LockHolder, TryLockResult } from '@mig/core/adapter';
 import { deadOwnerPid } from '@mig/lock';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';

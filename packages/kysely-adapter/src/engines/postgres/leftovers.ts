@@ -1,4 +1,5 @@
-import type { Leftover, Migration } from '@mig/core';
+import type { Migration } from '@mig/core';
+import type { Leftover } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 

@@ -1,15 +1,17 @@
 import { randomInt } from 'node:crypto';
+import { type Migration, MigrationConflictError, MigrationFailedError } from '@mig/core';
 import {
   type ApplyOptions,
+  describeThrown,
+  EMPTY_DIGEST,
+  EMPTY_HEAD,
   type Leftover,
-  type Migration,
-  MigrationConflictError,
-  MigrationFailedError,
+  lockLost,
+  nextDigest,
   type RecordOptions,
   type RecordRewrite,
   type StoreHead,
-} from '@mig/core';
-import { describeThrown, EMPTY_DIGEST, EMPTY_HEAD, lockLost, nextDigest } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
@@ -274,7 +276,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   async translate(db: MigrationDb, error: unknown, step: Step): Promise<unknown> {
     const state = sqlState(error);
     if (state === HEAD_MOVED) {
-      const found = (await this.readHead(db).catch(() => null)) ?? { count: -1, digest: '' };
+      const found = await this.readHead(db).catch(() => null);
       return new MigrationConflictError(step.migration.name, step.expected, found);
     }
     if (state === NOT_LATEST) {

@@ -1,5 +1,5 @@
-import type { LeaseGrant, LockHolder, Logger, TryLockResult } from '@mig/core';
-import { lockLost } from '@mig/core/adapter';
+import type { Logger } from '@mig/core';
+import { type LeaseGrant, type LockHolder, lockLost, type TryLockResult } from '@mig/core/adapter';
 import { deadOwnerPid } from '@mig/lock';
 import { type QueryResult, type RawBuilder, sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';

@@ -1,14 +1,13 @@
+import { isMigError, type Migration, MigrationConflictError } from '@mig/core';
 import {
   type ApplyOptions,
-  isMigError,
+  EMPTY_DIGEST,
   type Leftover,
-  type Migration,
-  MigrationConflictError,
+  nextDigest,
   type RecordOptions,
   type RecordRewrite,
   type StoreHead,
-} from '@mig/core';
-import { EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
+} from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
