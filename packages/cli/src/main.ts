@@ -15,7 +15,7 @@ import { colors, createOutput, type Io, type Output } from './output.js';
 import { VERSION } from './version.js';
 
 /** How long a finished command waits for its connections to close. */
-const CLOSE_WAIT_MS = 3_000;
+const CLOSE_WAIT_MS = 2_000;
 
 function example(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
@@ -115,7 +115,14 @@ async function withDatabase(
     const closing = ctx
       .close()
       .catch((error: unknown) => output.logger.warn({}, `closing the connection failed: ${describeThrown(error)}`));
-    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closing,
+      new Promise((resolve) => {
+        waited = setTimeout(resolve, CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(waited);
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type MigrationSource,
   type Migrator,
 } from '@mig/core';
-import { DEFAULT_IDLE_IN_TRANSACTION_MS } from '@mig/core/adapter';
+import { DEFAULT_IDLE_IN_TRANSACTION_MS, redactCredentials } from '@mig/core/adapter';
 import {
   createFolderSource,
   createKyselyAdapter,
@@ -85,7 +85,8 @@ export async function openMigration<DB>(
   const opened = await openDatabase<DB>(url, {
     applicationName: options.applicationName,
     maxConnections: options.maxConnections,
-    onConnectionError: (error) => options.logger.warn({ err: error.message }, 'database connection error'),
+    onConnectionError: (error) =>
+      options.logger.warn({ err: error.message }, `database connection error: ${redactCredentials(error.message)}`),
   });
   // 0 reads as none; a migration's transaction idles no longer than its whole run may last.
   const migrationTimeoutMs = values.migrationTimeoutMs || undefined;

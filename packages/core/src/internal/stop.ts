@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { MigrationInterruptedError, MigrationTimeoutError } from '../errors.js';
 
 /** How long a stopped migration's store may take to give up its work before the migrator stops waiting. */
-const SETTLE_AFTER_STOP_MS = 3_000;
+const SETTLE_AFTER_STOP_MS = 2_000;
 
 /** What can stop a migration while it runs. */
 export interface StopSources {

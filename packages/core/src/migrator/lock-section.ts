@@ -215,7 +215,7 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
  * promise that never settles) can keep a release from ever getting through. The lock then lapses by itself:
  * its session ends with the process, a lease is taken over once its holder's process is gone, or expires.
  */
-const RELEASE_WAIT_MS = 5_000;
+const RELEASE_WAIT_MS = 2_000;
 
 /** `work`, or an error once `ms` passed without it. */
 function bounded<Db, F>(work: Promise<void>, ms: number, context: MigratorContext<Db, F>): Promise<void> {
