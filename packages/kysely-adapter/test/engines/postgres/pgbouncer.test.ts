@@ -3,12 +3,12 @@ import { EMPTY_DIGEST } from '@mig/core/adapter';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PgBouncer, startPgBouncer } from '../../../test/support/pgbouncer.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { createPgDialect } from '../src/engines/postgres/index.js';
-import { createFolderSource, createKyselyAdapter } from '../src/index.js';
-import type { MigrationFolder } from './support/engines.js';
-import { auditedMigrations, outcome, startInstance } from './support/lock-harness.js';
+import { type PgBouncer, startPgBouncer } from '../../../../../test/support/pgbouncer.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { createPgDialect } from '../../../src/engines/postgres/index.js';
+import { createFolderSource, createKyselyAdapter } from '../../../src/index.js';
+import type { MigrationFolder } from '../../support/engines.js';
+import { auditedMigrations, outcome, startInstance } from '../../support/lock-harness.js';
 
 describe('behind PgBouncer in transaction pooling mode', () => {
   let bouncer: PgBouncer;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { splitPostgresStatements } from '../src/engines/postgres/split.js';
+import { splitPostgresStatements } from '../../../src/engines/postgres/split.js';
 
 /** The statements' texts (their lines are asserted where they matter). */
 const splitSqlStatements = (script: string) => splitPostgresStatements(script).map((s) => s.text);
 
-import { parseSqlMigration } from '../src/sources/sql-file.js';
+import { parseSqlMigration } from '../../../src/sources/sql-file.js';
 
 describe('splitSqlStatements', () => {
   it('splits on statement-ending semicolons and drops empty statements', () => {

@@ -6,14 +6,14 @@ import { createMigrator, type Logger, MigErrorCode, type Migration } from '@mig/
 import { computeChecksum, EMPTY_DIGEST } from '@mig/core/adapter';
 import { Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteLeasePrimitive } from '../src/engines/sqlite/lease.js';
-import { splitSqliteStatements as splitWithLines } from '../src/engines/sqlite/split.js';
-import { createKyselyAdapter, createKyselyStore, createListSource, type MigrationDb } from '../src/index.js';
+import { createSqliteLeasePrimitive } from '../../../src/engines/sqlite/lease.js';
+import { splitSqliteStatements as splitWithLines } from '../../../src/engines/sqlite/split.js';
+import { createKyselyAdapter, createKyselyStore, createListSource, type MigrationDb } from '../../../src/index.js';
 
 const splitSqliteStatements = (script: string) => splitWithLines(script).map((s) => s.text);
 
-import { createSqliteDialect } from '../src/engines/sqlite/index.js';
-import { createTestSqlite, type TestSqlite } from './support/sqlite.js';
+import { createSqliteDialect } from '../../../src/engines/sqlite/index.js';
+import { createTestSqlite, type TestSqlite } from '../../support/sqlite.js';
 
 describe('splitSqliteStatements', () => {
   it('splits at semicolons outside quotes, comments and trigger bodies, and drops empty pieces', () => {

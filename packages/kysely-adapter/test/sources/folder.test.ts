@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MigErrorCode, MigrationSourceError } from '@mig/core';
 import { computeChecksum } from '@mig/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFolderSource, createListSource } from '../src/index.js';
+import { createFolderSource, createListSource } from '../../src/index.js';
 
 const dirs: string[] = [];
 async function folder(files: Record<string, string>): Promise<string> {
