@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import type { ProcessResult } from '../../../test/support/processes.js';
-import type { MigrationFolder } from './support/engines.js';
 import { auditedMigrations, outcome, startInstance } from './support/lock-harness.js';
+import type { MigrationFolder } from './support/migrations.js';
 
 const SLOW = "insert into audit (migration) values ('900_slow');\nselect pg_sleep(60);\n";
 

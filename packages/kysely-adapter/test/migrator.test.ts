@@ -9,7 +9,8 @@ import { EMPTY_DIGEST, prefixDigests } from '@mig/core/adapter';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFolderSource, createKyselyStore } from '../src/index.js';
-import { type EngineHandle, engines, type MigrationFolder, migrationFolder } from './support/engines.js';
+import { type EngineHandle, engines } from './support/engines.js';
+import { type MigrationFolder, migrationFolder } from './support/migrations.js';
 
 const TODOS = 'create table todos (id serial primary key, title text not null);\n-- mig:down\ndrop table todos;\n';
 const DONE =

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lastJsonLine, type ProcessResult, type RunningProcess, startNode } from '../../../test/support/processes.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { type MigrationFolder, migrationFolder } from './support/migrations.js';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from './support/mysql.js';
 
 // mig on MariaDB across real processes (each a node process on the built package, as an application

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MigrationFolder } from './support/engines.js';
+import type { MigrationFolder } from './support/migrations.js';
 import {
   createTestSqlite,
   gatedMigration,

@@ -6,7 +6,7 @@ import {
   type RunningProcess,
   startNode,
 } from '../../../../test/support/processes.js';
-import { type MigrationFolder, migrationFolder } from './engines.js';
+import { type MigrationFolder, migrationFolder } from './migrations.js';
 
 export const MIGRATE_SCRIPT = fileURLToPath(new URL('../fixtures/migrate.mjs', import.meta.url));
 

@@ -12,7 +12,7 @@ import {
 } from '../../../../test/support/processes.js';
 import { createSqliteDialect } from '../../src/engines/sqlite/index.js';
 import type { MigrationDb } from '../../src/index.js';
-import { type MigrationFolder, migrationFolder } from './engines.js';
+import { type MigrationFolder, migrationFolder } from './migrations.js';
 
 /** A fresh SQLite file in a folder of its own, for one test; the folder is removed by `close`. */
 export interface TestSqlite {

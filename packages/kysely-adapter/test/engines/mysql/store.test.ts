@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mysqlLockName } from '../../../src/engines/mysql/fence.js';
 import { createFolderSource, createKyselyAdapter, createListSource, openDatabase } from '../../../src/index.js';
-import { type MigrationFolder, migrationFolder } from '../../support/engines.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from '../../support/mysql.js';
 
 // What MySQL/MariaDB does differently: DDL that commits by itself, said plainly when a migration fails.

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
 import { createFolderSource, createKyselyAdapter, STORE_SCHEMA_VERSION } from '../../../src/index.js';
-import { type MigrationFolder, migrationFolder } from '../../support/engines.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 
 const FIRST = 'create table first (id int);\n';
 const SECOND = 'create table second (id int);\n';
