@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PgBouncer, startPgBouncer } from '../../../../../test/support/pgbouncer.js';
 import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
 import type { RunningProcess } from '../../../../../test/support/processes.js';
-import { type MigrateOutcome, outcome, startInstance } from '../../support/lock-harness.js';
+import { type MigrateOutcome, outcome, startInstance } from '../../support/instances.js';
 import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 
 // Lease fencing on PostgreSQL with real processes: a holder frozen (SIGSTOP) inside a slow migration past its

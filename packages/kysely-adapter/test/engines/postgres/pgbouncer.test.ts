@@ -7,7 +7,7 @@ import { type PgBouncer, startPgBouncer } from '../../../../../test/support/pgbo
 import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
 import { createPgDialect } from '../../../src/engines/postgres/index.js';
 import { createFolderSource, createKyselyAdapter } from '../../../src/index.js';
-import { auditedMigrations, outcome, startInstance } from '../../support/lock-harness.js';
+import { auditedMigrations, outcome, startInstance } from '../../support/instances.js';
 import type { MigrationFolder } from '../../support/migrations.js';
 
 describe('behind PgBouncer in transaction pooling mode', () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import type { ProcessResult } from '../../../test/support/processes.js';
-import { auditedMigrations, outcome, startInstance } from './support/lock-harness.js';
+import { auditedMigrations, outcome, startInstance } from './support/instances.js';
 import type { MigrationFolder } from './support/migrations.js';
 
 const SLOW = "insert into audit (migration) values ('900_slow');\nselect pg_sleep(60);\n";
