@@ -1,207 +1,316 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LockStrategy } from '@mig/core';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import type { ProcessResult } from '../../../test/support/processes.js';
-import { auditedMigrations, outcome, startInstance } from './support/instances.js';
-import type { MigrationFolder } from './support/migrations.js';
+import { type ProcessResult, runNode } from '../../../test/support/processes.js';
+import { STORE_SCHEMA_VERSION } from '../src/index.js';
+import { ENGINES, type EngineDatabase, processTraits, type TestEngine } from './support/engines.js';
+import { outcome, race, startInstance } from './support/instances.js';
+import {
+  auditedMigrations,
+  codeMigration,
+  gatedMigration,
+  type MigrationFolder,
+  quickMigration,
+  stepName,
+} from './support/migrations.js';
 
-const SLOW = "insert into audit (migration) values ('900_slow');\nselect pg_sleep(60);\n";
+// mig across real processes (each a node process on the built packages, as an application instance would
+// be), on every engine of the matrix whose database separate processes can share: racing instances, a holder
+// killed with SIGKILL, a lock timeout, drift, dry runs, a failing migration, and the store's tables created
+// by several processes at once. What only one engine does is tested in its folder (engines/<engine>/).
 
-/** Waits until a backend of this database runs pg_sleep; returns its pid and application name. */
-async function sleepingBackend(database: TestDatabase): Promise<{ pid: number; app: string }> {
-  for (let i = 0; i < 300; i++) {
-    const { rows } = await database.query<{ pid: number; app: string }>(
-      `select pid, application_name as app from pg_stat_activity
-       where datname = current_database() and state = 'active' and query like '%pg_sleep(60)%' and pid <> pg_backend_pid()`,
-    );
-    if (rows[0]) return rows[0];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('no backend started the slow migration');
+/**
+ * A lease as short as a loaded two-core machine allows: its holder must renew within 3 s, even while other
+ * test files run a hundred processes.
+ */
+const LEASE_TTL_MS = 3_000;
+const PREPARE_STORE = fileURLToPath(new URL('./fixtures/prepare-store.mjs', import.meta.url));
+
+const PROCESS_ENGINES = ENGINES.filter((engine) => engine.capabilities.processes).map((engine) => ({
+  ...engine,
+  traits: processTraits(engine),
+}));
+
+/** Every strategy the engine has: the session lock where there is one, and the lease. */
+function strategiesOf(engine: TestEngine): LockStrategy[] {
+  return engine.capabilities.sessionLocks ? ['advisory', 'lease'] : ['lease'];
 }
 
-async function auditCounts(database: TestDatabase): Promise<Record<string, number>> {
-  const { rows } = await database.query<{ migration: string; n: number }>(
-    'select migration, count(*)::int as n from audit group by migration order by migration',
+/** How many audit rows each migration wrote. */
+async function auditCounts(database: EngineDatabase): Promise<Record<string, number>> {
+  const { rows } = await sql<{ migration: string; n: number | string }>`
+    select migration, count(*) as n from audit group by migration order by migration`.execute(database.db);
+  return Object.fromEntries(rows.map((r) => [r.migration, Number(r.n)]));
+}
+
+/** Who wrote a migration's audit rows. */
+async function auditApps(database: EngineDatabase, migration: string): Promise<{ app: string }[]> {
+  const { rows } = await sql<{ app: string }>`select app from audit where migration = ${migration}`.execute(
+    database.db,
   );
-  return Object.fromEntries(rows.map((r) => [r.migration, r.n]));
+  return rows;
 }
 
-describe.each(['advisory', 'lease'] as const)('the %s lock across real processes', (strategy) => {
-  let database: TestDatabase;
+/** The recorded migrations, in the order applied. */
+async function records(database: EngineDatabase): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from mig_migrations order by id`.execute(database.db);
+  return rows.map((r) => r.name);
+}
+
+async function head(database: EngineDatabase): Promise<Record<string, unknown>[]> {
+  return (await sql<Record<string, unknown>>`select * from mig_migrations_head`.execute(database.db)).rows;
+}
+
+describe.each(PROCESS_ENGINES)('$label across real processes', (engine) => {
+  const { traits } = engine;
+  let database: EngineDatabase;
   let folder: MigrationFolder | undefined;
-  const leaseTtlMs = 3_000;
+  const url = () => database.url;
 
   beforeEach(async () => {
-    database = await createTestDatabase(`lock_${strategy}`);
+    database = await engine.open('proc');
   });
   afterEach(async () => {
-    await database.drop();
+    await database.close();
     await folder?.dispose();
     folder = undefined;
   });
 
-  it('applies each of 20 migrations exactly once when 50 processes start together', { timeout: 240_000 }, async () => {
-    folder = await auditedMigrations(20);
-    const startAt = Date.now() + 8_000;
-    const runs = await Promise.all(
-      Array.from(
-        { length: 50 },
-        (_, i) =>
-          startInstance({ url: database.url, dir: folder!.dir, strategy, name: `proc-${i}`, startAt, leaseTtlMs }).done,
-      ),
-    );
-    const outcomes = runs.map(outcome);
-    for (const [i, run] of runs.entries()) {
-      expect(outcomes[i]?.error, run.stderr).toBeNull();
-      expect(run.code).toBe(0);
-    }
-    const counts = await auditCounts(database);
-    expect(Object.keys(counts)).toHaveLength(20);
-    expect(Object.values(counts).every((n) => n === 1)).toBe(true);
-    // Every migration was applied by exactly one process; the other processes waited and applied nothing.
-    const applied = outcomes.flatMap((o) => o.applied);
-    expect(applied.sort()).toEqual(
-      ['000_audit', ...Array.from({ length: 20 }, (_, i) => `${String(i + 1).padStart(3, '0')}_step`)].sort(),
-    );
-    const { rows } = await database.query('select count(*)::int as n from mig_migrations');
-    expect(rows[0].n).toBe(21);
-  });
+  describe.each(strategiesOf(engine))('the %s lock', (strategy) => {
+    const { instances, steps } = traits.race;
+    /** The race's migrations: the audit table, the steps, and a code migration with DDL. */
+    const raced = ['000_audit', ...Array.from({ length: steps }, (_, i) => stepName(i + 1)), '500_code'];
 
-  it('recovers from a holder killed with SIGKILL inside a slow migration, with no manual unlock', async () => {
-    folder = await auditedMigrations(2, { '900_slow.sql': SLOW });
-    const holder = startInstance({ url: database.url, dir: folder.dir, strategy, name: 'holder', leaseTtlMs });
-    await sleepingBackend(database);
-    holder.child.kill('SIGKILL');
-    expect((await holder.done).signal).toBe('SIGKILL');
+    it(`applies each of ${raced.length} migrations exactly once when ${instances} instances race up, and all of them succeed`, {
+      timeout: 300_000,
+    }, async () => {
+      folder = await auditedMigrations(traits.currentApp, steps, {
+        '500_code.mjs': codeMigration('500_code', 'from_code'),
+      });
+      const dir = folder.dir;
+      const runs = await race(instances, (i) => ({
+        url: url(),
+        dir,
+        name: `proc-${i}`,
+        strategy,
+        leaseTtlMs: LEASE_TTL_MS,
+      }));
+      const outcomes = runs.map(outcome);
+      for (const [i, run] of runs.entries()) {
+        expect(outcomes[i]?.error, run.stderr).toBeNull();
+        expect(run.code).toBe(0);
+      }
+      // Every migration ran once (its audit row), and was reported applied by exactly one instance.
+      expect(await auditCounts(database)).toEqual(Object.fromEntries(raced.slice(1).map((name) => [name, 1])));
+      expect(outcomes.flatMap((o) => o.applied).sort()).toEqual([...raced].sort());
+      expect(await records(database)).toEqual(raced);
+      expect((await head(database)).map((row) => Number(row.applied_count))).toEqual([raced.length]);
+    });
 
-    // The slow migration is replaced by a quick one, as an operator would after a failed deploy.
-    await folder.write('900_slow.sql', "insert into audit (migration) values ('900_slow');\n");
-    // The holder recorded what it finished, and not the migration it was killed in: nothing to delete.
-    const recorded = await database.query<{ name: string }>('select name from mig_migrations order by name');
-    expect(recorded.rows.map((r) => r.name)).toEqual(['000_audit', '001_step', '002_step']);
-    const removed = await database.query(`delete from mig_migrations where name = '900_slow'`);
-    expect(removed.rowCount).toBe(0);
-    const next = await startInstance({
-      url: database.url,
-      dir: folder.dir,
-      strategy,
-      name: 'next',
-      leaseTtlMs,
-      lockTimeoutMs: 20_000,
-    }).done;
-    const result = outcome(next);
-    expect(result.error).toBeNull();
-    expect(result.applied).toEqual(['900_slow']);
-    // The killed migration left nothing: only the new instance's audit row exists.
-    const { rows } = await database.query<{ app: string }>(`select app from audit where migration = '900_slow'`);
-    expect(rows).toEqual([{ app: 'next' }]);
-  });
+    it('recovers from a holder killed with SIGKILL inside a slow migration, with no manual unlock', {
+      timeout: 180_000,
+    }, async () => {
+      // Where a dead holder's lease is taken over at once, a lease far longer than the next run's lock
+      // timeout: only that takeover lets it in.
+      const leaseTtlMs = engine.capabilities.takesOverDeadHolder ? 300_000 : LEASE_TTL_MS;
+      const slow = traits.stall.files('900_slow');
+      folder = await auditedMigrations(traits.currentApp, 2, slow);
+      const holder = startInstance({ url: url(), dir: folder.dir, strategy, name: 'holder', leaseTtlMs });
+      await traits.stall.reached(database, holder, '900_slow');
+      holder.child.kill('SIGKILL');
+      expect((await holder.done).signal).toBe('SIGKILL');
 
-  it('recovers when the holder backend is ended with pg_terminate_backend', async () => {
-    folder = await auditedMigrations(2, { '900_slow.sql': SLOW });
-    const holder = startInstance({ url: database.url, dir: folder.dir, strategy, name: 'holder', leaseTtlMs });
-    const backend = await sleepingBackend(database);
-    await database.query('select pg_terminate_backend($1)', [backend.pid]);
-    const killed = outcome(await holder.done);
-    expect(killed.error?.code).toBe('MIGRATION_FAILED');
-    expect(killed.error?.message).toContain('900_slow');
+      // The holder recorded what it finished, and not the migration it was killed in: nothing to delete.
+      // That migration's transaction died with it: its audit row is gone.
+      expect(await records(database)).toEqual(['000_audit', '001_step', '002_step']);
+      const removed = await database.db.deleteFrom('mig_migrations').where('name', '=', '900_slow').executeTakeFirst();
+      expect(removed.numDeletedRows).toBe(0n);
+      expect(await auditCounts(database)).toEqual({ '001_step': 1, '002_step': 1 });
+      if (strategy === 'lease') {
+        const lease = await sql<{ owner: string }>`select owner from mig_migrations_lock`.execute(database.db);
+        expect(lease.rows[0]?.owner).toMatch(/:\d+:[0-9a-f]{8}$/);
+      }
 
-    await folder.write('900_slow.sql', "insert into audit (migration) values ('900_slow');\n");
-    const next = outcome(
-      await startInstance({
-        url: database.url,
+      // The slow migration is replaced by a quick one, as an operator would after a failed deploy.
+      for (const file of Object.keys(slow)) await folder.remove(file);
+      await folder.write('900_slow.mjs', quickMigration('900_slow'));
+      const next = await startInstance({
+        url: url(),
         dir: folder.dir,
         strategy,
         name: 'next',
         leaseTtlMs,
-        lockTimeoutMs: 20_000,
-      }).done,
-    );
-    expect(next.error).toBeNull();
-    expect(next.applied).toEqual(['900_slow']);
-    const { rows } = await database.query<{ app: string }>(`select app from audit where migration = '900_slow'`);
-    expect(rows).toEqual([{ app: 'next' }]);
-  });
+        lockTimeoutMs: traits.stall.recoveryMs,
+      }).done;
+      const result = outcome(next);
+      expect(result.error, next.stderr).toBeNull();
+      expect(result.applied).toEqual(['900_slow']);
+      if (engine.capabilities.takesOverDeadHolder) {
+        expect(next.stderr).toContain('took over the migration lease');
+        expect(next.stderr).toContain(String(holder.child.pid));
+      }
+      // The killed migration left nothing: only the new instance's audit row exists.
+      expect(await auditApps(database, '900_slow')).toEqual([{ app: 'next' }]);
+    });
 
-  it('times a waiter out after the lock timeout, naming the holder, and leaves the holder unaffected', async () => {
-    // The holder stays inside its migration until the test opens the gate, however slow the machine is to
-    // start the waiter: the waiter can only time out, never outlast the holder.
-    await database.query('create table gate (open boolean)');
-    folder = await auditedMigrations(1, {
-      '900_slow.sql':
-        "insert into audit (migration) values ('900_slow');\n" +
-        'do $$ begin for i in 1..2400 loop exit when exists (select 1 from gate); perform pg_sleep(0.05); end loop; end $$;\n',
-    });
-    const holder = startInstance({ url: database.url, dir: folder.dir, strategy, name: 'holder-app', leaseTtlMs });
-    const started = Date.now();
-    for (;;) {
-      const { rows } = await database.query(
-        `select 1 from pg_stat_activity where datname = current_database() and query like '%from gate%' and pid <> pg_backend_pid()`,
-      );
-      if (rows.length > 0) break;
-      if (Date.now() - started > 60_000) throw new Error('the holder never started its migration');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    let holderEnded = false;
-    void holder.done.then(() => {
-      holderEnded = true;
-    });
-    let waiter: ProcessResult;
-    try {
-      waiter = await startInstance({
-        url: database.url,
+    it('times a waiter out after the lock timeout, naming the holder, and leaves the holder unaffected', {
+      timeout: 120_000,
+    }, async () => {
+      // The holder stays inside its migration until the test opens the gate, however slow the machine is to
+      // start the waiter: the waiter can only time out, never outlast the holder.
+      folder = await auditedMigrations(traits.currentApp, 1);
+      const gate = join(folder.dir, 'gate');
+      await folder.write('900_slow.mjs', gatedMigration('900_slow', gate));
+      const holder = startInstance({
+        url: url(),
         dir: folder.dir,
         strategy,
-        name: 'waiter',
-        lockTimeoutMs: 1_000,
-      }).done;
-      // It gave up while the holder was still inside its migration, holding the lock.
-      expect(holderEnded).toBe(false);
-    } finally {
-      await database.query('insert into gate values (true)');
-    }
-    const result = outcome(waiter);
-    expect(waiter.code).toBe(3);
-    expect(result.error?.code).toBe('LOCK_TIMEOUT');
-    const waited = Number(result.error?.message.match(/Timed out after (\d+) ms waiting for the migration lock/)?.[1]);
-    // Not before the timeout; and it ends at the timeout, plus at most one attempt's overrun (1 s of grace),
-    // with room for a loaded machine.
-    expect(waited).toBeGreaterThanOrEqual(1_000);
-    expect(result.lockWaitMs).toBeGreaterThanOrEqual(1_000);
-    expect(result.lockWaitMs).toBeLessThan(5_000);
-    expect(result.error?.message).toContain(strategy === 'advisory' ? 'application "holder-app"' : `${'held by '}`);
-    if (strategy === 'lease') expect(result.error?.message).toMatch(/held by [^ ]+:\d+:[0-9a-f]{8} since/);
-    expect(result.applied).toEqual([]);
+        name: 'holder-app',
+        leaseTtlMs: LEASE_TTL_MS,
+      });
+      await holder.waitFor(/^started 900_slow$/, 60_000);
+      let holderEnded = false;
+      void holder.done.then(() => {
+        holderEnded = true;
+      });
+      const sessionHolder = strategy === 'advisory' ? await traits.sessionHolder?.(database, 'holder-app') : undefined;
+      let waiterRun: ProcessResult;
+      try {
+        waiterRun = await startInstance({ url: url(), dir: folder.dir, strategy, name: 'waiter', lockTimeoutMs: 1_000 })
+          .done;
+        // It gave up while the holder was still inside its migration, holding the lock.
+        expect(holderEnded).toBe(false);
+      } finally {
+        await writeFile(gate, 'open');
+      }
+      const waiter = outcome(waiterRun);
+      expect(waiterRun.code).toBe(3);
+      expect(waiter.error?.code).toBe('LOCK_TIMEOUT');
+      const message = waiter.error?.message ?? '';
+      const waited = Number(message.match(/Timed out after (\d+) ms waiting for the migration lock/)?.[1]);
+      // Not before the timeout; and it ends at the timeout, plus at most one attempt's overrun (1 s of grace),
+      // with room for a loaded machine.
+      expect(waited).toBeGreaterThanOrEqual(1_000);
+      expect(waiter.lockWaitMs).toBeGreaterThanOrEqual(1_000);
+      expect(waiter.lockWaitMs).toBeLessThan(5_000);
+      if (strategy === 'advisory') {
+        // A session lock's holder is named by its session (PostgreSQL: its application; MySQL: its connection).
+        expect(sessionHolder).toBeDefined();
+        expect(message).toContain(sessionHolder);
+      } else {
+        // A lease's holder by its owner: host, pid and a random part.
+        expect(message).toMatch(/held by [^ ]+:\d+:[0-9a-f]{8} since/);
+        expect(message).toContain(`:${holder.child.pid}:`);
+      }
+      expect(waiter.applied).toEqual([]);
 
-    const done = await holder.done;
-    expect(outcome(done).error).toBeNull();
-    expect(outcome(done).applied).toContain('900_slow');
-    const { rows } = await database.query<{ app: string }>(`select app from audit where migration = '900_slow'`);
-    expect(rows).toEqual([{ app: 'holder-app' }]);
+      const done = outcome(await holder.done);
+      expect(done.error).toBeNull();
+      expect(done.applied).toContain('900_slow');
+      expect(await auditApps(database, '900_slow')).toEqual([{ app: 'holder-app' }]);
+    });
   });
 
-  it('completes a CREATE INDEX CONCURRENTLY migration while 10 other processes wait', {
+  it('reports an edited applied migration as drift and applies nothing', { timeout: 120_000 }, async () => {
+    folder = await auditedMigrations(traits.currentApp, 2);
+    const start = (name: string, command?: 'status') => startInstance({ url: url(), dir: folder!.dir, name, command });
+    expect(outcome(await start('first').done).error).toBeNull();
+    await folder.write(
+      '001_step.sql',
+      "create table t_1 (id int, edited int);\ninsert into audit (migration) values ('001_step');\n",
+    );
+    await folder.write('003_step.sql', 'create table t_3 (id int);\n');
+    const status = outcome(await start('status', 'status').done);
+    expect(status.state).toBe('drifted');
+    expect(status.problems).toEqual([expect.objectContaining({ kind: 'changed', name: '001_step' })]);
+    const again = outcome(await start('again').done);
+    expect(again.error?.code).toBe('DRIFT');
+    expect(again.error?.message).toContain('001_step');
+    expect(again.applied).toEqual([]);
+    expect(await records(database)).toEqual(['000_audit', '001_step', '002_step']);
+    expect(await database.tables()).not.toContain('t_3');
+  });
+
+  it('writes nothing on a dry run: not even its own tables (nor a file where there was none), and no change to an existing database', {
     timeout: 120_000,
   }, async () => {
-    folder = await auditedMigrations(1, {
-      '500_rows.sql':
-        'create table big (id int, v text);\ninsert into big select g, md5(g::text) from generate_series(1, 100000) g;\n',
-      '600_index.sql':
-        "-- mig:no-transaction\nselect pg_sleep(2);\ncreate index concurrently big_v_idx on big (v);\ninsert into audit (migration) values ('600_index');\n",
+    folder = await auditedMigrations(traits.currentApp, 2, { '500_code.mjs': codeMigration('500_code', 'from_code') });
+    const start = (name: string, command?: 'dry-run') => startInstance({ url: url(), dir: folder!.dir, name, command });
+    const names = ['000_audit', '001_step', '002_step', '500_code'];
+    const existed = database.exists();
+    const dry = outcome(await start('dry', 'dry-run').done);
+    expect(dry.error).toBeNull();
+    expect(dry.applied).toEqual([]);
+    expect(dry.planned).toEqual(names);
+    expect(database.exists()).toBe(existed);
+    expect(await database.tables()).toEqual([]);
+
+    // The same folder then applies for real.
+    const real = outcome(await start('real').done);
+    expect(real.applied).toEqual(names);
+    expect(await database.tables()).toEqual([
+      'audit',
+      'from_code',
+      'mig_migrations',
+      'mig_migrations_head',
+      'mig_migrations_lock',
+      't_1',
+      't_2',
+    ]);
+    await folder.write('600_more.sql', 'create table t_more (id int);\n');
+    const tablesBefore = await database.tables();
+    const headBefore = await head(database);
+    const again = outcome(await start('dry-again', 'dry-run').done);
+    expect(again.error).toBeNull();
+    expect(again.planned).toEqual(['600_more']);
+    expect(await database.tables()).toEqual(tablesBefore);
+    expect(await head(database)).toEqual(headBefore);
+    expect(await records(database)).toEqual(names);
+  });
+
+  // Where DDL is not transactional, a failed migration's DDL stays (engines/mysql/store.test.ts).
+  if (engine.capabilities.transactionalDdl) {
+    it('leaves neither the changes nor the record of a failing migration, and applies it once fixed', {
+      timeout: 120_000,
+    }, async () => {
+      const broken = "create table t_broken (id int);\ninsert into audit (migration) values ('002_broken');\n";
+      folder = await auditedMigrations(traits.currentApp, 1, {
+        '002_broken.sql': `${broken}insert into no_such_table values (1);\n`,
+      });
+      const start = (name: string) => startInstance({ url: url(), dir: folder!.dir, name });
+      const failed = await start('failed').done;
+      const result = outcome(failed);
+      expect(failed.code).toBe(1);
+      expect(result.error?.code).toBe('MIGRATION_FAILED');
+      expect(result.error?.message).toContain('002_broken');
+      expect(await records(database)).toEqual(['000_audit', '001_step']);
+      expect(await database.tables()).not.toContain('t_broken');
+      expect(await auditCounts(database)).toEqual({ '001_step': 1 });
+
+      await folder.write('002_broken.sql', broken);
+      const fixed = outcome(await start('fixed').done);
+      expect(fixed.error).toBeNull();
+      expect(fixed.applied).toEqual(['002_broken']);
+      expect(await database.tables()).toContain('t_broken');
     });
-    const startAt = Date.now() + 3_000;
-    const runs = await Promise.all(
-      Array.from(
-        { length: 11 },
-        (_, i) =>
-          startInstance({ url: database.url, dir: folder!.dir, strategy, name: `cic-${i}`, startAt, leaseTtlMs }).done,
-      ),
-    );
-    for (const run of runs) expect(outcome(run).error, run.stderr).toBeNull();
-    expect(runs.map(outcome).filter((o) => o.applied.includes('600_index'))).toHaveLength(1);
-    const { rows } = await database.query(
-      `select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'big_v_idx'`,
-    );
-    expect(rows).toEqual([{ valid: true }]);
+  }
+
+  describe('creating the store tables from several processes at once', () => {
+    it('succeeds in every process', async () => {
+      // Each process connects first, then all create the tables at the same instant.
+      const startAt = String(Date.now() + 2_000);
+      const runs = await Promise.all(Array.from({ length: 8 }, () => runNode(PREPARE_STORE, [url(), startAt])));
+      for (const run of runs) {
+        expect(run.stderr).toBe('');
+        expect(run.stdout.trim()).toBe('prepared');
+        expect(run.code).toBe(0);
+      }
+      const { rows } = await sql<{ applied_count: number; schema_version: number }>`
+        select applied_count, schema_version from mig_migrations_head`.execute(database.db);
+      expect(rows).toEqual([{ applied_count: 0, schema_version: STORE_SCHEMA_VERSION }]);
+    });
   });
 });

@@ -3,12 +3,14 @@ import type { LockCapabilities } from '@mig/core/testing';
 import { Kysely, type RawBuilder, sql } from 'kysely';
 import { createTestPGlite } from '../../../../test/support/pglite.js';
 import { createTestDatabase } from '../../../../test/support/postgres.js';
+import type { ProcessResult, RunningProcess } from '../../../../test/support/processes.js';
 import { createMysqlDialect } from '../../src/engines/mysql/index.js';
 import { PGliteDialect } from '../../src/engines/pglite/index.js';
 import { createPgDialect } from '../../src/engines/postgres/index.js';
 import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
+import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
 import { createTestSqlite } from './sqlite.js';
 
@@ -31,8 +33,16 @@ export interface EngineCapabilities {
   readonly previewsSql: boolean;
   /** A session lock (the `advisory` strategy) besides the lease. */
   readonly sessionLocks: boolean;
-  /** Separate processes can share the database. False: one process owns it, and its lock is an in-process mutex. */
+  /**
+   * Separate processes can share the database (the entry then says how in `processes`). False: one process
+   * owns it, and its lock is an in-process mutex.
+   */
   readonly processes: boolean;
+  /**
+   * A lease whose holder is a process of this host that no longer exists is taken over at once (and the
+   * instance says so), not when it expires.
+   */
+  readonly takesOverDeadHolder: boolean;
 }
 
 /** A fresh database of one engine, for one test (or one file). */
@@ -79,6 +89,40 @@ export interface TestEngine {
   readonly contract: ContractMigrations;
   /** Every lock strategy it has. */
   readonly locks: readonly [TestLock, ...TestLock[]];
+  /** What the real-process scenarios need, where `capabilities.processes`. */
+  readonly processes?: ProcessTraits;
+}
+
+/** What the real-process scenarios (processes.test.ts) need of an engine whose database processes share. */
+export interface ProcessTraits {
+  /** How many instances race on a fresh database, over how many steps: what the engine bears on two cores. */
+  readonly race: { readonly instances: number; readonly steps: number };
+  /**
+   * The SQL default of the audit table's `app` (see `auditedMigrations`): who ran a SQL migration, where the
+   * engine can tell (a session's application name), else `'sql'`.
+   */
+  readonly currentApp: string;
+  /** A migration its instance is killed in. */
+  readonly stall: Stall;
+  /**
+   * How a lock timeout names a session lock's holder, the instance `name` being inside a migration: where
+   * the engine has session locks.
+   */
+  sessionHolder?(database: EngineDatabase, name: string): Promise<string>;
+}
+
+/**
+ * A migration that writes its audit row, then stays inside far longer than any test waits: a statement the
+ * server runs (so the server is what must notice that the instance died), or, where the database lives in
+ * the instance, a wait in the instance.
+ */
+export interface Stall {
+  /** The migration's file (its name and content), named `name`. */
+  files(name: string): Record<string, string>;
+  /** Resolves once `instance` stays inside that migration. */
+  reached(database: EngineDatabase, instance: RunningProcess, name: string): Promise<void>;
+  /** How long the next instance may wait for the lock once the holder was killed in there. */
+  readonly recoveryMs: number;
 }
 
 /** Names its holder, reports its waits, and can be lost: what every database lock can do. */
@@ -114,6 +158,33 @@ function closing(connections: MigrationDb[], drop: () => Promise<void>): () => P
   };
 }
 
+/** Polls `probe` every 100 ms until it holds, for up to a minute; fails at once if `instance` exits. */
+async function until(what: string, instance: RunningProcess, probe: () => Promise<boolean>): Promise<void> {
+  let exited: ProcessResult | undefined;
+  void instance.done.then((result) => {
+    exited = result;
+  });
+  for (let i = 0; i < 600; i++) {
+    if (exited) throw new Error(`the instance exited before ${what}:\n${exited.stdout}\n${exited.stderr}`);
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+/** A migration that runs `statement` on the server after its audit row; reached once a session runs it. */
+function serverStall(statement: string, running: string, recoveryMs: number): Stall {
+  return {
+    files: (name) => ({ [`${name}.sql`]: `insert into audit (migration) values ('${name}');\n${statement};\n` }),
+    reached: (database, instance, name) =>
+      until(`it ran ${name}`, instance, async () => {
+        const { rows } = await sql.raw(running).execute(database.db);
+        return rows.length > 0;
+      }),
+    recoveryMs,
+  };
+}
+
 const postgres: TestEngine = {
   name: 'postgres',
   label: 'PostgreSQL',
@@ -124,6 +195,7 @@ const postgres: TestEngine = {
     previewsSql: true,
     sessionLocks: true,
     processes: true,
+    takesOverDeadHolder: false,
   },
   async open(label = 'adapter') {
     const database = await createTestDatabase(label);
@@ -143,7 +215,8 @@ const postgres: TestEngine = {
   },
   contract: TABLE_PER_MIGRATION,
   locks: [
-    // (Ending the session instead would fail the bound store's next statement with a connection error.)
+    // (Ending the session instead would fail the bound store's next statement with a connection error, not
+    // with LOCK_LOST.)
     {
       strategy: 'advisory',
       title: 'advisory lock',
@@ -152,6 +225,19 @@ const postgres: TestEngine = {
     },
     { strategy: 'lease', title: 'lease lock', capabilities: DATABASE_LOCK, loseLock: expiredLease(sql`now()`) },
   ],
+  processes: {
+    race: { instances: 50, steps: 20 },
+    currentApp: "current_setting('application_name')",
+    // The server ends a dead client's statement within a second (the lock session's
+    // client_connection_check_interval), long before pg_sleep would.
+    stall: serverStall(
+      'select pg_sleep(60)',
+      `select 1 as found from pg_stat_activity where datname = current_database() and state = 'active'
+       and query like '%pg_sleep(60)%' and pid <> pg_backend_pid()`,
+      20_000,
+    ),
+    sessionHolder: async (_database, name) => `application "${name}"`,
+  },
 };
 
 const pglite: TestEngine = {
@@ -164,6 +250,7 @@ const pglite: TestEngine = {
     previewsSql: true,
     sessionLocks: false,
     processes: false,
+    takesOverDeadHolder: false,
   },
   async open() {
     const handle = await createTestPGlite();
@@ -202,6 +289,7 @@ const mysql: TestEngine = {
     previewsSql: true,
     sessionLocks: true,
     processes: true,
+    takesOverDeadHolder: false,
   },
   async open(label = 'adapter') {
     const database = await createTestMysqlDatabase(label);
@@ -235,6 +323,26 @@ const mysql: TestEngine = {
       loseLock: expiredLease(sql`utc_timestamp(6)`),
     },
   ],
+  processes: {
+    race: { instances: 20, steps: 8 },
+    currentApp: "'sql'",
+    // MySQL lets a dead client's statement run to its end before it ends the session and frees its locks.
+    stall: serverStall(
+      'select sleep(5)',
+      `select 1 as found from information_schema.processlist
+       where db = database() and info like '%sleep(5)%' and id <> connection_id()`,
+      60_000,
+    ),
+    // GET_LOCK's holder is named by its connection: the one in the transaction of the holder's migration.
+    async sessionHolder(database) {
+      const { rows } = await sql<{ id: number }>`
+        select t.trx_mysql_thread_id as id from information_schema.innodb_trx t
+        join information_schema.processlist p on p.id = t.trx_mysql_thread_id
+        where p.db = database() and p.id <> connection_id()`.execute(database.db);
+      if (rows.length !== 1) throw new Error(`expected one transaction in the database, found ${rows.length}`);
+      return `MySQL connection ${Number(rows[0]?.id)}`;
+    },
+  },
 };
 
 const sqlite: TestEngine = {
@@ -247,6 +355,7 @@ const sqlite: TestEngine = {
     previewsSql: true,
     sessionLocks: false,
     processes: true,
+    takesOverDeadHolder: true,
   },
   async open() {
     const file = await createTestSqlite();
@@ -269,6 +378,18 @@ const sqlite: TestEngine = {
       loseLock: expiredLease(sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')`),
     },
   ],
+  processes: {
+    race: { instances: 20, steps: 12 },
+    currentApp: "'sql'",
+    // The database lives in the instance: it waits in its own code.
+    stall: {
+      files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
+      reached: async (_database, instance, name) => {
+        await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
+      },
+      recoveryMs: 30_000,
+    },
+  },
 };
 
 /** Every engine, in the order the suites run them. */
@@ -279,4 +400,14 @@ export function engine(name: Engine): TestEngine {
   const found = ENGINES.find((e) => e.name === name);
   if (!found) throw new Error(`${name} is not in the test engine matrix (test/support/engines.ts)`);
   return found;
+}
+
+/** What the real-process scenarios need of an engine; an error for an engine whose database processes cannot share. */
+export function processTraits(engine: TestEngine): ProcessTraits {
+  if (!engine.capabilities.processes || !engine.processes) {
+    throw new Error(
+      `${engine.label}: separate processes cannot share its database, or the matrix says nothing of them`,
+    );
+  }
+  return engine.processes;
 }
