@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LockStrategy } from '@mig/core';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ProcessResult, runNode } from '../../../test/support/processes.js';
 import { STORE_SCHEMA_VERSION } from '../src/index.js';
-import { ENGINES, type EngineDatabase, processTraits, type TestEngine } from './support/engines.js';
+import { ENGINES, type EngineDatabase, processTraits } from './support/engines.js';
 import { outcome, race, startInstance } from './support/instances.js';
 import {
   auditedMigrations,
@@ -33,11 +32,6 @@ const PROCESS_ENGINES = ENGINES.filter((engine) => engine.capabilities.processes
   ...engine,
   traits: processTraits(engine),
 }));
-
-/** Every strategy the engine has: the session lock where there is one, and the lease. */
-function strategiesOf(engine: TestEngine): LockStrategy[] {
-  return engine.capabilities.sessionLocks ? ['advisory', 'lease'] : ['lease'];
-}
 
 /** How many audit rows each migration wrote. */
 async function auditCounts(database: EngineDatabase): Promise<Record<string, number>> {
@@ -79,7 +73,7 @@ describe.each(PROCESS_ENGINES)('$label across real processes', (engine) => {
     folder = undefined;
   });
 
-  describe.each(strategiesOf(engine))('the %s lock', (strategy) => {
+  describe.each(engine.locks.map((lock) => lock.strategy))('the %s lock', (strategy) => {
     const { instances, steps } = traits.race;
     /** The race's migrations: the audit table, the steps, and a code migration with DDL. */
     const raced = ['000_audit', ...Array.from({ length: steps }, (_, i) => stepName(i + 1)), '500_code'];
