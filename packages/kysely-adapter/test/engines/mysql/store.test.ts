@@ -89,6 +89,20 @@ describe('a SQL migration with DDL on MySQL', () => {
     );
     expect(rows).toEqual([{ name: '001_t', transactional: 0 }]);
   });
+
+  it('runs a DELIMITER block as the mysql client takes it', async () => {
+    // (With -- mig:no-transaction: the source's check for transaction control takes the block's END for one.)
+    folder = await migrationFolder({
+      '001_loop.sql':
+        '-- mig:no-transaction\ncreate table t (id int);\nDELIMITER //\n' +
+        'begin not atomic\n  declare i int default 0;\n' +
+        '  while i < 3 do\n    set i = i + 1;\n    insert into t values (i);\n  end while;\nend//\n' +
+        'DELIMITER ;\n',
+    });
+    const result = await migrator().migrator.up();
+    expect(result.error).toBeUndefined();
+    expect(await database.query('select id from t order by id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  });
 });
 
 describe('a code migration on MySQL', () => {
