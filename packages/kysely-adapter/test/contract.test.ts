@@ -1,146 +1,88 @@
-import type { Migration } from '@mig/core';
-import { computeChecksum, type LockLease } from '@mig/core/adapter';
-import { describeLockContract, describeStoreContract, type MigrationSpec } from '@mig/core/testing';
-import { Kysely, sql } from 'kysely';
+import { describeLockContract, describeStoreContract, type LockFixture } from '@mig/core/testing';
 import { afterAll } from 'vitest';
-import { createTestPGlite, type TestPGlite } from '../../../test/support/pglite.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { PGliteDialect } from '../src/engines/pglite/index.js';
-import { createPgDialect } from '../src/engines/postgres/index.js';
 import { createKyselyAdapter, createKyselyStore, type KyselyFence, type MigrationDb } from '../src/index.js';
+import { ENGINES, type EngineDatabase, type TestEngine, type TestLock } from './support/engines.js';
 
-// The contract suites of @mig/core/testing over every store and lock this adapter has. Each case gets its
-// own database (PostgreSQL) or data directory (PGlite), made and dropped by the fixture.
+// The contract suites of @mig/core/testing over every engine of the matrix: its store under each of its
+// locks, and each lock between instances. Each case gets its own database, made and dropped by the fixture.
 
-/** A contract migration: `up` creates a table named after it, `down` drops it (DDL is transactional here). */
-function contractMigration({ name, transactional, fails }: MigrationSpec): Migration<MigrationDb> {
-  return {
-    name,
-    checksum: computeChecksum(`${name}\ntransactional=${transactional}\nfails=${fails}`),
-    origin: 'contract',
-    load: async () => ({
-      transactional,
-      async up(db) {
-        await sql`create table ${sql.id(name)} (id int)`.execute(db);
-        if (fails) throw new Error(`${name} fails on purpose`);
-      },
-      async down(db) {
-        await sql`drop table ${sql.id(name)}`.execute(db);
-      },
-    }),
-  };
+for (const engine of ENGINES) {
+  describeStoreContract(`kysely store on ${engine.label}`, {
+    capabilities: {
+      nonTransactional: engine.capabilities.nonTransactional,
+      previewsSql: engine.capabilities.previewsSql,
+    },
+    migration: engine.contract.migration,
+    async open() {
+      const database = await engine.open('contract_store');
+      await engine.contract.prepare(database);
+      const adapter = createKyselyAdapter({ db: database.db });
+      return {
+        store: adapter.store,
+        // Both strategies: where there is no session lock, `advisory` is the engine's lease (or its mutex).
+        locks: [adapter.createLock({ strategy: 'advisory' }), adapter.createLock({ strategy: 'lease' })],
+        effects: () => engine.contract.effects(database),
+        close: () => database.close(),
+      };
+    },
+  });
+
+  for (const lock of engine.locks) {
+    describeLockContract(`${lock.title} on ${engine.label}`, {
+      capabilities: lock.capabilities,
+      open: () => (engine.capabilities.processes ? lockFixture(engine, lock) : inProcessLockFixture(engine, lock)),
+    });
+  }
 }
-
-/** The contract migrations whose table exists. */
-async function contractTables(db: MigrationDb): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`
-    select table_name as name from information_schema.tables
-    where table_schema = 'public' and table_name ~ '^c[0-9]{3}_'`.execute(db);
-  return rows.map((r) => r.name);
-}
-
-const STORE_CAPABILITIES = { nonTransactional: true, previewsSql: true } as const;
-
-describeStoreContract('kysely store on PostgreSQL', {
-  capabilities: STORE_CAPABILITIES,
-  migration: contractMigration,
-  async open() {
-    const database = await createTestDatabase('contract_store');
-    const adapter = createKyselyAdapter({ db: database.db });
-    return {
-      store: adapter.store,
-      locks: [adapter.createLock({ strategy: 'advisory' }), adapter.createLock({ strategy: 'lease' })],
-      effects: () => contractTables(database.db),
-      close: () => database.drop(),
-    };
-  },
-});
-
-describeStoreContract('kysely store on PGlite', {
-  capabilities: STORE_CAPABILITIES,
-  migration: contractMigration,
-  async open() {
-    const pglite = await createTestPGlite();
-    const adapter = createKyselyAdapter({ db: pglite.db });
-    return {
-      store: adapter.store,
-      locks: [adapter.createLock()],
-      effects: () => contractTables(pglite.db),
-      close: () => pglite.close(),
-    };
-  },
-});
 
 /**
- * A lock fixture on PostgreSQL: each `createLock()` is another application instance, with its own pool and
- * adapter (so no in-process queue stands between them), on one fresh database.
+ * A lock fixture on a database that processes share: each `createLock()` is another application instance,
+ * with its own connections and adapter (so no in-process queue stands between them), on one fresh database.
  */
-async function postgresLockFixture(
-  strategy: 'advisory' | 'lease',
-  loseLock: (database: TestDatabase, lease: LockLease<KyselyFence>) => Promise<void>,
-) {
-  const database = await createTestDatabase(`contract_${strategy}`);
+async function lockFixture(engine: TestEngine, lock: TestLock): Promise<LockFixture<KyselyFence, MigrationDb>> {
+  const database = await engine.open(`contract_${lock.strategy}`);
+  await engine.contract.prepare(database);
   const store = createKyselyStore({ db: database.db });
+  const createLock = () => createKyselyAdapter({ db: database.connect() }).createLock({ strategy: lock.strategy });
   // A lease lives in the store's tables: they exist before anyone takes it, as the migrator ensures.
-  if (strategy === 'lease') await store.prepare();
-  const instances: MigrationDb[] = [];
+  if (createLock().livesInStore) await store.prepare();
+  const { loseLock } = lock;
   return {
-    createLock() {
-      const db = new Kysely<any>({ dialect: createPgDialect({ url: database.url, max: 3 }) });
-      instances.push(db);
-      return createKyselyAdapter({ db }).createLock({ strategy });
-    },
-    fencing: {
-      store,
-      migration: contractMigration,
-      effects: () => contractTables(database.db),
-      loseLock: (lease: LockLease<KyselyFence>) => loseLock(database, lease),
-    },
-    async close() {
-      await Promise.all(instances.map((db) => db.destroy().catch(() => {})));
-      await database.drop();
-    },
+    createLock,
+    fencing:
+      loseLock === undefined
+        ? undefined
+        : {
+            store,
+            migration: engine.contract.migration,
+            effects: () => engine.contract.effects(database),
+            loseLock: (lease) => loseLock(database, lease),
+          },
+    close: () => database.close(),
   };
 }
 
-describeLockContract('advisory lock on PostgreSQL', {
-  capabilities: { namesHolder: true, reportsWaits: true, losesLock: true },
-  // What a transaction pooler does to a session lock: the session lives on, the lock is gone. (Ending the
-  // session instead fails the bound store's next statement with a connection error, not LOCK_LOST.)
-  open: () =>
-    postgresLockFixture('advisory', async (_database, lease) => {
-      if (lease.fence?.kind !== 'advisory') throw new Error('an advisory lock hands out advisory fences');
-      await sql`select pg_advisory_unlock_all()`.execute(lease.fence.db);
-    }),
-});
-
-describeLockContract('lease lock on PostgreSQL', {
-  capabilities: { namesHolder: true, reportsWaits: true, losesLock: true },
-  // The lease runs out (its holder stalled past the TTL): anyone may take it over from then on.
-  open: () =>
-    postgresLockFixture('lease', async (database) => {
-      await database.query('update mig_migrations_lock set expires_at = now()');
-    }),
-});
-
-// The mutex never queries the database, so its cases share one PGlite (starting one costs seconds). Each
-// case still gets a lock of its own: the mutex is scoped to the Kysely instance, and each case makes one.
-let sharedPGlite: Promise<TestPGlite> | undefined;
+/**
+ * Where one process owns the database, its lock is an in-process mutex that never queries it, so these cases
+ * share one database per engine (starting one costs seconds). Each case still gets a lock of its own: the
+ * mutex is scoped to the Kysely instance, and each case makes one; its "other instances" are other callers
+ * in this process.
+ */
+const shared = new Map<TestEngine, Promise<EngineDatabase>>();
 afterAll(async () => {
-  if (sharedPGlite) await (await sharedPGlite).close();
+  await Promise.all([...shared.values()].map(async (database) => (await database).close()));
 });
 
-describeLockContract('in-process mutex on PGlite', {
-  capabilities: { namesHolder: true, reportsWaits: false, losesLock: false },
-  async open() {
-    sharedPGlite ??= createTestPGlite();
-    const { pglite } = await sharedPGlite;
-    const db = new Kysely<any>({ dialect: new PGliteDialect({ pglite, closeOnDestroy: false }) });
-    // One process owns a PGlite database: its "other instances" are other callers in this process.
-    const adapter = createKyselyAdapter({ db });
-    return {
-      createLock: () => adapter.createLock(),
-      close: () => db.destroy(),
-    };
-  },
-});
+async function inProcessLockFixture(
+  engine: TestEngine,
+  lock: TestLock,
+): Promise<LockFixture<KyselyFence, MigrationDb>> {
+  if (!shared.has(engine)) shared.set(engine, engine.open(`contract_${lock.strategy}`));
+  const database = await (shared.get(engine) as Promise<EngineDatabase>);
+  const db = database.connect();
+  const adapter = createKyselyAdapter({ db });
+  return {
+    createLock: () => adapter.createLock({ strategy: lock.strategy }),
+    close: () => db.destroy(),
+  };
+}

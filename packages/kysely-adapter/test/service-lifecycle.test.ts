@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/pos
 import { runNode } from '../../../test/support/processes.js';
 import { createPgDialect } from '../src/engines/postgres/index.js';
 import { createFolderSource, createKyselyAdapter } from '../src/index.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { type MigrationFolder, migrationFolder } from './support/migrations.js';
 
 const CLOSE_SCRIPT = fileURLToPath(new URL('./fixtures/service-close.mjs', import.meta.url));
 const INSTANCE_SCRIPT = fileURLToPath(new URL('./fixtures/service-instance.mjs', import.meta.url));

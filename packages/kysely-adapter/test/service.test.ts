@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId } from '../src/engines/postgres/index.js';
 import { createFolderSource, createKyselyAdapter, createKyselyStore } from '../src/index.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { type MigrationFolder, migrationFolder } from './support/migrations.js';
 import { pgliteService, postgresService, type ServiceHarness } from './support/service-harness.js';
 
 const MIGRATIONS = {

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { startNode } from '../../../test/support/processes.js';
 import { createFolderSource, createKyselyAdapter, describeConnection } from '../src/index.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { type MigrationFolder, migrationFolder } from './support/migrations.js';
 import { createTelemetryProbe, findSpan, type TelemetryProbe } from './support/otel.js';
 
 const HOLD_LOCK = fileURLToPath(new URL('../../../test/fixtures/hold-lock.mjs', import.meta.url));

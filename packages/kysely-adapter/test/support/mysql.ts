@@ -68,6 +68,9 @@ export async function createTestMysqlDatabase(label = 'test'): Promise<TestMysql
       await queries?.end().catch(() => {});
       const dropper = await connect(MYSQL_ADMIN_URL);
       try {
+        // A statement left running by a killed instance would hold its locks, and the drop, until it ends.
+        const [left] = await dropper.query('select id from information_schema.processlist where db = ?', [name]);
+        for (const { id } of left as { id: number }[]) await dropper.query(`kill ${Number(id)}`).catch(() => {});
         await dropper.query(`drop database if exists \`${name}\``);
       } finally {
         await dropper.end();

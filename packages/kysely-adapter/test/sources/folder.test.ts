@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MigErrorCode, MigrationSourceError } from '@mig/core';
 import { computeChecksum } from '@mig/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFolderSource, createListSource } from '../src/index.js';
+import { createFolderSource } from '../../src/index.js';
+import { loadError } from './load-error.js';
 
 const dirs: string[] = [];
 async function folder(files: Record<string, string>): Promise<string> {
@@ -19,16 +19,6 @@ async function folder(files: Record<string, string>): Promise<string> {
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
-
-async function loadError(load: () => Promise<unknown>): Promise<MigrationSourceError> {
-  const error = await load().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MigrationSourceError);
-  expect((error as MigrationSourceError).code).toBe(MigErrorCode.InvalidSource);
-  return error as MigrationSourceError;
-}
 
 describe('createFolderSource', () => {
   it('loads .sql, .ts, .js and .mjs files sorted by name, ignoring other files', async () => {
@@ -118,29 +108,5 @@ describe('createFolderSource', () => {
     const dir = await folder({ '001_a.mjs': 'export default { async up() {}, transactional: false };\n' });
     const [migration] = await createFolderSource(dir).load();
     expect((await migration?.load())?.transactional).toBe(false);
-  });
-});
-
-describe('createListSource', () => {
-  it('loads SQL and function migrations sorted by name', async () => {
-    const source = createListSource([
-      { name: '002_fn', up: async () => {}, checksum: 'c'.repeat(64) },
-      { name: '001_sql', sql: 'create table t (x int);' },
-    ]);
-    const migrations = await source.load();
-    expect(migrations.map((m) => m.name)).toEqual(['001_sql', '002_fn']);
-    expect(migrations[0]?.checksum).toBe(computeChecksum('create table t (x int);'));
-    expect(migrations[1]?.checksum).toBe('c'.repeat(64));
-  });
-
-  it('rejects an empty list, duplicates and entries without names', async () => {
-    expect((await loadError(() => createListSource([]).load())).message).toContain('is empty');
-    const dup = createListSource([
-      { name: 'a', sql: 'select 1' },
-      { name: 'a', sql: 'select 2' },
-    ]);
-    expect((await loadError(() => dup.load())).message).toContain('"a" is defined twice');
-    const nameless = createListSource([{ sql: 'select 1' } as never]);
-    expect((await loadError(() => nameless.load())).message).toContain('Entry 0');
   });
 });

@@ -3,12 +3,13 @@ import { EMPTY_DIGEST } from '@mig/core/adapter';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PgBouncer, startPgBouncer } from '../../../test/support/pgbouncer.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { createPgDialect } from '../src/engines/postgres/index.js';
-import { createFolderSource, createKyselyAdapter } from '../src/index.js';
-import type { MigrationFolder } from './support/engines.js';
-import { auditedMigrations, outcome, startInstance } from './support/lock-harness.js';
+import { type PgBouncer, startPgBouncer } from '../../../../../test/support/pgbouncer.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { createPgDialect } from '../../../src/engines/postgres/index.js';
+import { createFolderSource, createKyselyAdapter } from '../../../src/index.js';
+import { engine, processTraits } from '../../support/engines.js';
+import { outcome, race } from '../../support/instances.js';
+import { auditedMigrations, type MigrationFolder } from '../../support/migrations.js';
 
 describe('behind PgBouncer in transaction pooling mode', () => {
   let bouncer: PgBouncer;
@@ -18,7 +19,7 @@ describe('behind PgBouncer in transaction pooling mode', () => {
   beforeAll(async () => {
     bouncer = await startPgBouncer({ poolMode: 'transaction', poolSize: 3 });
     database = await createTestDatabase('pgbouncer');
-    folder = await auditedMigrations(10);
+    folder = await auditedMigrations(processTraits(engine('postgres')).currentApp, 10);
   });
   afterAll(async () => {
     await bouncer?.stop();
@@ -27,21 +28,13 @@ describe('behind PgBouncer in transaction pooling mode', () => {
   });
 
   it('the lease strategy applies each migration exactly once across 20 processes', { timeout: 180_000 }, async () => {
-    const startAt = Date.now() + 5_000;
-    const runs = await Promise.all(
-      Array.from(
-        { length: 20 },
-        (_, i) =>
-          startInstance({
-            url: bouncer.url(database.name),
-            dir: folder.dir,
-            strategy: 'lease',
-            name: `pooled-${i}`,
-            startAt,
-            leaseTtlMs: 5_000,
-          }).done,
-      ),
-    );
+    const runs = await race(20, (i) => ({
+      url: bouncer.url(database.name),
+      dir: folder.dir,
+      strategy: 'lease',
+      name: `pooled-${i}`,
+      leaseTtlMs: 5_000,
+    }));
     for (const run of runs) {
       expect(outcome(run).error, run.stderr).toBeNull();
       expect(run.code).toBe(0);

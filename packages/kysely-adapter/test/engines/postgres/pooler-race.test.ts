@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PgBouncer, startPgBouncer } from '../../../test/support/pgbouncer.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { lastJsonLine, type ProcessResult, startNode } from '../../../test/support/processes.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { type PgBouncer, startPgBouncer } from '../../../../../test/support/pgbouncer.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { lastJsonLine, type ProcessResult, startNode } from '../../../../../test/support/processes.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 
 // 100 instances with the lease lock through one PgBouncer in transaction mode with 10 server connections,
 // loaded first and released at one instant. All must succeed, each migration applied once. While they

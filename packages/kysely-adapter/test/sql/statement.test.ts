@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstLine, lineOf, splitStandardSql } from '../src/sql/statement.js';
+import { firstLine, lineOf, splitStandardSql } from '../../src/sql/statement.js';
 
 describe('splitStandardSql (a source that was not told its engine)', () => {
   it('splits on semicolons outside quotes, dollar quotes and comments, with the line each statement starts on', () => {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { isMigError, MigErrorCode } from '@mig/core';
 import { FileMigrationProvider, Kysely, Migrator, PostgresDialect } from 'kysely';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createTestPGlite } from '../../../test/support/pglite.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { detectForeignHistories, FOREIGN_TOOLS, type ForeignTool, readForeignHistory } from '../src/index.js';
+import { createTestPGlite } from '../../../../test/support/pglite.js';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/postgres.js';
+import { detectForeignHistories, FOREIGN_TOOLS, type ForeignTool, readForeignHistory } from '../../src/index.js';
 import {
   copyToolFixture,
   emptyToolFolder,
@@ -18,7 +18,7 @@ import {
   migrateWithTool,
   snapshotTables,
   toolTables,
-} from './support/foreign-tools.js';
+} from '../support/foreign-tools.js';
 
 const databases: TestDatabase[] = [];
 const disposers: (() => Promise<void>)[] = [];

@@ -2,10 +2,10 @@ import { createMigrator, MigErrorCode } from '@mig/core';
 import { computeChecksum } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mysqlLockName } from '../src/engines/mysql/fence.js';
-import { createFolderSource, createKyselyAdapter, createListSource, openDatabase } from '../src/index.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
-import { createTestMysqlDatabase, type TestMysqlDatabase } from './support/mysql.js';
+import { mysqlLockName } from '../../../src/engines/mysql/fence.js';
+import { createFolderSource, createKyselyAdapter, createListSource, openDatabase } from '../../../src/index.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
+import { createTestMysqlDatabase, type TestMysqlDatabase } from '../../support/mysql.js';
 
 // What MySQL/MariaDB does differently: DDL that commits by itself, said plainly when a migration fails.
 
@@ -88,6 +88,20 @@ describe('a SQL migration with DDL on MySQL', () => {
       'select name, transactional from mig_migrations',
     );
     expect(rows).toEqual([{ name: '001_t', transactional: 0 }]);
+  });
+
+  it('runs a DELIMITER block as the mysql client takes it', async () => {
+    // (With -- mig:no-transaction: the source's check for transaction control takes the block's END for one.)
+    folder = await migrationFolder({
+      '001_loop.sql':
+        '-- mig:no-transaction\ncreate table t (id int);\nDELIMITER //\n' +
+        'begin not atomic\n  declare i int default 0;\n' +
+        '  while i < 3 do\n    set i = i + 1;\n    insert into t values (i);\n  end while;\nend//\n' +
+        'DELIMITER ;\n',
+    });
+    const result = await migrator().migrator.up();
+    expect(result.error).toBeUndefined();
+    expect(await database.query('select id from t order by id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 });
 

@@ -2,9 +2,9 @@ import { createMigrator } from '@mig/core';
 import { computeChecksum, EMPTY_DIGEST, nextDigest } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { createFolderSource, createKyselyAdapter, STORE_SCHEMA_VERSION } from '../src/index.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { createFolderSource, createKyselyAdapter, STORE_SCHEMA_VERSION } from '../../../src/index.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 
 const FIRST = 'create table first (id int);\n';
 const SECOND = 'create table second (id int);\n';

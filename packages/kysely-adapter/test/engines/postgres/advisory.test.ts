@@ -1,15 +1,15 @@
 import { LockTimeoutError } from '@mig/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { runNode } from '../../../test/support/processes.js';
-import { ADVISORY_CLASS_ID, advisoryObjectId } from '../src/engines/postgres/index.js';
-import { createKyselyAdapter } from '../src/index.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { runNode } from '../../../../../test/support/processes.js';
+import { ADVISORY_CLASS_ID, advisoryObjectId } from '../../../src/engines/postgres/index.js';
+import { createKyselyAdapter } from '../../../src/index.js';
 
 // Advisory lock keys are per database. Two services on one server, both with mig's default table, each have
 // their own lock: neither may ever be told that the other's session holds its lock.
 
-const CLI = new URL('../../cli/dist/bin.js', import.meta.url).pathname;
+const CLI = new URL('../../../../cli/dist/bin.js', import.meta.url).pathname;
 
 /** Takes mig's advisory lock in `database` from a session named `name`, as another instance would. */
 async function holdIn(database: TestDatabase, name: string): Promise<pg.Client> {

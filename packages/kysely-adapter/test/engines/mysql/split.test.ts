@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDataStatement, splitMysqlStatements } from '../src/engines/mysql/split.js';
+import { isDataStatement, splitMysqlStatements } from '../../../src/engines/mysql/split.js';
 
 const texts = (script: string) => splitMysqlStatements(script).map((s) => s.text);
 

@@ -2,10 +2,10 @@ import { createMigrator, MigrationFailedError } from '@mig/core';
 import type { LockWait } from '@mig/core/adapter';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { ADVISORY_CLASS_ID, advisoryObjectId } from '../src/engines/postgres/index.js';
-import { createFolderSource, createKyselyAdapter, createKyselyStore } from '../src/index.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { ADVISORY_CLASS_ID, advisoryObjectId } from '../../../src/engines/postgres/index.js';
+import { createFolderSource, createKyselyAdapter, createKyselyStore } from '../../../src/index.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 
 describe('a migration waiting for a table lock another session holds', () => {
   let database: TestDatabase;

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { splitPostgresStatements } from '../src/engines/postgres/split.js';
+import { splitPostgresStatements } from '../../../src/engines/postgres/split.js';
 
 /** The statements' texts (their lines are asserted where they matter). */
 const splitSqlStatements = (script: string) => splitPostgresStatements(script).map((s) => s.text);
-
-import { parseSqlMigration } from '../src/sources/sql-file.js';
 
 describe('splitSqlStatements', () => {
   it('splits on statement-ending semicolons and drops empty statements', () => {
@@ -38,21 +36,5 @@ describe('splitSqlStatements', () => {
 
   it('returns nothing for a script of comments and whitespace', () => {
     expect(splitSqlStatements('-- only a comment\n/* and another */\n\n')).toEqual([]);
-  });
-});
-
-describe('parseSqlMigration', () => {
-  it('reads the no-transaction directive from the first non-blank line only', () => {
-    expect(parseSqlMigration('\n-- mig:no-transaction\ncreate index concurrently i on t (x);').transactional).toBe(
-      false,
-    );
-    expect(parseSqlMigration('select 1;\n-- mig:no-transaction').transactional).toBe(true);
-  });
-
-  it('splits the up and down parts on a "-- mig:down" line', () => {
-    const parsed = parseSqlMigration('create table t (x int);\n-- mig:down\ndrop table t;\n');
-    expect(parsed.up).toBe('create table t (x int);\n');
-    expect(parsed.down).toBe('\ndrop table t;\n');
-    expect(parseSqlMigration('create table t (x int);').down).toBeUndefined();
   });
 });

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type PgBouncer, startPgBouncer } from '../../../test/support/pgbouncer.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import type { RunningProcess } from '../../../test/support/processes.js';
-import { type MigrationFolder, migrationFolder } from './support/engines.js';
-import { type MigrateOutcome, outcome, startInstance } from './support/lock-harness.js';
+import { type PgBouncer, startPgBouncer } from '../../../../../test/support/pgbouncer.js';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import type { RunningProcess } from '../../../../../test/support/processes.js';
+import { type MigrateOutcome, outcome, startInstance } from '../../support/instances.js';
+import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 
 // Lease fencing on PostgreSQL with real processes: a holder frozen (SIGSTOP) inside a slow migration past its
 // lease's expiry, a second instance that takes the lease over, and the holder resumed (SIGCONT). The lease
@@ -94,8 +94,9 @@ async function history(database: TestDatabase) {
   return { audit: audit.rows, records: records.rows.map((r) => r.name) };
 }
 
-function ownerOf(instance: RunningProcess): string {
-  return `${hostname()}:${instance.child.pid}:`;
+/** The lease owner an instance writes: `host:pid@pidns:random` (the pid namespace where the system has one). */
+function ownerOf(instance: RunningProcess): RegExp {
+  return new RegExp(`^${hostname()}:${instance.child.pid}(@\\d+)?:`);
 }
 
 describe.each(['sql', 'code'] as const)('lease fencing on PostgreSQL, real processes, a slow %s migration', (kind) => {
@@ -136,13 +137,13 @@ describe.each(['sql', 'code'] as const)('lease fencing on PostgreSQL, real proce
     const frozenAt = Date.now();
     holder.child.kill('SIGSTOP');
     const held = await leaseRow(database);
-    expect(held?.owner).toMatch(new RegExp(`^${ownerOf(holder)}`));
+    expect(held?.owner).toMatch(ownerOf(holder));
 
     const taker = start('taker');
     // The lease lapses without renewals and the second instance takes it over, with a larger token.
     const taken = await until('the taker holds the lease', async () => {
       const row = await leaseRow(database);
-      return row?.owner?.startsWith(ownerOf(taker)) ? row : undefined;
+      return row?.owner && ownerOf(taker).test(row.owner) ? row : undefined;
     });
     expect(BigInt(taken.token)).toBeGreaterThan(BigInt(held?.token ?? '0'));
     // While the holder's transaction is open, the taker waits for it (the head row it locked); the taker
