@@ -36,3 +36,24 @@ export function bounded<T>(work: Promise<T>, ms: number, what: string, clock: Cl
   });
   return Promise.race([work, timeout]).finally(() => cancel());
 }
+
+/**
+ * Waits for `work` to settle (either way), at most `ms`: true when it did. A wait that someone awaits: its
+ * timer keeps the process alive.
+ */
+export async function settledWithin(work: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  const cancel = new AbortController();
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  const late = clock.sleep(ms, cancel.signal).then(
+    () => false,
+    () => false,
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    cancel.abort();
+  }
+}

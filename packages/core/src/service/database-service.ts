@@ -31,6 +31,7 @@ import { Attr, createMigrationMetrics, createTelemetry, markFailed, SpanName, wi
 import { redactCredentials } from '../url.js';
 import { Connector } from './connector.js';
 import { type Decision, decide, decideFailure, resolvePolicy, type ServicePolicy } from './policy.js';
+import { afterGrace, disconnectWithin, runLimits } from './run-stops.js';
 import {
   initialServiceModel,
   type ServiceAction,
@@ -65,6 +66,7 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   readonly #closing = new AbortController();
   /** Aborted a grace period after close(): a migration still running then is stopped too. */
   readonly #closed = new AbortController();
+  #closeRun: Promise<void> | undefined;
   readonly #connector: Connector<Conn>;
 
   /** The one state value; changed only by #dispatch. */
@@ -299,38 +301,25 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
 
   /** Applies the pending migrations within the call's time budget (if it has one). */
   async #migrate({ migrator, key, status, deadline }: Checked): Promise<void> {
-    const minTime = this.#options.minMigrationTimeMs ?? DEFAULT_MIN_MIGRATION_TIME_MS;
-    // The run is shared by every caller waiting on it: one caller's signal ends only that caller's wait
-    // (see boundByCaller), never the run. The budget of the call that started it does bound it.
-    const signals = [this.#closing.signal];
-    let lockTimeoutMs = this.#options.lockTimeoutMs;
-    if (deadline !== undefined) {
-      const left = deadline - this.#clock.now();
-      if (left < minTime) {
-        throw new AbortedError(
-          `Not starting ${status.pending.length} pending migration(s) with ${Math.max(0, Math.round(left))} ms of the time budget left ` +
-            `(at least ${minTime} ms needed); a call with more time will apply them`,
-          'deadline too close',
-        );
-      }
-      lockTimeoutMs = Math.min(lockTimeoutMs ?? Number.POSITIVE_INFINITY, left - minTime);
-      signals.push(AbortSignal.timeout(Math.max(1, Math.floor(left))));
-    }
-    const outside = this.#options.stops?.();
-    const interrupts = [this.#closed.signal];
-    if (outside) {
-      signals.push(outside.stop);
-      interrupts.push(outside.interrupt);
-    }
+    const limits = runLimits({
+      closing: this.#closing.signal,
+      closed: this.#closed.signal,
+      stops: this.#options.stops,
+      lockTimeoutMs: this.#options.lockTimeoutMs,
+      deadline,
+      minMigrationTimeMs: this.#options.minMigrationTimeMs ?? DEFAULT_MIN_MIGRATION_TIME_MS,
+      pending: status.pending.length,
+      clock: this.#clock,
+    });
     let result: MigrationRunResult;
     try {
       result = await migrator.up({
-        signal: AbortSignal.any(signals),
-        interrupt: interrupts.length > 1 ? AbortSignal.any(interrupts) : this.#closed.signal,
-        lockTimeoutMs,
+        signal: limits.signal,
+        interrupt: limits.interrupt,
+        lockTimeoutMs: limits.lockTimeoutMs,
       });
     } finally {
-      outside?.release();
+      limits.release();
     }
     const applied = result.results.filter((r) => r.status === 'applied').map((r) => r.name);
     const failed = result.error !== undefined;
@@ -434,18 +423,26 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     return viewServiceState(this.#model, this.#policy, this.#clock);
   }
 
-  async close(): Promise<void> {
-    if (this.#closing.signal.aborted) return;
+  close(): Promise<void> {
+    this.#closeRun ??= this.#close();
+    return this.#closeRun;
+  }
+
+  async #close(): Promise<void> {
     this.#dispatch({ type: 'closed' });
-    this.#closing.abort(new AbortedError('Stopped: the database service was closed', 'close() was called'));
+    const reason = new AbortedError('Stopped: the database service was closed', 'close() was called');
+    this.#closing.abort(reason);
     // A running migration gets a grace period to finish; then it is stopped too, and the lock let go.
-    const grace = this.#clock.schedule(this.#options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, () =>
-      this.#closed.abort(new AbortedError('Stopped: the database service was closed', 'close() was called')),
+    await afterGrace(
+      Promise.allSettled([this.#inflight, this.#revalidating, this.#warming]),
+      this.#options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+      () => this.#closed.abort(reason),
+      this.#clock,
     );
-    await Promise.allSettled([this.#inflight, this.#revalidating, this.#warming]);
-    grace();
     const conn = this.#conn;
     this.#conn = undefined;
-    if (conn !== undefined) await this.#options.disconnect?.(conn);
+    if (conn !== undefined && this.#options.disconnect) {
+      await disconnectWithin(this.#options.disconnect(conn), this.#clock, this.#logger);
+    }
   }
 }
