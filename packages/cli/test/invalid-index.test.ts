@@ -55,6 +55,7 @@ describe('an invalid index left by a migration outside a transaction', () => {
         kind: 'invalid index',
         object: 'public.items_code_key',
         remove: 'drop index concurrently if exists "public"."items_code_key"',
+        removedOnRerun: true,
       },
     ]);
     expect((await run(['status'])).stdout).toContain('Left behind by a failed run (1)');

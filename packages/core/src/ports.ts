@@ -54,8 +54,13 @@ export interface Leftover {
   readonly kind: string;
   /** What it is, e.g. "public.orders_email_idx". */
   readonly object: string;
-  /** The statement that removes it. */
+  /**
+   * The statement that removes it, where one does (`drop index concurrently …`); what a person must do
+   * instead, as a sentence, where only they can tell (what an interrupted run's statements changed).
+   */
   readonly remove: string;
+  /** mig removes it itself before it runs the migration again (an invalid index); else it is the person's. */
+  readonly removedOnRerun?: boolean | undefined;
 }
 
 /** Another tool's migration history found in the database (see {@link StoreInspector.foreignHistories}). */

@@ -77,7 +77,9 @@ function human(
     lines.push('', color.bold(color.yellow(`Left behind by a failed run (${leftovers.length})`)));
     for (const l of leftovers) {
       lines.push(
-        `  ${color.yellow('!')} ${l.kind} ${l.object}, from ${l.migration}: dropped when ${l.migration} runs again (or now: ${l.remove};)`,
+        l.removedOnRerun
+          ? `  ${color.yellow('!')} ${l.kind} ${l.object}, from ${l.migration}: dropped when ${l.migration} runs again (or now: ${l.remove};)`
+          : `  ${color.yellow('!')} ${l.kind} of ${l.migration}: ${l.object}; ${l.remove} before it runs again`,
       );
     }
   }

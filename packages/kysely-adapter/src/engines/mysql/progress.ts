@@ -32,19 +32,24 @@ export async function readProgress(conn: MigrationDb, tables: StoreTables): Prom
   return row?.owner ? { migration: row.owner, done: Number(row.token), startedAt: row.started } : undefined;
 }
 
-/** Marks `migration` as started, with nothing done yet (replacing an earlier run's marker). */
+/**
+ * Marks `migration` as started, with nothing done yet; an earlier run's marker of the same migration keeps its
+ * count and start (its statements are still in effect), another migration's is replaced.
+ */
 export async function startProgress(conn: MigrationDb, tables: StoreTables, migration: string): Promise<void> {
   await sql`
     insert into ${tables.lock} (${sql.ref('key')}, owner, token, acquired_at, expires_at)
     values (${markerKey(tables)}, ${migration}, 0, utc_timestamp(6), utc_timestamp(6))
-    on duplicate key update owner = values(owner), token = 0, acquired_at = values(acquired_at),
-      expires_at = values(expires_at)`.execute(conn);
+    on duplicate key update
+      token = if(owner = values(owner), token, 0),
+      acquired_at = if(owner = values(owner), acquired_at, values(acquired_at)),
+      owner = values(owner), expires_at = values(expires_at)`.execute(conn);
 }
 
 /** `done` statements of the marked migration took effect. */
 export async function advanceProgress(conn: MigrationDb, tables: StoreTables, done: number): Promise<void> {
   await sql`
-    update ${tables.lock} set token = ${done}, expires_at = utc_timestamp(6)
+    update ${tables.lock} set token = greatest(token, ${done}), expires_at = utc_timestamp(6)
     where ${sql.ref('key')} = ${markerKey(tables)}`.execute(conn);
 }
 
@@ -77,6 +82,7 @@ export function progressLeftover(earlier: EarlierRun, migration: string): Leftov
     migration,
     kind: 'unfinished run',
     object: `${earlier.done} statement(s) in effect, from a run started ${earlier.startedAt}`,
-    remove: `-- undo what those statements did (or make them safe to run again), then run ${migration} again`,
+    remove: 'undo what those statements did, or make them safe to run again (IF NOT EXISTS, IF EXISTS)',
+    removedOnRerun: false,
   };
 }

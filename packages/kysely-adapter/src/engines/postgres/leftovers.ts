@@ -47,6 +47,7 @@ export async function invalidIndexesOf(
         kind: 'invalid index',
         object: `${row.schema}.${row.name}`,
         remove: `drop index concurrently if exists ${qualified}`,
+        removedOnRerun: true,
       },
     ];
   });
