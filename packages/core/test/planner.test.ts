@@ -3,6 +3,7 @@ import { MigrationSourceError } from '../src/errors.js';
 import {
   computeChecksum,
   EMPTY_DIGEST,
+  EMPTY_HEAD,
   type Migration,
   nextDigest,
   prefixDigests,
@@ -81,11 +82,7 @@ describe('LocalHistory', () => {
   });
 
   it('answers pending from the head alone when the head matches a prefix', () => {
-    expect(history.pendingAfter({ count: 0, digest: EMPTY_DIGEST })?.map((x) => x.name)).toEqual([
-      '001_a',
-      '002_b',
-      '003_c',
-    ]);
+    expect(history.pendingAfter(EMPTY_HEAD)?.map((x) => x.name)).toEqual(['001_a', '002_b', '003_c']);
     expect(history.pendingAfter({ count: 2, digest: digests[2] as string })?.map((x) => x.name)).toEqual(['003_c']);
     expect(history.pendingAfter({ count: 3, digest: digests[3] as string })).toEqual([]);
   });

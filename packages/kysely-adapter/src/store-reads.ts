@@ -1,5 +1,5 @@
 import { MigError, MigErrorCode } from '@mig/core';
-import { EMPTY_DIGEST, nextDigest, type RecordRewrite, type StoreHead } from '@mig/core/adapter';
+import { EMPTY_DIGEST, EMPTY_HEAD, nextDigest, type RecordRewrite, type StoreHead } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from './db.js';
 import { parseRepairs, type RecordRow } from './store-engine.js';
@@ -31,7 +31,7 @@ export abstract class StoreReads {
     );
     if (result === null) return null;
     const row = result.rows[0];
-    return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
+    return row ? { count: Number(row.applied_count), digest: row.digest } : EMPTY_HEAD;
   }
 
   /** Every record in applied order (empty when the tables do not exist). */

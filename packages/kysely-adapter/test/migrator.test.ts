@@ -5,7 +5,7 @@ import {
   MigrationDriftError,
   MigrationFailedError,
 } from '@mig/core';
-import { EMPTY_DIGEST, prefixDigests } from '@mig/core/adapter';
+import { EMPTY_HEAD, prefixDigests } from '@mig/core/adapter';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFolderSource, createKyselyStore } from '../src/index.js';
@@ -244,7 +244,7 @@ describe.each(POSTGRESQL)('migrations on $name', (engine) => {
     expect(all.results.map((r) => r.name)).toEqual(['001_todos']);
     expect(await migrator().status()).toMatchObject({
       appliedCount: 0,
-      head: { count: 0, digest: EMPTY_DIGEST },
+      head: EMPTY_HEAD,
     });
   });
 
@@ -308,10 +308,8 @@ describe.each(POSTGRESQL)('migrations on $name', (engine) => {
     await store.prepare();
     const [first] = await createFolderSource(folder.dir).load();
     if (!first) throw new Error('fixture has no migrations');
-    await store.apply(first, { expectedHead: { count: 0, digest: EMPTY_DIGEST } });
-    const error = await store
-      .apply(first, { expectedHead: { count: 0, digest: EMPTY_DIGEST } })
-      .catch((e: unknown) => e);
+    await store.apply(first, { expectedHead: EMPTY_HEAD });
+    const error = await store.apply(first, { expectedHead: EMPTY_HEAD }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationConflictError);
     expect(await records(handle.db)).toEqual(['001_todos']);
     expect(await store.readHead()).toEqual({ count: 1, digest: prefixDigests([first])[1] });

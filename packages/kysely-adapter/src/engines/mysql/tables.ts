@@ -1,5 +1,5 @@
 import { MigrationConflictError } from '@mig/core';
-import { EMPTY_DIGEST, type StoreHead } from '@mig/core/adapter';
+import { EMPTY_DIGEST, EMPTY_HEAD, type StoreHead } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import { notLatest, type RecordRow, STORE_SCHEMA_VERSION, type Step } from '../../store-engine.js';
@@ -52,7 +52,7 @@ export async function createMysqlTables(db: MigrationDb, tables: StoreTables): P
 
 /** The head row read as it is now (a locking read sees the latest committed head), or the empty head. */
 function toHead(row: { applied_count: number | string; digest: string } | undefined): StoreHead {
-  return row ? { count: Number(row.applied_count), digest: row.digest } : { count: 0, digest: EMPTY_DIGEST };
+  return row ? { count: Number(row.applied_count), digest: row.digest } : EMPTY_HEAD;
 }
 
 /**

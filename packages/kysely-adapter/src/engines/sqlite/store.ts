@@ -2,6 +2,7 @@ import { isMigError, type Migration, MigrationConflictError } from '@mig/core';
 import {
   type ApplyOptions,
   EMPTY_DIGEST,
+  EMPTY_HEAD,
   type Leftover,
   nextDigest,
   type RecordOptions,
@@ -198,9 +199,7 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
       select h.applied_count, h.digest, ${SQLITE_NOW} as now
       from (select 1) as one left join ${this.tables.head} h on h.id = 1`.execute(conn);
     const row = rows[0];
-    const head = row?.digest
-      ? { count: Number(row.applied_count), digest: row.digest }
-      : { count: 0, digest: EMPTY_DIGEST };
+    const head = row?.digest ? { count: Number(row.applied_count), digest: row.digest } : EMPTY_HEAD;
     if (head.count !== expected.count || head.digest !== expected.digest) {
       throw new MigrationConflictError(name, expected, head);
     }

@@ -1,5 +1,5 @@
 import { LockLostError } from '@mig/core';
-import { EMPTY_DIGEST } from '@mig/core/adapter';
+import { EMPTY_HEAD } from '@mig/core/adapter';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +63,7 @@ describe('behind PgBouncer in transaction pooling mode', () => {
       const [first] = await createFolderSource(folder.dir).load();
       const error = await adapter.store
         .bind(lease.fence)
-        .apply(first!, { fence: lease.fence, expectedHead: { count: 0, digest: EMPTY_DIGEST } })
+        .apply(first!, { fence: lease.fence, expectedHead: EMPTY_HEAD })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LockLostError);
       expect((error as Error).message).toContain('transaction pooler');

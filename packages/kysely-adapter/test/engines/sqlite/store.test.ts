@@ -1,5 +1,5 @@
 import { createMigrator, MigErrorCode, type Migration } from '@mig/core';
-import { computeChecksum, EMPTY_DIGEST } from '@mig/core/adapter';
+import { computeChecksum, EMPTY_HEAD } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKyselyAdapter, createKyselyStore, createListSource, type MigrationDb } from '../../../src/index.js';
@@ -49,7 +49,7 @@ update items set name = 'b';`;
     };
     const store = createKyselyStore({ db: file.db });
     await store.prepare();
-    const head = await store.apply(trigger, { expectedHead: { count: 0, digest: EMPTY_DIGEST } });
+    const head = await store.apply(trigger, { expectedHead: EMPTY_HEAD });
     expect(head.count).toBe(1);
     const { rows } = await sql<{ touched: number }>`select touched from items`.execute(file.db);
     expect(rows).toEqual([{ touched: 1 }]);
