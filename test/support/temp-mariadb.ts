@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, portOpen } from './net.js';
 
 const run = promisify(execFile);
 
@@ -16,28 +16,6 @@ export interface TempMariadb {
   log(): Promise<string>;
   /** Stops the server at once and removes its data directory. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -79,7 +57,7 @@ export async function startTempMariadb(settings: Readonly<Record<string, string 
     server = spawn('/usr/sbin/mariadbd', ['--no-defaults', ...options, ...user], { stdio: 'ignore' });
     for (let i = 0; ; i++) {
       if (server.exitCode !== null) throw new Error(`mariadbd exited with ${server.exitCode}`);
-      if (await listening(port)) break;
+      if (await portOpen(port)) break;
       if (i > 600) throw new Error('mariadbd did not listen within 60 s');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
