@@ -6,8 +6,8 @@ import { formatDuration, formatRatio } from '../format.js';
 import { ratio, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
-import { checkExactlyOnce } from './race.js';
 import type { Ready } from './race-result.js';
+import { checkExactlyOnce } from './race-runs.js';
 
 type Variant = 'race' | 'status';
 

@@ -20,8 +20,18 @@ export interface Ready {
 export type RaceTool = LockStrategy | 'kysely';
 export const RACE_TOOLS: readonly RaceTool[] = [...LOCK_STRATEGIES, 'kysely'];
 
+/** A racing tool, or the floor: one process applying while the others only read an up-to-date status. */
+export type Racer = RaceTool | 'floor';
+
+/** Which copy of the migrations: `.js` modules (both tools read them) or the same as `.sql` files (mig only). */
+export type RaceSet = 'js' | 'sql';
+
 export function toolName(tool: RaceTool): string {
   return tool === 'kysely' ? "Kysely's Migrator" : `mig, ${tool} lock`;
+}
+
+export function racerName(racer: Racer): string {
+  return racer === 'floor' ? 'floor (one applier, the others read an up-to-date status)' : toolName(racer);
 }
 
 export interface RaceRun {

@@ -27,7 +27,7 @@ export function advisoryObjectId(qualifiedTable: string): number {
 const CURRENT_DATABASE = sql`(select oid from pg_catalog.pg_database where datname = current_database())`;
 
 /**
- * The channel on which the holder NOTIFYs waiters (after each migration it records, and when it lets go), so
+ * The channel on which the holder NOTIFYs waiters (its progress at most every 500 ms, and when it lets go), so
  * they can sleep instead of polling: one per store, like the lock key.
  */
 export function changeChannel(tables: StoreTables): string {
@@ -187,7 +187,7 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
 /**
  * The holder's notices on a waiter's own session: `LISTEN` once (the session then holds no transaction,
  * so no snapshot that a CREATE INDEX CONCURRENTLY in the holder would wait for), then each notice wakes
- * the wait: "applied:<count>" after each migration the holder records, "released" when it lets go.
+ * the wait: "applied:<count>" as the holder records migrations (at a bounded rate), "released" when it lets go.
  */
 class ChangeListener {
   readonly #conn: MigrationDb;

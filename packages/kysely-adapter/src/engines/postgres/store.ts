@@ -49,17 +49,22 @@ import { splitPostgresStatements } from './split.js';
 /** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
 const STEP_MARKER_CLASS_ID = 0x6d6968;
 
+/** The least time between two progress notices to waiters (see `PostgresStoreEngine.#notice`). */
+export const PROGRESS_NOTICE_INTERVAL_MS = 500;
+
 /**
  * mig's store SQL on PostgreSQL and PGlite. A transactional SQL migration travels in one round trip with
  * mig's statements (BEGIN, the head checked under its row lock, the migration, the fence, the record, the
- * head, a NOTIFY for waiters, COMMIT); a code migration takes one round trip before and one after its own
+ * head, now and then a NOTIFY for waiters, COMMIT); a code migration takes one round trip before and one after its own
  * queries. The checks raise errors of mig's own SQLSTATE, turned back into mig's errors by `translate`.
  */
 export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   readonly tables: StoreTables;
   readonly #settings: EngineSettings;
-  /** Where waiters listen (NOTIFY after each migration); none on an embedded engine, where nobody waits. */
+  /** Where waiters listen (a progress notice now and then, see `#notice`); none on an embedded engine. */
   readonly #channel: string | undefined;
+  /** When the last progress notice went out (performance.now()), for {@link PROGRESS_NOTICE_INTERVAL_MS}. */
+  #noticeAt = Number.NEGATIVE_INFINITY;
   /**
    * Steps are marked by a session lock (see `#markerOf`), so a stop can find their session from another one
    * and end it; not on an embedded engine (one session, stopped with a ROLLBACK on it).
@@ -297,7 +302,21 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       step.direction === 'up'
         ? recordApplied(this.tables, step.migration, step.transactional, step.next, durationMs)
         : recordReverted(this.tables, step.migration.name, step.expected);
-    return [fenceCheck(this.tables, step.fence), ...record, notify(this.#channel, step.next)];
+    return [fenceCheck(this.tables, step.fence), ...record, this.#notice(step)];
+  }
+
+  /**
+   * A progress notice for waiters at most every {@link PROGRESS_NOTICE_INTERVAL_MS}, never one per migration:
+   * each notice wakes every waiting session and process, and a holder that paid for those wake-ups on each of
+   * 50 quick migrations ran several times slower under contention. A waiter that came for fewer migrations
+   * than the holder applies learns it is done at the next notice; the others at the release, which always
+   * notifies.
+   */
+  #notice(step: Step): string | undefined {
+    const now = performance.now();
+    if (now - this.#noticeAt < PROGRESS_NOTICE_INTERVAL_MS) return undefined;
+    this.#noticeAt = now;
+    return notify(this.#channel, step.next);
   }
 
   /**
