@@ -54,8 +54,8 @@ export function observeLock<F>(lock: MigrationLock<F>, timings: LockTimings): Mi
         fence: lease.fence,
         waitedMs: lease.waitedMs,
         lost: lease.lost,
-        async release() {
-          await lease.release();
+        async release(reached) {
+          await lease.release(reached);
           timings.releasedAt = wallNow();
         },
       };

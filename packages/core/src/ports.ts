@@ -199,16 +199,20 @@ export interface LockWait {
   /** The holder as last looked up (on the first wait, then now and then, not on every attempt). */
   readonly holder: LockHolder | null;
   /**
-   * How many migrations the store has applied, as the holder last announced (after each it records), where
-   * the lock can hear it: a waiter need not look at the status before the count reaches what it came for.
+   * The store's head as the lock last heard of it (the holder's notices, or the attempt's own statement),
+   * where it can: a waiter whose local history matches it knows, without a read, whether what it came for
+   * is applied, and reads the status only when it cannot tell.
    */
-  readonly headCount?: number | undefined;
+  readonly head?: StoreHead | undefined;
 }
 
-/** What woke a waiter: the holder recorded a migration (with the count it reached), or let the lock go. */
+/**
+ * What woke a waiter: the holder's progress (the head it reached), or the lock let go (with the head the
+ * holder left, where it said so).
+ */
 export type LockChange =
-  | { readonly kind: 'applied'; readonly headCount: number }
-  | { readonly kind: 'released' }
+  | { readonly kind: 'applied'; readonly head: StoreHead }
+  | { readonly kind: 'released'; readonly head?: StoreHead | undefined }
   | { readonly kind: 'timeout' };
 
 export interface LockAcquireOptions {
@@ -216,6 +220,12 @@ export interface LockAcquireOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
   readonly onWait?: ((wait: LockWait) => void) | undefined;
+  /**
+   * The head count at which the waiter's work is done (an `up`'s last target), a hint: a lock that polls
+   * and sees the holder's progress may look again about when the holder should reach it, instead of at its
+   * longest backoff.
+   */
+  readonly doneAtCount?: number | undefined;
 }
 
 /** A granted lock. `release` is idempotent and never throws for a lock that was already lost. */
@@ -225,7 +235,11 @@ export interface LockLease<F = undefined> {
   readonly waitedMs: number;
   /** Aborted when the lock is known to be lost (lease expired, connection ended). */
   readonly lost: AbortSignal;
-  release(): Promise<void>;
+  /**
+   * Lets the lock go. `reached`, the store's head as the holder left it, lets a lock that tells waiters of
+   * the release tell them the head too, so that they need not read it.
+   */
+  release(reached?: StoreHead): Promise<void>;
 }
 
 /**
@@ -255,10 +269,10 @@ export type TryLockResult<T> =
       readonly acquired: false;
       readonly holder: LockHolder | null;
       /**
-       * How many migrations the store has applied, where the attempt could read it in the same statement
-       * (a lease row beside the store's head): a waiter need not read the status before it covers its targets.
+       * The store's head, where the attempt could read it in the same statement (a lease row beside the
+       * store's head): a waiter need not read the status to know whether its targets are applied.
        */
-      readonly headCount?: number | undefined;
+      readonly head?: StoreHead | undefined;
     };
 
 /** A dedicated database session that can hold a session-scoped lock (a PostgreSQL advisory lock). */
@@ -275,8 +289,8 @@ export interface LockSession<F> {
    * session holds no transaction (and so no snapshot) meanwhile. Without it, waiters poll with backoff.
    */
   waitForChange?(ms: number, signal?: AbortSignal): Promise<LockChange>;
-  /** Releases the lock; false when this session did not hold it. */
-  unlock(): Promise<boolean>;
+  /** Releases the lock (telling waiters of `reached`, where it can); false when this session did not hold it. */
+  unlock(reached?: StoreHead): Promise<boolean>;
   /** Ends the session (which releases anything it still holds). */
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core/adapter';
+import type { LockHolder, LockSession, SessionLockPrimitive, StoreHead, TryLockResult } from '@mig/core/adapter';
 import { deadOwnerPid } from '@mig/lock';
 import type { MigrationDb } from './db.js';
 import type { AdminLeasePrimitive, AdvisoryFence } from './fence.js';
@@ -100,8 +100,8 @@ class ExclusiveSession implements LockSession<AdvisoryFence> {
     }
   }
 
-  unlock(): Promise<boolean> {
-    return this.#inner.unlock();
+  unlock(reached?: StoreHead): Promise<boolean> {
+    return this.#inner.unlock(reached);
   }
 
   close(): Promise<void> {

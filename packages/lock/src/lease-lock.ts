@@ -55,7 +55,7 @@ export function createLeaseLock<F>(primitive: LeasePrimitive<F>, options: LeaseL
     strategy: primitive.strategy,
     key: primitive.key,
     livesInStore: primitive.livesInStore,
-    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease<F>> {
+    async acquire({ timeoutMs, signal, onWait, doneAtCount }: LockAcquireOptions): Promise<LockLease<F>> {
       const owner = `${prefix}:${randomUUID().slice(0, 8)}`;
       const started = clock.now();
       let sentAt = started;
@@ -70,6 +70,7 @@ export function createLeaseLock<F>(primitive: LeasePrimitive<F>, options: LeaseL
         onWait,
         backoff: options.backoff,
         clock,
+        doneAtCount,
       });
       // Counted from when the granting request was sent, so this side never trusts a lease the database dropped.
       const heartbeat = startHeartbeat(settings, owner, grant.token, sentAt + ttlMs);

@@ -117,9 +117,9 @@ export function withProcessMutex<F>(
           fence: lease.fence,
           waitedMs: spent + lease.waitedMs,
           lost: lease.lost,
-          async release() {
+          async release(reached) {
             try {
-              await lease.release();
+              await lease.release(reached);
             } finally {
               unlock();
             }

@@ -6,6 +6,7 @@ import {
   type LockChange,
   type LockHolder,
   type LockWait,
+  type StoreHead,
   systemClock,
   type TryLockResult,
 } from '@mig/core/adapter';
@@ -57,6 +58,8 @@ export interface PollOptions {
   readonly holder?: (() => Promise<LockHolder | null>) | undefined;
   /** Sleeps until the holder signals a change, or `ms`. Without it, the wait between attempts is a backoff. */
   readonly waitForChange?: ((ms: number, signal?: AbortSignal) => Promise<LockChange>) | undefined;
+  /** The head count at which the waiter is done (see `LockAcquireOptions.doneAtCount`). */
+  readonly doneAtCount?: number | undefined;
 }
 
 export interface PollResult<T> {
@@ -84,7 +87,12 @@ export async function pollForLock<T>(
   const clock = options.clock ?? systemClock;
   const started = clock.now();
   const deadline = started + Math.max(0, options.timeoutMs);
-  const waiting: WaitState = { holder: null, lookedUpAt: Number.NEGATIVE_INFINITY, headCount: undefined };
+  const waiting: WaitState = {
+    holder: null,
+    lookedUpAt: Number.NEGATIVE_INFINITY,
+    head: undefined,
+    firstSeen: undefined,
+  };
   for (let attempt = 1; ; attempt++) {
     if (options.signal?.aborted) {
       throw new AbortedError(`Stopped waiting for the migration lock ${options.key}`, options.signal.reason);
@@ -99,10 +107,10 @@ export async function pollForLock<T>(
     const waitedMs = clock.now() - started;
     if (result.acquired) return { value: result.value, waitedMs, attempts: attempt };
     waiting.holder = result.holder ?? waiting.holder;
-    if (result.headCount !== undefined) waiting.headCount = result.headCount;
+    if (result.head !== undefined) sawHead(waiting, result.head, clock.now());
     if (attempt === 1 || waitedMs - waiting.lookedUpAt >= HOLDER_LOOKUP_EVERY_MS)
       await lookUp(options, waiting, waitedMs);
-    options.onWait?.({ attempt, waitedMs, holder: waiting.holder, headCount: waiting.headCount });
+    options.onWait?.({ attempt, waitedMs, holder: waiting.holder, head: waiting.head });
     if (deadline - clock.now() <= 0) {
       await lookUp(options, waiting, waitedMs);
       throw new LockTimeoutError(options.key, waitedMs, waiting.holder);
@@ -116,12 +124,43 @@ export async function pollForLock<T>(
   }
 }
 
-/** What a wait knows of the lock: its holder (and when it was looked up), and the count the holder reached. */
+/**
+ * What a wait knows of the lock: its holder (and when it was looked up), the head the holder reached, and
+ * the first change of the head it saw (with when), from which the holder's pace is estimated.
+ */
 interface WaitState {
   holder: LockHolder | null;
   lookedUpAt: number;
-  headCount: number | undefined;
+  head: StoreHead | undefined;
+  firstSeen: { readonly count: number; readonly at: number } | undefined;
 }
+
+function sawHead(waiting: WaitState, head: StoreHead, now: number): void {
+  // The pace is counted from the first count seen to change: a count seen first may be old by a whole wait.
+  if (waiting.head !== undefined && head.count !== waiting.head.count)
+    waiting.firstSeen ??= { count: head.count, at: now };
+  waiting.head = head;
+}
+
+/**
+ * When a polling waiter that knows where it is done (`doneAtCount`) should look again: at its backoff, or
+ * sooner, about when the holder will reach that count at the pace it has kept since this wait first saw it.
+ * So a waiter is done soon after the holder, without polling faster the whole time.
+ */
+function pollDelay(attempt: number, options: PollOptions, waiting: WaitState, now: number): number {
+  const backoff = backoffDelay(attempt, options.backoff);
+  const { head, firstSeen } = waiting;
+  const doneAt = options.doneAtCount;
+  if (doneAt === undefined || head === undefined || firstSeen === undefined || head.count <= firstSeen.count) {
+    return backoff;
+  }
+  const perMigrationMs = (now - firstSeen.at) / (head.count - firstSeen.count);
+  const eta = Math.max(0, doneAt - head.count) * perMigrationMs;
+  return Math.min(backoff, Math.max(options.backoff?.initialDelayMs ?? MIN_POLL_MS, eta));
+}
+
+/** The shortest wait between two polls. */
+const MIN_POLL_MS = 25;
 
 async function lookUp(options: PollOptions, waiting: WaitState, waitedMs: number): Promise<void> {
   if (!options.holder) return;
@@ -142,22 +181,19 @@ async function waitBetween(
 ): Promise<void> {
   const remaining = () => deadline - clock.now();
   if (!options.waitForChange) {
-    await clock.sleep(Math.min(backoffDelay(attempt, options.backoff), remaining()), options.signal);
+    await clock.sleep(Math.min(pollDelay(attempt, options, waiting, clock.now()), remaining()), options.signal);
     return;
   }
   for (;;) {
     const fallback = FALLBACK_POLL_MS * (0.75 + 0.5 * Math.random());
     const change = await options.waitForChange(Math.max(0, Math.min(fallback, remaining())), options.signal);
     if (options.signal?.aborted) throw new AbortedError('Stopped waiting', options.signal.reason);
-    if (change.kind !== 'applied') return;
-    waiting.headCount = change.headCount;
-    options.onWait?.({
-      attempt,
-      waitedMs: clock.now() - started,
-      holder: waiting.holder,
-      headCount: waiting.headCount,
-    });
-    if (remaining() <= 0) return;
+    if (change.kind === 'timeout') return;
+    if (change.head === undefined) return;
+    sawHead(waiting, change.head, clock.now());
+    // Told before the next attempt: a waiter whose work the head covers is done without trying the lock.
+    options.onWait?.({ attempt, waitedMs: clock.now() - started, holder: waiting.holder, head: waiting.head });
+    if (change.kind === 'released' || remaining() <= 0) return;
   }
 }
 

@@ -32,7 +32,7 @@ export function createSessionLock<F>(
     key: primitive.key,
     // The lock lives in a database session, not in the store's tables: they are created under it.
     livesInStore: false,
-    async acquire({ timeoutMs, signal, onWait }: LockAcquireOptions): Promise<LockLease<F>> {
+    async acquire({ timeoutMs, signal, onWait, doneAtCount }: LockAcquireOptions): Promise<LockLease<F>> {
       const started = clock.now();
       const session = await openWithin(primitive, timeoutMs, clock);
       try {
@@ -45,6 +45,7 @@ export function createSessionLock<F>(
           clock,
           holder: session.holder?.bind(session),
           waitForChange: session.waitForChange?.bind(session),
+          doneAtCount,
         });
         let released: Promise<void> | undefined;
         const lost = new AbortController();
@@ -53,10 +54,10 @@ export function createSessionLock<F>(
           waitedMs: clock.now() - started,
           lost: lost.signal,
           // Never throws: a lock found lost at release is reported through `lost`, and the session ends anyway.
-          release() {
+          release(reached) {
             released ??= (async () => {
               try {
-                if (!(await session.unlock())) {
+                if (!(await session.unlock(reached))) {
                   const why =
                     'the session did not hold it at release; if connections go through a transaction pooler (PgBouncer in transaction mode), use the lease strategy';
                   lost.abort(lockLost.notHeldBySession(primitive.key, why));

@@ -76,4 +76,61 @@ describe('pollForLock', () => {
     expect((error as Error).message).toContain('request ended');
     expect(calls).toBe(2);
   });
+
+  it("looks again about when the holder should reach the waiter's count, at the pace it has kept", async () => {
+    const clock = new FakeClock();
+    // The holder applies one migration every 50 ms from t=0; the waiter is done at count 30, at t=1500.
+    const head = () => ({ count: Math.floor(clock.now() / 50), digest: 'd' });
+    const seen: number[] = [];
+    await pollForLock(
+      async () => {
+        seen.push(clock.now());
+        return head().count >= 30 ? { acquired: true, value: 'fence' } : { acquired: false, holder, head: head() };
+      },
+      { key: 'k', timeoutMs: 10_000, clock, backoff: { jitter: 0 }, doneAtCount: 30 },
+    );
+    // Backoff alone (25, 40, 64, 102, 164, 262, 419, 500, 500) looks at 1076, then first after 1500 at 1576;
+    // the pace seen since the first change brings the last look in sooner, and never before the holder is done.
+    const last = Math.max(...seen);
+    expect(last).toBeGreaterThanOrEqual(1_500);
+    expect(last).toBeLessThan(1_560);
+    expect(clock.sleeps.every((ms) => ms <= 500)).toBe(true);
+  });
+
+  it('without a count to reach, a head seen changes nothing: the backoff rules', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    await pollForLock(
+      async () =>
+        ++calls < 4
+          ? { acquired: false, holder, head: { count: calls * 5, digest: 'd' } }
+          : { acquired: true, value: 'f' },
+      { key: 'k', timeoutMs: 10_000, clock, backoff: { jitter: 0 } },
+    );
+    expect(clock.sleeps.map(Math.round)).toEqual([25, 40, 64]);
+  });
+
+  it('tells of the head a release notice carries before the next attempt, so the waiter can stop first', async () => {
+    const clock = new FakeClock();
+    const done = new AbortController();
+    let attempts = 0;
+    const error = await pollForLock(
+      async () => {
+        attempts++;
+        return busy();
+      },
+      {
+        key: 'k',
+        timeoutMs: 10_000,
+        clock,
+        signal: done.signal,
+        onWait: (w) => {
+          if (w.head?.count === 3) done.abort('applied by another instance');
+        },
+        waitForChange: async () => ({ kind: 'released', head: { count: 3, digest: 'd' } }),
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(attempts).toBe(1);
+  });
 });

@@ -5,6 +5,7 @@ import type { Span } from '@opentelemetry/api';
 import { AbortedError, describeHolder, describeThrown, isMigError, MigErrorCode } from '../errors.js';
 import type { Migration } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
+import type { StoreHead } from '../head.js';
 import type { LockLease, LockWait, MigrationLock, MigrationStore } from '../ports.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
@@ -39,11 +40,17 @@ export interface HeldSection<Db, F> {
   readonly kind: 'held';
   readonly store: MigrationStore<Db, F>;
   readonly lease: LockLease<F> | undefined;
+  /** The head the store is left at, where the body knows it: the release tells waiters, who then need no read. */
+  reached(head: StoreHead): void;
 }
 
-/** Or, for an `up` that waited: another instance applied every target, so the lock was never needed. */
+/**
+ * Or, for an `up` that waited: another instance applied every target, so the lock was never needed. `head`
+ * is the store's head as the holder announced it, when that is how the waiter knew.
+ */
 export interface DoneElsewhereSection {
   readonly kind: 'done-elsewhere';
+  readonly head?: StoreHead | undefined;
 }
 
 export type LockSection<Db, F> = HeldSection<Db, F> | DoneElsewhereSection;
@@ -72,17 +79,21 @@ export async function enter<Db, F, T>(
   const { lock } = context.options;
   const { store } = context;
   if (!lock || lock.livesInStore) await store.prepare();
-  if (!lock) return body({ kind: 'held', store, lease: undefined });
+  if (!lock) return body({ kind: 'held', store, lease: undefined, reached() {} });
   const doneElsewhere = request.work ? watchForDoneElsewhere(context, request.work) : NEVER_DONE;
   const lease = await acquire(context, lock, request, doneElsewhere);
-  // Only a wait with `work` ends without a lease, and its overload takes a body for either section.
-  if (!lease) return (body as (section: LockSection<Db, F>) => Promise<T>)({ kind: 'done-elsewhere' });
+  if (!lease) {
+    // Only a wait with `work` ends without a lease, and its overload takes a body for either section.
+    const section: DoneElsewhereSection = { kind: 'done-elsewhere', head: doneElsewhere.head() };
+    return (body as (section: LockSection<Db, F>) => Promise<T>)(section);
+  }
+  let head: StoreHead | undefined;
   try {
     const bound = store.bind(lease.fence);
     if (!lock.livesInStore) await bound.prepare();
-    return await body({ kind: 'held', store: bound, lease });
+    return await body({ kind: 'held', store: bound, lease, reached: (reached) => (head = reached) });
   } finally {
-    await release(context, lock, lease);
+    await release(context, lock, lease, head);
   }
 }
 
@@ -91,13 +102,18 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
   if (signal?.aborted) throw new AbortedError(what, signal.reason);
 }
 
-/** Aborts `signal` once the work a lock wait is for was done by another instance; `look` checks, lock-free. */
+/**
+ * Aborts `signal` once the work a lock wait is for was done by another instance; `look` checks, lock-free.
+ * `doneAtCount` is the head count where that would be; `head()` the head that told, when a notice did.
+ */
 interface DoneElsewhere {
   readonly signal: AbortSignal;
+  readonly doneAtCount?: number | undefined;
   look(wait: LockWait): void;
+  head(): StoreHead | undefined;
 }
 
-const NEVER_DONE: DoneElsewhere = { signal: new AbortController().signal, look() {} };
+const NEVER_DONE: DoneElsewhere = { signal: new AbortController().signal, look() {}, head: () => undefined };
 
 /**
  * Waits for the lock in a span. While an `up` waits, it looks (lock-free) whether the holder already
@@ -128,6 +144,7 @@ async function acquire<Db, F>(
       lease = await lock.acquire({
         timeoutMs,
         signal,
+        doneAtCount: doneElsewhere.doneAtCount,
         onWait: (wait) => {
           attempts = wait.attempt + 1;
           doneElsewhere.look(wait);
@@ -181,19 +198,31 @@ function waitReporter<Db, F>(context: MigratorContext<Db, F>, waiter: LockWaiter
 }
 
 /**
- * While an `up` waits for the lock: a lock-free status read per busy attempt (never two at once) that
- * aborts `signal` once every migration this run came for is applied by someone else.
+ * While an `up` waits for the lock: aborts `signal` once every migration this run came for is applied by
+ * someone else. A head the lock heard of (the holder's notice, the attempt's own read) that the local history
+ * matches settles it at once, without a read; otherwise a lock-free status read per busy attempt (never two
+ * at once) looks, and not before the head count covers the targets.
  */
 function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpWork<Db>): DoneElsewhere {
   const { history, targets } = work;
   const done = new AbortController();
   let looking = false;
+  let told: StoreHead | undefined;
   // The head count at which every target would be applied: below it, a holder's notice is not worth a look.
   const last = targets.at(-1);
   const needed = last === undefined ? 0 : history.migrations.indexOf(last) + 1;
+  const covered = (head: StoreHead) => {
+    const pending = history.pendingAfter(head);
+    return pending !== undefined && targets.every((m) => !pending.includes(m));
+  };
   const look = (wait: LockWait) => {
     if (looking || done.signal.aborted) return;
-    if (wait.headCount !== undefined && wait.headCount < needed) return;
+    if (wait.head !== undefined && wait.head.count < needed) return;
+    if (wait.head !== undefined && covered(wait.head)) {
+      told = wait.head;
+      done.abort('applied by another instance');
+      return;
+    }
     looking = true;
     readStatus(history, context.store)
       .then((status) => {
@@ -207,7 +236,7 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
         looking = false;
       });
   };
-  return { signal: done.signal, look };
+  return { signal: done.signal, doneAtCount: needed, look, head: () => told };
 }
 
 /**
@@ -232,13 +261,14 @@ async function release<Db, F>(
   context: MigratorContext<Db, F>,
   lock: MigrationLock<F>,
   lease: LockLease<F>,
+  reached?: StoreHead,
 ): Promise<void> {
   const { logger } = context;
   const attributes = { [Attr.LockStrategy]: lock.strategy, [Attr.LockKey]: lock.key };
   const lostBefore = lease.lost.aborted;
   try {
     await withSpan(context.tracer, SpanName.LockRelease, attributes, () =>
-      bounded(lease.release(), RELEASE_WAIT_MS, context),
+      bounded(lease.release(reached), RELEASE_WAIT_MS, context),
     );
     // Found lost only now (e.g. a pooler swapped the session): worth a warning, the run's outcome stands.
     if (!lostBefore && lease.lost.aborted) {

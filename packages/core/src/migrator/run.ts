@@ -69,11 +69,15 @@ export async function runMigrations<Db, F>(
     const request = { waiter: run, signal, lockTimeoutMs: options.lockTimeoutMs, work };
     return await enter(context, request, async (section) => {
       // Another instance applied everything this run came for while it waited: nothing left to do.
-      if (section.kind === 'done-elsewhere') return run.finish(undefined, await statusAfter(history, context.store));
+      // The head the holder announced, when that is how this run knew: no need to read it.
+      if (section.kind === 'done-elsewhere') {
+        return run.finish(undefined, await statusAfter(history, context.store, section.head));
+      }
       const locked: LockedWork<Db, F> = section.lease
         ? await replanUnderLock(run, section.store, history, planned, options)
         : { store: section.store, targets };
       const { head, error } = await applyEach(context, run, locked, planned.modules, section.lease, options);
+      section.reached(head);
       if (error !== undefined) return run.finish(error);
       return run.finish(undefined, await statusAfter(history, locked.store, head));
     });

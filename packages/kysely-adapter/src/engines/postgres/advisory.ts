@@ -1,11 +1,18 @@
-import type { LockChange, LockHolder, LockSession, SessionLockPrimitive, TryLockResult } from '@mig/core/adapter';
+import type {
+  LockChange,
+  LockHolder,
+  LockSession,
+  SessionLockPrimitive,
+  StoreHead,
+  TryLockResult,
+} from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { AdvisoryFence } from '../../fence.js';
 import { type HeldConnection, holdConnectionWhenFree } from '../../held-connection.js';
 import type { StoreTables } from '../../tables.js';
 import { isTransientConnectionError, sqlState } from './errors.js';
-import { type NotificationHub, notificationsOf } from './notifications.js';
+import { headNotice, type NotificationHub, notificationsOf, readHeadNotice } from './notifications.js';
 
 /** First key of every mig advisory lock: "mig" in ASCII, so mig's locks are easy to spot in pg_locks. */
 export const ADVISORY_CLASS_ID = 0x6d6967;
@@ -148,24 +155,25 @@ class AdvisorySession implements LockSession<AdvisoryFence> {
     return lookUpHolder(this.#session.conn, this.#keys, true);
   }
 
-  async unlock(): Promise<boolean> {
+  async unlock(reached?: StoreHead): Promise<boolean> {
     let released: boolean;
     try {
-      released = await this.#unlockOnce();
+      released = await this.#unlockOnce(reached);
     } catch {
       // E.g. a failed non-transactional migration left the session in an aborted transaction.
       await sql`rollback`.execute(this.#session.conn).catch(() => {});
-      released = await this.#unlockOnce();
+      released = await this.#unlockOnce(reached);
     }
     this.#held = false;
     return released;
   }
 
-  /** Lets go and tells the waiters, in one statement. */
-  async #unlockOnce(): Promise<boolean> {
+  /** Lets go and tells the waiters, with the head the holder left where it knows it, in one statement. */
+  async #unlockOnce(reached: StoreHead | undefined): Promise<boolean> {
     const { classId, objId, channel } = this.#keys;
+    const notice = headNotice('released', reached);
     const { rows } = await sql<{ released: boolean }>`
-      select pg_advisory_unlock(${classId}::int, ${objId}::int) as released, pg_notify(${channel}, 'released')`.execute(
+      select pg_advisory_unlock(${classId}::int, ${objId}::int) as released, pg_notify(${channel}, ${notice})`.execute(
       this.#session.conn,
     );
     return rows[0]?.released === true;
@@ -228,8 +236,7 @@ class ChangeListener {
   }
 
   #notice(payload: string): void {
-    const applied = /^applied:(\d+)$/.exec(payload);
-    this.#queue.push(applied ? { kind: 'applied', headCount: Number(applied[1]) } : { kind: 'released' });
+    this.#queue.push(readHeadNotice(payload));
     this.#wake?.();
   }
 

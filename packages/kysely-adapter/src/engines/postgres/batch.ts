@@ -2,6 +2,7 @@ import { EMPTY_DIGEST, type StoreHead } from '@mig/core/adapter';
 import type { KyselyFence } from '../../fence.js';
 import type { StoreTables } from '../../tables.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId } from './advisory.js';
+import { headNotice } from './notifications.js';
 
 // The statements mig wraps around a migration on PostgreSQL, as text to send in one round trip with it (the
 // simple query protocol runs several statements in order and stops at the first error). Every value is a
@@ -141,7 +142,7 @@ export function writeHead(tables: StoreTables, head: StoreHead): string {
  * needs fewer than `head.count` migrations looks at the status then.
  */
 export function notify(channel: string | undefined, head: StoreHead): string | undefined {
-  return channel === undefined ? undefined : `SELECT pg_notify(${literal(channel)}, 'applied:${head.count}');`;
+  return channel === undefined ? undefined : `SELECT pg_notify(${literal(channel)}, ${literal(headNotice('applied', head))});`;
 }
 
 /** The statements as one batch; a migration's own SQL may end in a comment line, hence the newlines. */

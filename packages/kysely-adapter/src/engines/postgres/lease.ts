@@ -15,6 +15,7 @@ interface AttemptRow {
   holder_acquired_at: Date | string | null;
   holder_expires_at: Date | string | null;
   head_count: number | string | null;
+  head_digest: string | null;
 }
 
 /**
@@ -67,7 +68,7 @@ class PgLease extends LeaseRow {
         returning token::text as token, expires_at
       )
       select a.token, a.expires_at, h.owner as holder_owner, h.acquired_at as holder_acquired_at,
-             h.expires_at as holder_expires_at, s.applied_count as head_count
+             h.expires_at as holder_expires_at, s.applied_count as head_count, s.digest as head_digest
       from (select 1) as one
       left join attempt a on true
       left join ${lock} h on h.key = ${key}
@@ -86,9 +87,12 @@ class PgLease extends LeaseRow {
           expiresAt: row.holder_expires_at ? toDate(row.holder_expires_at) : undefined,
         }
       : null;
-    // The head in the same statement: a waiter reads the status only once the holder's count covers its targets.
-    const headCount = row?.head_count === null || row?.head_count === undefined ? undefined : Number(row.head_count);
-    return { acquired: false, holder, headCount };
+    // The head in the same statement: a waiter whose local history matches it needs no status read.
+    const head =
+      row?.head_count === null || row?.head_count === undefined || !row.head_digest
+        ? undefined
+        : { count: Number(row.head_count), digest: row.head_digest };
+    return { acquired: false, holder, head };
   }
 
   async renew(owner: string, token: string, ttlMs: number): Promise<Date | null> {

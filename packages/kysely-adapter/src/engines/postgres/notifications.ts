@@ -1,3 +1,4 @@
+import type { LockChange, StoreHead } from '@mig/core/adapter';
 import type { DialectAdapter } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 
@@ -44,4 +45,17 @@ export function notificationsOf(db: MigrationDb): NotificationHub | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A notice's payload: "applied:<count>:<digest>", "released:<count>:<digest>", or "released" alone. */
+export function headNotice(kind: 'applied' | 'released', head?: StoreHead): string {
+  return head === undefined ? kind : `${kind}:${head.count}:${head.digest}`;
+}
+
+/** The change a notice's payload tells of (see {@link headNotice}); anything else reads as a release. */
+export function readHeadNotice(payload: string): LockChange {
+  const match = /^(applied|released)(?::(\d+):(.+))?$/.exec(payload);
+  const head = match?.[2] !== undefined ? { count: Number(match[2]), digest: match[3] as string } : undefined;
+  if (match?.[1] === 'applied' && head) return { kind: 'applied', head };
+  return { kind: 'released', head };
 }
