@@ -1,9 +1,11 @@
-import { LockTimeoutError } from '@mig/core';
+import { AbortedError, LockTimeoutError } from '@mig/core';
+import type { LockWait } from '@mig/core/adapter';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
 import { runNode } from '../../../../../test/support/processes.js';
-import { ADVISORY_CLASS_ID, advisoryObjectId } from '../../../src/engines/postgres/index.js';
+import { ADVISORY_CLASS_ID, advisoryObjectId, createPgDialect } from '../../../src/engines/postgres/index.js';
 import { createKyselyAdapter } from '../../../src/index.js';
 
 // Advisory lock keys are per database. Two services on one server, both with mig's default table, each have
@@ -66,6 +68,49 @@ describe('two databases on one server, both with the default table', () => {
       expect((error as LockTimeoutError).holder?.pid).not.toBe(pidA);
     } finally {
       await Promise.all([holderA.end(), holderB.end()]);
+    }
+  });
+});
+
+describe('the release notice', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('advisory_notice');
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('tells a waiting instance the head the holder left, before it tries the lock again', async () => {
+    // Two instances: two pools through mig's own dialect (which hears NOTIFY), no shared in-process mutex.
+    const [holderDb, waiterDb] = ['holder', 'waiter'].map(
+      (name) => new Kysely<unknown>({ dialect: createPgDialect({ url: database.url, max: 2, applicationName: name }) }),
+    ) as [Kysely<unknown>, Kysely<unknown>];
+    try {
+      const lease = await createKyselyAdapter({ db: holderDb }).createLock().acquire({ timeoutMs: 5_000 });
+      const waits: LockWait[] = [];
+      const done = new AbortController();
+      const waiting = createKyselyAdapter({ db: waiterDb })
+        .createLock()
+        .acquire({
+          timeoutMs: 30_000,
+          signal: done.signal,
+          onWait: (wait) => {
+            waits.push(wait);
+            // What mig's migrator does when the head covers its work: it stops waiting, lock-free.
+            if (wait.head?.count === 7) done.abort('applied by another instance');
+          },
+        })
+        .catch((e: unknown) => e);
+      for (let i = 0; i < 500 && waits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(waits.length).toBeGreaterThan(0);
+      await lease.release({ count: 7, digest: 'a'.repeat(64) });
+      expect(await waiting).toBeInstanceOf(AbortedError);
+      expect(waits.at(-1)?.head).toEqual({ count: 7, digest: 'a'.repeat(64) });
+      // It never took the lock: nobody holds it now.
+      expect(await createKyselyAdapter({ db: waiterDb }).advisoryHolder()).toBeNull();
+    } finally {
+      await Promise.all([holderDb.destroy(), waiterDb.destroy()]);
     }
   });
 });
