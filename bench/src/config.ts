@@ -26,6 +26,8 @@ export interface Settings {
    * Scenario 11, per engine (MariaDB, SQLite): no-op check rounds and timed calls per round; full-apply runs
    * and warm-up runs per tool; racing process counts and race rounds.
    */
+  /** Scenario 12: migrations in the long history, rounds. */
+  readonly longHistory: { readonly count: number; readonly rounds: number };
   readonly engines: {
     readonly checkRounds: number;
     readonly callsPerRound: number;
@@ -54,6 +56,7 @@ const FULL: Settings = {
   pooler: { instances: 100, rounds: 2 },
   cliStatus: { rounds: 20, warmup: 2 },
   engines: { checkRounds: 20, callsPerRound: 10, applyRounds: 5, applyWarmup: 1, raceSizes: [10], raceRounds: 3 },
+  longHistory: { count: 10_000, rounds: 3 },
 };
 
 const QUICK: Settings = {
@@ -68,6 +71,7 @@ const QUICK: Settings = {
   pooler: { instances: 20, rounds: 1 },
   cliStatus: { rounds: 3, warmup: 1 },
   engines: { checkRounds: 5, callsPerRound: 5, applyRounds: 1, applyWarmup: 0, raceSizes: [5], raceRounds: 1 },
+  longHistory: { count: 1_000, rounds: 1 },
 };
 
 export function settingsFor(mode: Mode): Settings {

@@ -22,6 +22,7 @@ import { enginesScenario } from './scenarios/engines.js';
 import { fastPath } from './scenarios/fast-path.js';
 import { fullApply } from './scenarios/full-apply.js';
 import { lockScenario } from './scenarios/lock.js';
+import { longHistory } from './scenarios/long-history.js';
 import { poolerScenario } from './scenarios/pooler.js';
 import { raceScenario } from './scenarios/race.js';
 import { statusCache } from './scenarios/status-cache.js';
@@ -46,6 +47,7 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
     title: `MariaDB and SQLite: no-op check, full apply and race, ${APPLY_COUNT} migrations`,
     run: enginesScenario,
   },
+  { id: '12', title: 'a long history: 10,000 migrations applied, and the check on top', run: longHistory },
 ];
 
 const { values } = parseArgs({

@@ -5,17 +5,38 @@ import { countedPool, createDatabase, preloadedLibraries } from '../db.js';
 import { formatDuration, formatRatio, formatStatements } from '../format.js';
 import { interleave, timeOnce } from '../measure.js';
 import { type MigrationFolder, writeMigrationFolder } from '../migrations.js';
+import { psql, psqlScript } from '../psql.js';
 import { ratio, type Summary } from '../stats.js';
 import type { ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
 
 type Variant = 'migJs' | 'migSql' | 'kysely';
+/** The floor: psql applying the .sql files, each in its own transaction, and psql doing nothing (its start). */
+type Floor = 'psql' | 'psqlStart';
 
 const LABELS: Record<Variant, string> = {
   migJs: `mig migrator.up(): ${APPLY_COUNT} .js migrations`,
   migSql: `mig migrator.up(): the same ${APPLY_COUNT} as .sql files`,
   kysely: `Kysely migrateToLatest(): ${APPLY_COUNT} .js migrations`,
 };
+
+const FLOOR_LABELS: Record<Floor, string> = {
+  psql: `psql -f: the ${APPLY_COUNT} .sql files, each in its own transaction, one session (records nothing)`,
+  psqlStart: "psql -c 'select 1': a psql process's own start and end, taken off the line above",
+};
+
+/** The goal: per migration, mig at most this much of psql's. */
+const PSQL_GOAL = 1.2;
+
+/** Runs psql with `args` on a fresh database, timed from spawn() to exit; the database is made and dropped outside. */
+async function psqlOnce(floor: Floor, args: readonly string[]): Promise<number> {
+  const database = await createDatabase(`apply_${floor}`);
+  try {
+    return await timeOnce(() => psql(database.url, args));
+  } finally {
+    await database.drop();
+  }
+}
 
 /** What one applying run sent and how many transactions wrote the records. */
 interface Counts {
@@ -77,6 +98,7 @@ export async function fullApply(ctx: BenchContext): Promise<ScenarioResult> {
     kysely: ctx.ready.folder,
   };
   const firstOnly = { js: await writeMigrationFolder(1, 'table'), sql: await writeMigrationFolder(1, 'sql') };
+  const script = await psqlScript(folders.migSql, 'each');
   try {
     const totals: Record<Variant, Counts[]> = { migJs: [], migSql: [], kysely: [] };
     const variants = (Object.keys(LABELS) as Variant[]).map((variant) => ({
@@ -90,14 +112,26 @@ export async function fullApply(ctx: BenchContext): Promise<ScenarioResult> {
       statements: () => totals[variant].reduce((n, c) => n + c.statements, 0),
       roundTrips: () => totals[variant].reduce((n, c) => n + c.roundTrips, 0),
     }));
-    const rows = await interleave(variants, { rounds, warmup, onRound: (r) => ctx.log(`  round ${r + 1}/${rounds}`) });
+    const floors = (Object.keys(FLOOR_LABELS) as Floor[]).map((floor) => ({
+      label: FLOOR_LABELS[floor],
+      tool: 'baseline' as const,
+      round: async () => [await psqlOnce(floor, floor === 'psql' ? ['-f', script.path] : ['-c', 'select 1'])],
+    }));
+    const rows = await interleave([...variants, ...floors], {
+      rounds,
+      warmup,
+      onRound: (r) => ctx.log(`  round ${r + 1}/${rounds}`),
+    });
     const first: Record<Variant, Counts> = {
       migJs: (await applyOnce('migJs', firstOnly.js)).counts,
       migSql: (await applyOnce('migSql', firstOnly.sql)).counts,
       kysely: (await applyOnce('kysely', firstOnly.js)).counts,
     };
-    const summaries = Object.fromEntries(rows.map((r, i) => [variants[i]?.label, r.summary]));
+    const summaries = Object.fromEntries(rows.map((r) => [r.label, r.summary]));
     const of = (v: Variant) => summaries[LABELS[v]] as Summary;
+    const psqlPer =
+      ((summaries[FLOOR_LABELS.psql] as Summary).median - (summaries[FLOOR_LABELS.psqlStart] as Summary).median) /
+      APPLY_COUNT;
     const last = (v: Variant) => totals[v][totals[v].length - 1] as Counts;
     const per = (v: Variant) => ({ ms: of(v).median / APPLY_COUNT, ...marginal(last(v), first[v], APPLY_COUNT) });
     return {
@@ -108,12 +142,20 @@ export async function fullApply(ctx: BenchContext): Promise<ScenarioResult> {
       comparisons: [
         { label: 'mig (.js) / Kysely', ratio: ratio(of('migJs'), of('kysely')) },
         { label: 'mig (.sql) / Kysely', ratio: ratio(of('migSql'), of('kysely')) },
+        { label: 'mig (.sql) / psql, per migration', ratio: per('migSql').ms / psqlPer },
       ],
-      targets: applyTargets({ migJs: per('migJs'), migSql: per('migSql'), kysely: per('kysely') }, last),
-      notes: applyNotes(rounds, warmup, per, last, await preloadedLibraries()),
+      targets: [
+        psqlTarget(per('migSql').ms, psqlPer, per('kysely').ms),
+        ...applyTargets({ migJs: per('migJs'), migSql: per('migSql'), kysely: per('kysely') }, last),
+      ],
+      notes: [
+        ...applyNotes(rounds, warmup, per, last, await preloadedLibraries()),
+        `The floor: psql -X -f on a fresh database with the ${APPLY_COUNT} .sql files' up parts, each between BEGIN and COMMIT, in one session (${formatDuration(psqlPer)} per migration: the median run less the median of a psql process that only runs select 1, over ${APPLY_COUNT}). mig's figure also holds what psql does not do: reading the folder, checksums, its lock, creating its tables, the record and head of each migration.`,
+      ],
       elapsedMs: performance.now() - started,
     };
   } finally {
+    await script.dispose();
     await folders.migSql.dispose();
     await firstOnly.js.dispose();
     await firstOnly.sql.dispose();
@@ -121,6 +163,15 @@ export async function fullApply(ctx: BenchContext): Promise<ScenarioResult> {
 }
 
 type PerMigration = { ms: number; statements: number; roundTrips: number };
+
+function psqlTarget(mig: number, floor: number, kysely: number): TargetCheck {
+  const r = mig / floor;
+  return {
+    target: `full apply, .sql migrations: time per migration at most ${PSQL_GOAL}x of psql applying each file in its own transaction in one session`,
+    met: r <= PSQL_GOAL,
+    detail: `mig ${formatDuration(mig)} vs psql ${formatDuration(floor)} per migration (${formatRatio(r)}); Kysely's Migrator (.js) ${formatDuration(kysely)}`,
+  };
+}
 
 function applyTargets(per: Record<Variant, PerMigration>, last: (v: Variant) => Counts): TargetCheck[] {
   const k = per.kysely;
