@@ -26,7 +26,7 @@ export interface Settings {
    * Scenario 11, per engine (MariaDB, SQLite): no-op check rounds and timed calls per round; full-apply runs
    * and warm-up runs per tool; racing process counts and race rounds.
    */
-  /** Scenario 12: migrations in the long history, rounds. */
+  /** Scenario 13: migrations in the long history, rounds. */
   readonly longHistory: { readonly count: number; readonly rounds: number };
   readonly engines: {
     readonly checkRounds: number;

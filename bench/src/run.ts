@@ -47,7 +47,7 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
     title: `MariaDB and SQLite: no-op check, full apply and race, ${APPLY_COUNT} migrations`,
     run: enginesScenario,
   },
-  { id: '12', title: 'a long history: 10,000 migrations applied, and the check on top', run: longHistory },
+  { id: '13', title: 'a long history: 10,000 migrations applied, and the check on top', run: longHistory },
 ];
 
 const { values } = parseArgs({

@@ -42,7 +42,7 @@ async function psqlOnce(args: readonly string[]): Promise<number> {
 }
 
 /**
- * Scenario 12: a long history, 10,000 `.sql` migrations (1,000 in quick mode) that each insert one row,
+ * Scenario 13: a long history, 10,000 `.sql` migrations (1,000 in quick mode) that each insert one row,
  * applied to an empty database by mig and by psql (each file in its own transaction, one session), then
  * mig's no-op check on top of them.
  */
@@ -72,7 +72,7 @@ export async function longHistory(ctx: BenchContext): Promise<ScenarioResult> {
     const floor = of(labels.psql) - of(labels.start);
     const check = [...checks].sort((a, b) => a - b)[checks.length >> 1] ?? Number.NaN;
     return {
-      id: '12',
+      id: '13',
       title: `${count} migrations applied to an empty database`,
       unit: 'time per full run',
       rows,
