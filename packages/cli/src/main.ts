@@ -156,11 +156,20 @@ function addUpCommand(program: Command, invocation: Invocation): void {
       '--migration-timeout <duration>',
       `longest run of one migration, then it is stopped and rolled back (default: ${ENV.MIGRATION_TIMEOUT}, or none)`,
     )
+    .option(
+      '--single-transaction',
+      'apply every pending migration in one transaction: a failure leaves nothing (not on MySQL/MariaDB)',
+    )
     .addHelpText(
       'after',
-      example(['mig up', 'mig up --dry-run', 'mig up --to 20260101000000_create_todos --lock-timeout 2m']),
+      example([
+        'mig up',
+        'mig up --dry-run',
+        'mig up --single-transaction',
+        'mig up --to 20260101000000_create_todos --lock-timeout 2m',
+      ]),
     )
-    .action((opts: RunCommandFlags & { lockStrategy?: string }, command: Command) =>
+    .action((opts: RunCommandFlags & { lockStrategy?: string; singleTransaction?: boolean }, command: Command) =>
       withDatabase(
         invocation,
         command,
@@ -169,6 +178,7 @@ function addUpCommand(program: Command, invocation: Invocation): void {
           lockTimeout: opts.lockTimeout,
           lockStrategy: opts.lockStrategy,
           migrationTimeout: opts.migrationTimeout,
+          ...(opts.singleTransaction ? { transaction: 'all' } : {}),
         },
         (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
       ),

@@ -5,6 +5,7 @@ import {
   DEFAULT_MIGRATION_TIMEOUT_MS,
   DEFAULT_PENDING_POLICY,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TRANSACTION_MODE,
 } from '@mig/core';
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA, DEFAULT_TABLE } from '@mig/core/adapter';
 import type { MigConfig } from './types.js';
@@ -48,4 +49,5 @@ export const DEFAULTS = Object.freeze({
   migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
   schema: DEFAULT_SCHEMA,
   table: DEFAULT_TABLE,
+  transaction: DEFAULT_TRANSACTION_MODE,
 } as const satisfies Omit<MigConfig, 'autoMigrate'>);

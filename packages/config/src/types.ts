@@ -1,7 +1,7 @@
-import type { FailurePolicy, LockStrategy, PendingPolicy } from '@mig/core';
+import type { FailurePolicy, LockStrategy, PendingPolicy, TransactionMode } from '@mig/core';
 
 // The unions are core's (`@mig/core` defines every closed set of values once); config re-exports them.
-export type { FailurePolicy, LockStrategy, PendingPolicy };
+export type { FailurePolicy, LockStrategy, PendingPolicy, TransactionMode };
 
 /** The resolved, validated configuration. Durations are in milliseconds. */
 export interface MigConfig {
@@ -31,6 +31,11 @@ export interface MigConfig {
   readonly schema: string;
   /** Name of mig's record table; the lock and head tables add a suffix to it. */
   readonly table: string;
+  /**
+   * How `up` uses transactions: `each` migration in its own with its record (a failure keeps those before
+   * it), or `all` in one (a failure leaves nothing; refused on MySQL, whose DDL commits implicitly).
+   */
+  readonly transaction: TransactionMode;
 }
 
 /** Where a resolved value came from. Precedence: flag > env > file > default. */
@@ -89,4 +94,6 @@ export interface MigConfigInput {
   schema?: string | undefined;
   /** Default mig_migrations. */
   table?: string | undefined;
+  /** `each` or `all` (every pending migration in one transaction; `mig up --single-transaction`). Default each. */
+  transaction?: OneOf<TransactionMode> | undefined;
 }

@@ -98,6 +98,7 @@ describe('public constants', () => {
       leaseTtlMs: 30_000,
       schema: 'public',
       table: 'mig_migrations',
+      transaction: 'each',
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

@@ -38,6 +38,7 @@ export {
 } from './migration.js';
 export { statusCacheKey } from './migrator.js';
 export {
+  type ApplyAllOptions,
   type ApplyOptions,
   type CacheLookup,
   type ForeignHistorySummary,

@@ -10,12 +10,15 @@ export {
   DEFAULT_MIGRATION_TIMEOUT_MS,
   DEFAULT_PENDING_POLICY,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TRANSACTION_MODE,
   FAILURE_POLICIES,
   type FailurePolicy,
   LOCK_STRATEGIES,
   type LockStrategy,
   PENDING_POLICIES,
   type PendingPolicy,
+  TRANSACTION_MODES,
+  type TransactionMode,
 } from './defaults.js';
 export {
   AbortedError,

@@ -37,6 +37,18 @@ export interface RecordOptions<F = undefined> extends ApplyOptions<F> {
   readonly runnable: boolean;
 }
 
+/**
+ * What the store is given to run several migrations in one transaction ({@link MigrationStore.applyAll}):
+ * the expected head and the fence as for one, and hooks that say which migration runs. Nothing is committed
+ * before the last one has run, so a migration that "ran" is not yet applied.
+ */
+export interface ApplyAllOptions<F = undefined> extends ApplyOptions<F> {
+  /** Called as each migration starts, inside the transaction. */
+  readonly onStart?: ((name: string) => void) | undefined;
+  /** Called as each migration has run (and its record is written, uncommitted), with how long it took. */
+  readonly onRan?: ((name: string, durationMs: number) => void) | undefined;
+}
+
 /** What a repair changes: recorded checksums replaced by the files' current ones, and records forgotten. */
 export interface RecordRewrite {
   readonly checksums: readonly { readonly name: string; readonly checksum: string }[];
@@ -160,6 +172,18 @@ export interface MigrationStore<Db = unknown, F = undefined> {
    * Returns the new head.
    */
   apply(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
+  /**
+   * Runs every migration's `up` and writes each record, all in one transaction, with one head
+   * compare-and-swap before the first and one fence check after the last: a failure anywhere leaves nothing
+   * (the `transaction: 'all'` mode). Every migration must be transactional. Returns the new head. Optional:
+   * without it the migrator refuses that mode, quoting {@link singleTransactionRefused}.
+   */
+  applyAll?(migrations: readonly Migration<Db>[], options: ApplyAllOptions<F>): Promise<StoreHead>;
+  /**
+   * Why this store cannot run {@link applyAll} on its database (e.g. MySQL commits each DDL statement
+   * implicitly, so one transaction cannot hold several migrations); undefined when it can.
+   */
+  readonly singleTransactionRefused?: string | undefined;
   /**
    * Runs `down` and removes the record, atomically for transactional migrations. Returns the new head. Only
    * the latest applied migration can be reverted: anything else fails with CONFLICT before its `down` runs;

@@ -48,6 +48,21 @@ export interface StoreEngine {
    */
   changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void>;
   /**
+   * Several transactional `up` steps in one transaction (`transaction: 'all'`): the head checked against the
+   * first step's `expected` and locked, each migration run and its record written in order (`hooks` told as
+   * each starts and has run), the fence checked after the last, the head moved to the last step's `next`, one
+   * commit. A failure rolls everything back. Absent where the engine cannot roll back DDL: see
+   * `singleTransactionRefused`.
+   */
+  changeAll?(
+    db: MigrationDb,
+    steps: readonly Step[],
+    run: (step: Step, db: MigrationDb) => Promise<void>,
+    hooks: AllHooks,
+  ): Promise<void>;
+  /** Why this engine has no `changeAll`, in a clause ("MySQL commits each DDL statement …"). */
+  readonly singleTransactionRefused?: string | undefined;
+  /**
    * A step outside a transaction: head, order and fence proven first, the migration run on one connection,
    * then its record in a transaction. A failure says what the migration left behind, where the engine knows.
    */
@@ -72,6 +87,12 @@ export interface StoreEngine {
   translate(db: MigrationDb, error: unknown, step: Step): Promise<unknown>;
   /** The relation does not exist (mig's tables were never created). */
   isUndefinedTable(error: unknown): boolean;
+}
+
+/** What `changeAll` tells as it goes: each migration's start, and its end with how long it ran. */
+export interface AllHooks {
+  onStart(step: Step): void;
+  onRan(step: Step, durationMs: number): void;
 }
 
 /** One migration's run: what it is, which way, on which head, under which fence, and the head it leads to. */

@@ -114,6 +114,7 @@ export async function openMigration<DB>(
     lock,
     lockTimeoutMs: values.lockTimeoutMs,
     migrationTimeoutMs,
+    transaction: values.transaction,
     logger: options.logger,
     ...telemetry,
   });

@@ -1,4 +1,4 @@
-import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
+import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES, TRANSACTION_MODES } from '@mig/core';
 import { urlScheme } from '@mig/core/adapter';
 import type { EnvName } from '../defaults.js';
 import type { MigConfig, MigConfigInput } from '../types.js';
@@ -164,6 +164,7 @@ export const KEYS: KeyDefinitions = {
   },
   schema: { input: 'schema', check: identifier('schema') },
   table: { input: 'table', check: identifier('table') },
+  transaction: { input: 'transaction', check: oneOf(TRANSACTION_MODES, 'a transaction mode') },
 };
 
 export type ConfigKey = keyof MigConfig;

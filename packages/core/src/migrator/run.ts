@@ -21,6 +21,7 @@ import type { MigrationStatus } from '../status.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { enter, throwIfAborted } from './lock-section.js';
+import { applyAllInOne, refuseSingleTransaction } from './run-all.js';
 import { readStatus, statusAfter } from './status-check.js';
 import type { MigrationResult, MigrationRunResult, RunOptions } from './types.js';
 
@@ -59,6 +60,8 @@ export async function runMigrations<Db, F>(
     if (direction === 'up' && !options.allowForeignHistory) await refuseOverForeignHistory(context, history, targets);
     // Every module is loaded before the database is touched: a broken one fails the run with nothing applied.
     const planned: Planned<Db> = { targets, modules: await loadModules(targets, direction) };
+    const allInOne = direction === 'up' && (options.transaction ?? context.transaction) === 'all';
+    if (allInOne) refuseSingleTransaction(context.store, targets, planned.modules);
     if (run.dryRun) return await preview(context, run, planned);
 
     throwIfAborted(options.signal, 'Stopped before any migration started');
@@ -76,7 +79,9 @@ export async function runMigrations<Db, F>(
       const locked: LockedWork<Db, F> = section.lease
         ? await replanUnderLock(run, section.store, history, planned, options)
         : { store: section.store, targets };
-      const { head, error } = await applyEach(context, run, locked, planned.modules, section.lease, options);
+      if (allInOne) refuseSingleTransaction(locked.store, locked.targets, planned.modules);
+      const apply = allInOne ? applyAllInOne : applyEach;
+      const { head, error } = await apply(context, run, locked, planned.modules, section.lease, options);
       section.reached(head);
       if (error !== undefined) return run.finish(error);
       return run.finish(undefined, await statusAfter(history, locked.store, head));

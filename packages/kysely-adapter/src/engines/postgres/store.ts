@@ -16,6 +16,7 @@ import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
 import {
+  type AllHooks,
   type EngineSettings,
   notLatest,
   STORE_SCHEMA_VERSION,
@@ -171,6 +172,44 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       await this.#explained(run(trx));
       throwIfStopped(step);
       await step.recordSpan(false, () => sql.raw(batch(this.#epilogue(step))).execute(trx));
+    });
+  }
+
+  async changeAll(
+    db: MigrationDb,
+    steps: readonly Step[],
+    run: (step: Step, db: MigrationDb) => Promise<void>,
+    hooks: AllHooks,
+  ): Promise<void> {
+    const [first, last] = [steps[0], steps.at(-1)];
+    if (first === undefined || last === undefined) return;
+    const settings = { ...(await this.#batchSettings(db)), marker: this.#markerOf(first) };
+    await db.transaction().execute(async (trx) => {
+      first.running.conn = trx;
+      await sql.raw(prologue(this.tables, first.expected, settings)).execute(trx);
+      for (const step of steps) {
+        throwIfStopped(step);
+        hooks.onStart(step);
+        const started = performance.now();
+        // The record's duration from this migration's own start, not the transaction's.
+        const [record] = recordApplied(this.tables, step.migration, true, step.next);
+        const restart = `SELECT set_config('mig.started', clock_timestamp()::text, true)`;
+        if (step.script !== undefined) {
+          await this.#explained(sql.raw(batch([restart, step.script, record])).execute(trx));
+        } else {
+          await sql.raw(restart).execute(trx);
+          await this.#explained(run(step, trx));
+          throwIfStopped(step);
+          await sql.raw(batch([record])).execute(trx);
+        }
+        hooks.onRan(step, performance.now() - started);
+      }
+      const end = [
+        fenceCheck(this.tables, last.fence),
+        writeHead(this.tables, last.next),
+        notify(this.#channel, last.next),
+      ];
+      await last.recordSpan(false, () => sql.raw(batch(end)).execute(trx));
     });
   }
 
