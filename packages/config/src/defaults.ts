@@ -1,4 +1,5 @@
 import {
+  DEFAULT_DDL_LOCK_TIMEOUT_MS,
   DEFAULT_FAILURE_POLICY,
   DEFAULT_LOCK_STRATEGY,
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -26,6 +27,7 @@ export const ENV = {
   MIGRATION_LOCK_STRATEGY: 'MIGRATION_LOCK_STRATEGY',
   MIGRATIONS_DIR: 'MIGRATIONS_DIR',
   MIGRATION_TIMEOUT: 'MIGRATION_TIMEOUT',
+  MIGRATION_DDL_LOCK_TIMEOUT: 'MIGRATION_DDL_LOCK_TIMEOUT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -46,6 +48,7 @@ export const DEFAULTS = Object.freeze({
   onFailure: DEFAULT_FAILURE_POLICY,
   leaseTtlMs: DEFAULT_LEASE_TTL_MS,
   migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
+  ddlLockTimeoutMs: DEFAULT_DDL_LOCK_TIMEOUT_MS,
   schema: DEFAULT_SCHEMA,
   table: DEFAULT_TABLE,
 } as const satisfies Omit<MigConfig, 'autoMigrate'>);

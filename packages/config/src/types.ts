@@ -27,6 +27,12 @@ export interface MigConfig {
    * let go; `undefined` (or 0) for none, the default: a real migration may take hours.
    */
   readonly migrationTimeoutMs: number | undefined;
+  /**
+   * One attempt's wait for a table lock inside a migration (PostgreSQL, MySQL/MariaDB); when it runs out the
+   * migration is rolled back, the application's queries go through, and it is tried again within
+   * `lockTimeoutMs`. 0 for one attempt as long as `lockTimeoutMs`.
+   */
+  readonly ddlLockTimeoutMs: number;
   /** Schema of mig's own tables. */
   readonly schema: string;
   /** Name of mig's record table; the lock and head tables add a suffix to it. */
@@ -85,6 +91,8 @@ export interface MigConfigInput {
   leaseTtl?: number | string | undefined;
   /** 0 (none) to 7 days. Env: MIGRATION_TIMEOUT. Default none. */
   migrationTimeout?: number | string | undefined;
+  /** 0 (one long attempt) to 1h. Env: MIGRATION_DDL_LOCK_TIMEOUT. Default 1s. */
+  ddlLockTimeout?: number | string | undefined;
   /** Default public. */
   schema?: string | undefined;
   /** Default mig_migrations. */

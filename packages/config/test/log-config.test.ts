@@ -33,6 +33,7 @@ describe('summarizeConfig', () => {
       migrationTimeoutMs: { value: undefined, source: 'default' },
       schema: { value: 'public', source: 'default' },
       table: { value: 'mig_migrations', source: 'default' },
+      ddlLockTimeoutMs: { value: 1_000, source: 'default' },
     });
   });
 

@@ -57,4 +57,10 @@ export type { MigrationState, ServicePhase, ServiceState } from './service/state
 export type { DatabaseService, DatabaseServiceOptions, EnsureOptions, RunStops } from './service/types.js';
 export { createDatabaseService } from './service.js';
 export type { MigrationInspection, MigrationStatus, StatusState } from './status.js';
-export { Attr, MetricName, SpanName } from './telemetry.js';
+export {
+  DEFAULT_DDL_LOCK_TIMEOUT_MS,
+  describeBlockers,
+  type TableLockBlocker,
+  type TableLockWait,
+} from './table-lock.js';
+export { Attr, EventName, MetricName, SpanName } from './telemetry.js';

@@ -93,6 +93,9 @@ export async function openMigration<DB>(
   const adapter = createKyselyAdapter({
     db: opened.db as MigrationDb,
     target: opened.target,
+    // The migration lock timeout is also the budget of a migration's short table-lock attempts.
+    lockWaitTimeoutMs: values.lockTimeoutMs,
+    ddlLockTimeoutMs: values.ddlLockTimeoutMs,
     idleInTransactionTimeoutMs: Math.min(
       DEFAULT_IDLE_IN_TRANSACTION_MS,
       migrationTimeoutMs ?? Number.POSITIVE_INFINITY,

@@ -25,6 +25,7 @@ export const BOUNDS = {
   cacheTtlMs: { min: 0, max: DAY },
   migrationTimeoutMs: { min: 0, max: 7 * DAY },
   leaseTtlMs: { min: SECOND, max: HOUR },
+  ddlLockTimeoutMs: { min: 0, max: HOUR },
 } as const satisfies Record<string, Bounds>;
 
 /** PostgreSQL truncates identifiers at 63 bytes; mig adds `_lock`/`_head` to the table name, hence 58. */
@@ -164,6 +165,11 @@ export const KEYS: KeyDefinitions = {
   },
   schema: { input: 'schema', check: identifier('schema') },
   table: { input: 'table', check: identifier('table') },
+  ddlLockTimeoutMs: {
+    input: 'ddlLockTimeout',
+    env: 'MIGRATION_DDL_LOCK_TIMEOUT',
+    check: duration(BOUNDS.ddlLockTimeoutMs),
+  },
 };
 
 export type ConfigKey = keyof MigConfig;
