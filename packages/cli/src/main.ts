@@ -5,6 +5,7 @@ import { FOREIGN_TOOLS } from '@mig/kysely-adapter';
 import { Command, CommanderError, Option } from 'commander';
 import { create } from './commands/create.js';
 import { type AdoptFlags, adopt, baseline, repair } from './commands/history.js';
+import { lint } from './commands/lint.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { unlock } from './commands/unlock.js';
@@ -44,6 +45,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   addVerifyCommand(program, invocation);
   addUnlockCommand(program, invocation);
   addHistoryCommands(program, invocation);
+  addLintCommand(program, invocation);
 
   if (argv.length === 0) {
     io.stderr.write(program.helpInformation());
@@ -65,7 +67,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 function createProgram(io: Io): Command {
   return new Command('mig')
     .description(
-      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock; adopt, baseline, repair.',
+      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock, lint; adopt, baseline, repair.',
     )
     .version(VERSION, '-v, --version')
     .option('--url <url>', `database URL (default: ${ENV.DATABASE_URL})`)
@@ -81,7 +83,8 @@ function createProgram(io: Io): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 done, 1 a migration failed, 2 bad usage or configuration, 3 lock wait timed out,\n' +
-        '            4 verification failed, 5 pending migrations (status --fail-on-pending, verify).\n' +
+        '            4 verification failed, 5 pending migrations (status --fail-on-pending, verify),\n' +
+        '            6 lint findings no -- mig:allow accepts (lint).\n' +
         example(['mig status', 'mig up --lock-timeout 2m', 'mig create add_users_email']),
     );
 }
@@ -212,6 +215,21 @@ function addCreateCommand(program: Command, invocation: Invocation): void {
       }
       const config = await resolveCliConfig(io, flags);
       invocation.exitCode = await create(io, config, output, name, opts.ts ? 'ts' : 'sql');
+    });
+}
+
+function addLintCommand(program: Command, invocation: Invocation): void {
+  const { io } = invocation;
+  program
+    .command('lint')
+    .description('check the migrations for statements that lock or rewrite tables (no database needed)')
+    .addHelpText('after', example(['mig lint', 'mig lint --migrations db/migrations --json']))
+    .action(async (_opts: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const output = createOutput(io, flags.json === true);
+      const config = await resolveCliConfig(io, flags);
+      invocation.config = config;
+      invocation.exitCode = await lint(config, output);
     });
 }
 
