@@ -10,7 +10,7 @@ import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { unlock } from './commands/unlock.js';
 import { verify } from './commands/verify.js';
-import { type CommandContext, type GlobalFlags, openContext, resolveCliConfig } from './context.js';
+import { type CommandContext, type GlobalFlags, type OpenOptions, openContext, resolveCliConfig } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { colors, createOutput, type Io, type Output } from './output.js';
 import { VERSION } from './version.js';
@@ -103,13 +103,14 @@ async function withDatabase(
   command: Command,
   overrides: MigConfigInput,
   fn: (ctx: CommandContext, output: Output) => Promise<number>,
+  open: OpenOptions = {},
 ): Promise<void> {
   const { io } = invocation;
   const flags = command.optsWithGlobals<GlobalFlags>();
   const output = createOutput(io, flags.json === true);
   const config = await resolveCliConfig(io, flags, overrides);
   invocation.config = config;
-  const ctx = await openContext(config, output);
+  const ctx = await openContext(config, output, open);
   try {
     invocation.exitCode = await fn(ctx, output);
   } finally {
@@ -174,6 +175,8 @@ function addUpCommand(program: Command, invocation: Invocation): void {
           migrationTimeout: opts.migrationTimeout,
         },
         (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
+        // A person runs `mig up`: lint findings are warnings, whatever `lint` says (unless off).
+        { lintWarnings: true },
       ),
     );
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../test/support/postgres.js';
 import { mig, type Workspace, workspace } from './support.js';
 
 describe('mig lint', () => {
@@ -42,5 +43,22 @@ describe('mig lint', () => {
     const clean = await mig(['lint'], { cwd: ws.dir });
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain('3 migration(s) checked: nothing left to fix (2 accepted)');
+  });
+
+  it('mig up, run by a person, warns of findings and applies the migration', async () => {
+    ws = await workspace({ '001_accounts.sql': 'create table accounts (id int primary key, email text);\n' });
+    const database = await createTestDatabase('cli_lint');
+    try {
+      const env = { DATABASE_URL: database.url, NODE_ENV: 'production' };
+      expect((await mig(['up'], { cwd: ws.dir, env })).code).toBe(0);
+      await ws.write('002_index.sql', 'create index a_email on accounts (email);\n');
+      const up = await mig(['up'], { cwd: ws.dir, env });
+      expect(up.code).toBe(0);
+      expect(up.stderr).toContain('002_index:1 index-not-concurrent');
+      const { rows } = await database.query('select name from mig_migrations order by id');
+      expect(rows.map((r) => r.name)).toEqual(['001_accounts', '002_index']);
+    } finally {
+      await database.drop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import {
   DEFAULT_DDL_LOCK_TIMEOUT_MS,
   DEFAULT_FAILURE_POLICY,
+  DEFAULT_LINT_MODE,
   DEFAULT_LOCK_STRATEGY,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_MIGRATION_TIMEOUT_MS,
@@ -49,6 +50,7 @@ export const DEFAULTS = Object.freeze({
   leaseTtlMs: DEFAULT_LEASE_TTL_MS,
   migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
   ddlLockTimeoutMs: DEFAULT_DDL_LOCK_TIMEOUT_MS,
+  lint: DEFAULT_LINT_MODE,
   schema: DEFAULT_SCHEMA,
   table: DEFAULT_TABLE,
 } as const satisfies Omit<MigConfig, 'autoMigrate'>);

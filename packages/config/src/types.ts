@@ -1,7 +1,7 @@
-import type { FailurePolicy, LockStrategy, PendingPolicy } from '@mig/core';
+import type { FailurePolicy, LintMode, LockStrategy, PendingPolicy } from '@mig/core';
 
 // The unions are core's (`@mig/core` defines every closed set of values once); config re-exports them.
-export type { FailurePolicy, LockStrategy, PendingPolicy };
+export type { FailurePolicy, LintMode, LockStrategy, PendingPolicy };
 
 /** The resolved, validated configuration. Durations are in milliseconds. */
 export interface MigConfig {
@@ -33,6 +33,11 @@ export interface MigConfig {
    * `lockTimeoutMs`. 0 for one attempt as long as `lockTimeoutMs`.
    */
   readonly ddlLockTimeoutMs: number;
+  /**
+   * Lint findings in a migration about to be applied: `error` refuses it when the service migrates itself in
+   * production (AUTO_MIGRATE with NODE_ENV=production) and `mig up` warns; `warn` only warns; `off` lints nothing.
+   */
+  readonly lint: LintMode;
   /** Schema of mig's own tables. */
   readonly schema: string;
   /** Name of mig's record table; the lock and head tables add a suffix to it. */
@@ -93,6 +98,8 @@ export interface MigConfigInput {
   migrationTimeout?: number | string | undefined;
   /** 0 (one long attempt) to 1h. Env: MIGRATION_DDL_LOCK_TIMEOUT. Default 1s. */
   ddlLockTimeout?: number | string | undefined;
+  /** error, warn or off. Default error. */
+  lint?: OneOf<LintMode> | undefined;
   /** Default public. */
   schema?: string | undefined;
   /** Default mig_migrations. */

@@ -100,6 +100,7 @@ describe('public constants', () => {
       schema: 'public',
       table: 'mig_migrations',
       ddlLockTimeoutMs: 1_000,
+      lint: 'error',
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

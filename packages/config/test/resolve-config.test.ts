@@ -188,6 +188,7 @@ describe('environment variables', () => {
       schema: 'public',
       table: 'mig_migrations',
       ddlLockTimeoutMs: 1_000,
+      lint: 'error',
     });
     expect(nodeEnv).toBeUndefined();
   });
@@ -289,6 +290,7 @@ describe('precedence: flag > env > file > default', () => {
       schema: 'file',
       table: 'default',
       ddlLockTimeoutMs: 'default',
+      lint: 'default',
     });
     expect(resolved.values).toMatchObject({ cacheTtlMs: 60_000, dryRun: true, onPending: 'refuse', schema: 'mig' });
     expect(resolved.file).toBe('/srv/app/config/mig.config.json');
@@ -461,7 +463,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, ddlLockTimeout',
+      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, ddlLockTimeout, lint',
     );
   });
 });

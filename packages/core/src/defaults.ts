@@ -65,3 +65,11 @@ export const DEFAULT_PENDING_POLICY: PendingPolicy = 'warn';
 export const FAILURE_POLICIES = ['throw', 'degrade'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'throw';
+
+/**
+ * What lint findings do to a migration about to be applied: `error` refuses it when the service migrates
+ * itself in production (and `mig up` warns), `warn` only warns, `off` lints nothing.
+ */
+export const LINT_MODES = ['error', 'warn', 'off'] as const;
+export type LintMode = (typeof LINT_MODES)[number];
+export const DEFAULT_LINT_MODE: LintMode = 'error';

@@ -5,6 +5,7 @@
 // For testing an implementation of a port: `@mig/core/testing` (the contract suites).
 export {
   DEFAULT_FAILURE_POLICY,
+  DEFAULT_LINT_MODE,
   DEFAULT_LOCK_STRATEGY,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_MIGRATION_TIMEOUT_MS,
@@ -12,6 +13,8 @@ export {
   DEFAULT_STATUS_TTL_MS,
   FAILURE_POLICIES,
   type FailurePolicy,
+  LINT_MODES,
+  type LintMode,
   LOCK_STRATEGIES,
   type LockStrategy,
   PENDING_POLICIES,

@@ -1,4 +1,4 @@
-import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
+import { FAILURE_POLICIES, LINT_MODES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
 import { urlScheme } from '@mig/core/adapter';
 import type { EnvName } from '../defaults.js';
 import type { MigConfig, MigConfigInput } from '../types.js';
@@ -170,6 +170,7 @@ export const KEYS: KeyDefinitions = {
     env: 'MIGRATION_DDL_LOCK_TIMEOUT',
     check: duration(BOUNDS.ddlLockTimeoutMs),
   },
+  lint: { input: 'lint', check: oneOf(LINT_MODES, 'a lint mode') },
 };
 
 export type ConfigKey = keyof MigConfig;
