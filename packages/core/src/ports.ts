@@ -1,6 +1,7 @@
 import type { LockHolder } from './errors.js';
 import type { StoreHead } from './head.js';
 import type { Migration } from './migration.js';
+import type { TableLockWait } from './table-lock.js';
 
 /**
  * How a record came to be: `applied` by mig, or recorded without running: by a `baseline` (a schema made by
@@ -149,6 +150,12 @@ export interface ApplyOptions<F = undefined> {
    * can) and rejects; it records nothing after the abort. The migrator stops waiting for it shortly after.
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Called by a store whose engine takes table locks in short attempts, each time an attempt ran out of its
+   * lock timeout (and the migration's transaction was rolled back to let the application's queries through):
+   * who blocked it, and when it tries again. The migrator logs it, adds it to the migration's span and counts it.
+   */
+  readonly onLockWait?: ((wait: TableLockWait) => void) | undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import type {
   RecordOrigin,
   RecordRewrite,
   StoreHead,
+  TableLockWait,
 } from '@mig/core/adapter';
 import type { MigrationDb } from './db.js';
 import type { KyselyFence } from './fence.js';
@@ -114,6 +115,10 @@ export interface Step {
   readonly signal?: AbortSignal | undefined;
   /** Where the step runs, as the engine noted it when it began (a backend pid, a connection id, a connection). */
   readonly running: StepSession;
+  /** The store's own pool, to look at the step's session from another one (who blocks it). */
+  readonly pool: MigrationDb;
+  /** Told each time an attempt ran out of its short table-lock timeout (see `ApplyOptions.onLockWait`). */
+  readonly onLockWait?: ((wait: TableLockWait) => void) | undefined;
 }
 
 /** What an engine notes of the session a step runs on, so that `stop` can end it. */
@@ -133,8 +138,16 @@ export function throwIfStopped(step: Step): void {
 export interface EngineSettings {
   /** PostgreSQL 14+: client_connection_check_interval inside a migration, ms; 0 for none. */
   readonly clientCheckIntervalMs: number;
-  /** Longest wait of a statement inside a migration for a lock another session holds, ms; 0 for none. */
+  /**
+   * Longest wait of a migration for a lock another session holds, ms, over all its attempts (the budget); 0
+   * for none.
+   */
   readonly lockWaitTimeoutMs: number;
+  /**
+   * One attempt's wait for a table lock, ms, after which the migration's transaction is rolled back (letting
+   * the application's queries through) and tried again, within `lockWaitTimeoutMs`; 0 for one long attempt.
+   */
+  readonly ddlLockTimeoutMs: number;
   /** Where the engine says what it repairs by itself. */
   readonly logger: Logger;
   /**

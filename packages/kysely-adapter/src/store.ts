@@ -15,6 +15,7 @@ import {
   type ApplyAllOptions,
   type ApplyOptions,
   createTelemetry,
+  DEFAULT_DDL_LOCK_TIMEOUT_MS,
   DEFAULT_IDLE_IN_TRANSACTION_MS,
   DEFAULT_SCHEMA,
   DEFAULT_STATEMENT_LOCK_WAIT_MS,
@@ -78,6 +79,13 @@ export interface KyselyStoreOptions {
    */
   readonly lockWaitTimeoutMs?: number | undefined;
   /**
+   * PostgreSQL and MySQL/MariaDB: one attempt's wait for a table lock inside a migration. When it runs out,
+   * the migration's transaction is rolled back, so that the application's queries queued behind its lock
+   * request go through, and tried again after a short backoff with jitter, until `lockWaitTimeoutMs` is spent.
+   * 0 makes one attempt as long as `lockWaitTimeoutMs`. Default 1 s.
+   */
+  readonly ddlLockTimeoutMs?: number | undefined;
+  /**
    * Longest time a migration's transaction may be idle (no statement running) before the server ends its
    * session, so a wedged or vanished process never holds it, its table locks and the migration lock for ever.
    * 0 disables. Default 10 minutes; give it the migration timeout when that is shorter.
@@ -107,6 +115,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
   const settings = {
     clientCheckIntervalMs: options.clientCheckIntervalMs ?? (capabilities.embedded ? 0 : 1000),
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
+    ddlLockTimeoutMs: options.ddlLockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS,
     logger: options.logger ?? silentLogger,
     idleInTransactionMs: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS,
   };
@@ -244,6 +253,8 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       recordSpan: (withMigration, work) => this.#recordSpan(migration.name, withMigration, work),
       signal: options.signal,
       running: {},
+      pool: this.#parts.pool,
+      onLockWait: options.onLockWait,
     };
     const { signal } = options;
     // Once stopped, the migration's own code gets an error for every query it still sends, and the engine
@@ -321,6 +332,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
         recordSpan: (withMigration, work) => this.#recordSpan(migration.name, withMigration, work),
         signal,
         running,
+        pool: this.#parts.pool,
       };
       steps.push(step);
       ups.set(step, module.up);
