@@ -119,7 +119,9 @@ describe('short lock attempts: a migration behind a long transaction', () => {
     expect(attempts).toBeGreaterThanOrEqual(4);
     const events = span.events.filter((e) => e.name === 'mig.table_lock.wait');
     expect(events).toHaveLength(attempts - 1);
-    expect(events.some((e) => String(e.attributes?.['mig.table_lock.blockers']).includes(`pid ${reportPid}`))).toBe(true);
+    expect(events.some((e) => String(e.attributes?.['mig.table_lock.blockers']).includes(`pid ${reportPid}`))).toBe(
+      true,
+    );
     const [timeouts] = await probe.metrics('mig.table_lock.timeouts');
     expect(timeouts?.value).toBe(attempts - 1);
   });
