@@ -1,5 +1,5 @@
 import type { MigConfigInput, ResolvedConfig } from '@mig/config';
-import { ConnectionError, type Migrator } from '@mig/core';
+import { ConnectionError, type MigrationSource, type Migrator } from '@mig/core';
 import type { KyselyAdapter, MigrationDb } from '@mig/kysely-adapter';
 import { loadMigConfig, openMigration } from '@mig/service';
 import { sql } from 'kysely';
@@ -18,6 +18,8 @@ export interface CommandContext {
   readonly db: MigrationDb;
   readonly adapter: KyselyAdapter;
   readonly migrator: Migrator<MigrationDb>;
+  /** Where the migrations come from: a folder says which layout it read (`layout`) once loaded. */
+  readonly source?: MigrationSource<MigrationDb> & { readonly notices?: readonly string[] };
   /** "postgresql 127.0.0.1:5432/shop (public.mig_migrations)": where this command works, no secrets. */
   readonly where: string;
   close(): Promise<void>;
@@ -41,7 +43,7 @@ export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfi
 export async function openContext(config: ResolvedConfig, output: Output): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
-  const { db, where, adapter, migrator } = await openMigration<unknown>(config, {
+  const { db, where, adapter, migrator, source } = await openMigration<unknown>(config, {
     urlFlag: '--url',
     applicationName: 'mig',
     maxConnections: 3,
@@ -59,6 +61,7 @@ export async function openContext(config: ResolvedConfig, output: Output): Promi
     db: db as MigrationDb,
     adapter,
     migrator,
+    source,
     where: `${where} (${adapter.store.tables.qualified})`,
     close: () => db.destroy(),
   };

@@ -22,7 +22,13 @@ export {
 } from './foreign/index.js';
 export type { KyselyStoreInspector } from './inspector.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
-export { createFolderSource, type FolderSourceOptions, MIGRATION_EXTENSIONS } from './sources/folder.js';
+export {
+  createFolderSource,
+  type FolderSource,
+  type FolderSourceOptions,
+  MIGRATION_EXTENSIONS,
+} from './sources/folder.js';
+export { compareVersions, LAYOUT_LABELS, type LayoutName } from './sources/layouts.js';
 export { createListSource, type InlineMigration } from './sources/list.js';
 export type { SqlSplitter, SqlStatement } from './sql/statement.js';
 export { createKyselyStore, type KyselyStore, type KyselyStoreOptions, STORE_SCHEMA_VERSION } from './store.js';

@@ -55,6 +55,8 @@ export interface OpenedMigration<DB> {
   readonly adapter: KyselyAdapter;
   readonly lock: MigrationLock<KyselyFence>;
   readonly migrator: Migrator<MigrationDb>;
+  /** Where the migrations come from; its `layout` says which layout a folder was read as, once loaded. */
+  readonly source: MigrationSource<MigrationDb>;
 }
 
 /**
@@ -108,8 +110,9 @@ export async function openMigration<DB>(
     leaseTtlMs: values.leaseTtlMs,
     logger: options.logger,
   });
+  const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: adapter.splitter });
   const migrator = createMigrator({
-    source: options.migrations ?? createFolderSource(values.migrationsDir, { splitter: adapter.splitter }),
+    source,
     store: adapter.store,
     lock,
     lockTimeoutMs: values.lockTimeoutMs,
@@ -117,5 +120,5 @@ export async function openMigration<DB>(
     logger: options.logger,
     ...telemetry,
   });
-  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator };
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, source };
 }
