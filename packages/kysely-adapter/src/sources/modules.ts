@@ -123,8 +123,15 @@ export function sqlModule(
       );
     }
   }
-  // A part that is only comments is a migration that does nothing: recorded, and not an error.
+  // A part that is only comments is a migration that does nothing: recorded, and not an error. Unless it is
+  // still the template `mig create` wrote: that one was never written, and is not recorded as done.
   const upRuns = split(up).length > 0;
+  if (!upRuns && UNWRITTEN_TEMPLATE.test(up)) {
+    throw new MigrationSourceError(
+      `Migration "${name}" (${origin}) contains no SQL statement. Write the migration, or delete the file.`,
+      { context: { migration: name, file: origin } },
+    );
+  }
   const downRuns = down !== undefined && split(down).length > 0;
   return {
     transactional,
@@ -135,6 +142,9 @@ export function sqlModule(
 }
 
 async function noop(): Promise<void> {}
+
+/** A line of the SQL template `mig create` writes (packages/cli, commands/create.ts). */
+const UNWRITTEN_TEMPLATE = /^--\s*Runs in one transaction, together with its record\./m;
 
 /** Statements that begin or end a transaction (savepoints are fine inside mig's transaction). */
 const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort)\b(?!\s+to\b)/i;

@@ -15,6 +15,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import { runStatements } from '../../sql/run-statements.js';
 import {
   type EngineSettings,
   notLatest,
@@ -41,7 +42,7 @@ import {
   recordReverted,
   writeHead,
 } from './batch.js';
-import { isConcurrentCreate, isUndefinedTable, sqlState } from './errors.js';
+import { isConcurrentCreate, isSessionEnded, isUndefinedTable, sqlState } from './errors.js';
 import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
 import { splitPostgresStatements } from './split.js';
@@ -196,10 +197,11 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
       try {
         if (statements === undefined) return await run(conn);
-        for (const statement of statements) {
-          throwIfStopped(step);
-          await sql.raw(statement.text).execute(conn);
-        }
+        await runStatements(conn, step, statements, {
+          inTransaction: false,
+          beforeEach: () => throwIfStopped(step),
+          sessionEnded: isSessionEnded,
+        });
       } finally {
         if (marker) {
           await sql`select pg_advisory_unlock_shared(${marker.classId}::int, ${marker.objId}::int)`
