@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ afterEach(async () => {
 const table = (name: string) => `create table ${name} (id integer primary key);\n`;
 
 interface ToolCase {
-  readonly tool: 'prisma' | 'goose' | 'dbmate' | 'golang-migrate' | 'flyway';
+  readonly tool: 'prisma' | 'goose' | 'dbmate' | 'golang-migrate' | 'flyway' | 'drizzle';
   /** The folder in the tool's layout: two applied migrations, then one pending. */
   readonly files: Record<string, string>;
   /** What the two applied ones ran (the tool ran them). */
@@ -32,7 +33,30 @@ interface ToolCase {
   readonly historyTable: string;
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
 const CASES: readonly ToolCase[] = [
+  {
+    // drizzle-kit 1.0's folders: the drizzle-orm on npm here still writes the journal layout, so the table
+    // is built as drizzle-orm's PostgreSQL migrator defines it: the hash of migration.sql and the folder's time.
+    tool: 'drizzle',
+    files: {
+      '20240101000000_one/migration.sql': table('z_one'),
+      '20240101000000_one/snapshot.json': '{}',
+      '20240102000000_two/migration.sql': table('z_two'),
+      '20240102000000_two/snapshot.json': '{}',
+      '20240103000000_three/migration.sql': table('z_three'),
+      '20240103000000_three/snapshot.json': '{}',
+    },
+    applied: [table('z_one'), table('z_two')],
+    names: ['20240101000000_one', '20240102000000_two'],
+    pending: '20240103000000_three',
+    history: `CREATE SCHEMA IF NOT EXISTS "drizzle";
+      CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint);
+      INSERT INTO "drizzle"."__drizzle_migrations" ("hash", "created_at") VALUES
+        ('${sha256(table('z_one'))}', ${Date.UTC(2024, 0, 1)}), ('${sha256(table('z_two'))}', ${Date.UTC(2024, 0, 2)});`,
+    historyTable: '"drizzle"."__drizzle_migrations"',
+  },
   {
     tool: 'prisma',
     files: {

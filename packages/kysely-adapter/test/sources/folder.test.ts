@@ -105,6 +105,18 @@ describe('createFolderSource', () => {
     await expect(module?.up({} as never)).resolves.toBeUndefined();
   });
 
+  it("sees knex's .cjs and .cts files as code migrations", async () => {
+    const dir = await folder({
+      '001_a.cjs': 'exports.up = async function up() {};\nexports.down = async function down() {};\n',
+      '002_b.cts': 'export async function up(): Promise<void> {}\n',
+    });
+    const migrations = await createFolderSource(dir).load();
+    expect(migrations.map((m) => m.name)).toEqual(['001_a', '002_b']);
+    const cjs = await migrations[0]?.load();
+    expect(cjs?.up).toBeTypeOf('function');
+    expect(cjs?.down).toBeTypeOf('function');
+  });
+
   it('accepts a default export object', async () => {
     const dir = await folder({ '001_a.mjs': 'export default { async up() {}, transactional: false };\n' });
     const [migration] = await createFolderSource(dir).load();
