@@ -51,3 +51,29 @@ describe('mig on a Prisma history', () => {
     expect(rows.map((r: { v: string }) => r.v)).toEqual(['USER', 'ADMIN']);
   });
 });
+
+describe('a failure among many migrations', () => {
+  let database: TestDatabase;
+  let ws: Workspace;
+
+  beforeEach(async () => {
+    database = await createTestDatabase('cli_summary');
+    const files: Record<string, string> = { '000_broken.sql': 'select 1 / 0;\n' };
+    for (let i = 1; i <= 13; i++) files[`${String(i).padStart(3, '0')}_t.sql`] = `create table t${i} (id int);\n`;
+    ws = await workspace(files);
+  });
+  afterEach(async () => {
+    await database.drop();
+    await ws.dispose();
+  });
+
+  it('lists the names not run one per line, and shortens a long list', async () => {
+    const up = await mig(['up'], { cwd: ws.dir, env: { DATABASE_URL: database.url } });
+    expect(up.code).toBe(1);
+    expect(up.stdout).toContain(
+      'Failed: nothing was applied.\n000_broken failed and was not applied.\nNot run (13):\n  001_t\n  002_t\n',
+    );
+    expect(up.stdout).toContain('  010_t\n  … and 3 more');
+    expect(up.stdout).not.toContain('011_t');
+  });
+});
