@@ -1,6 +1,6 @@
 import type { MigConfigInput, ResolvedConfig } from '@mig/config';
 import { ConnectionError, type MigrationSource, type Migrator } from '@mig/core';
-import type { KyselyAdapter, MigrationDb } from '@mig/kysely-adapter';
+import { describeServerWhere, type KyselyAdapter, type MigrationDb } from '@mig/kysely-adapter';
 import { loadMigConfig, openMigration } from '@mig/service';
 import { sql } from 'kysely';
 import type { Io, Output } from './output.js';
@@ -50,8 +50,11 @@ export async function openContext(config: ResolvedConfig, output: Output): Promi
     logger: output.logger,
   });
   const started = performance.now();
+  let server = where;
   try {
     await sql`select 1`.execute(db);
+    // "MariaDB 10.11 db:3306/shop" where the server says so, rather than the protocol's name.
+    server = await describeServerWhere(db as MigrationDb, where);
   } catch (error) {
     await db.destroy().catch(() => {});
     throw new ConnectionError(where, 1, performance.now() - started, error);
@@ -62,7 +65,7 @@ export async function openContext(config: ResolvedConfig, output: Output): Promi
     adapter,
     migrator,
     source,
-    where: `${where} (${adapter.store.tables.qualified})`,
+    where: `${server} (${adapter.store.tables.qualified})`,
     close: () => db.destroy(),
   };
 }

@@ -2,6 +2,7 @@ export { createKyselyAdapter, type KyselyAdapter, type KyselyLockOptions } from 
 export {
   type DatabaseLocation,
   describeConnection,
+  describeServerWhere,
   describeWhere,
   isTransientConnectionError,
   type ParsedDatabaseUrl,
