@@ -2,7 +2,7 @@ import { MigrationFailedError } from '@mig/core';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { Step } from '../store-engine.js';
-import type { SqlStatement } from './statement.js';
+import type { SqlSplitter, SqlStatement } from './statement.js';
 
 // A SQL migration run one statement at a time, as the engines without a single-query path run it: a
 // failure names the file, the line and the statement, and (outside mig's transaction) which statements took
@@ -108,4 +108,37 @@ function markRolledBack(error: unknown): void {
       // A frozen error keeps its message as it is.
     }
   }
+}
+
+/**
+ * A statement of a SQL migration that failed in one round trip with mig's own statements: the server says
+ * where in the query it failed (PostgreSQL's `position`, for errors found as a statement is read; `scriptAt`
+ * is where the script starts in that query), which names the file's line and
+ * statement, as psql does. Errors without a position, and mig's own, go on as they are.
+ */
+export function failedInScript(
+  step: Pick<Step, 'migration' | 'direction'>,
+  script: string,
+  scriptAt: number,
+  error: unknown,
+  split: SqlSplitter,
+): unknown {
+  const position = Number((error as { position?: unknown } | null)?.position);
+  if (scriptAt < 0 || !Number.isInteger(position)) return error;
+  const offset = position - 1 - scriptAt;
+  if (offset < 0 || offset >= script.length) return error;
+  const line = script.slice(0, offset).split('\n').length;
+  const statements = split(script);
+  const index = statements.reduce((found, s, i) => (s.line <= line ? i : found), 0);
+  const statement = statements[index];
+  if (statement === undefined) return error;
+  const first = statement.text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('--')) ?? statement.text;
+  const shown = first.trim().length > 80 ? `${first.trim().slice(0, 79)}…` : first.trim();
+  return new MigrationFailedError(
+    step.migration.name,
+    step.direction,
+    error,
+    true,
+    `At ${step.migration.origin}:${line}, statement ${index + 1} of ${statements.length} failed: "${shown}"`,
+  );
 }

@@ -123,3 +123,25 @@ describe.each(Object.keys(TARGETS))('a failing SQL migration on %s', (label) => 
     expect(await target.tables()).toEqual(['c', 'd']);
   });
 });
+
+describe.each(Object.keys(TARGETS))('a failing migration in mig\'s transaction on %s', (label) => {
+  it('names the file, the line and the statement, and nothing of it took effect', async () => {
+    const target = await (TARGETS[label] as () => Promise<Target>)();
+    const dir = await mkdtemp(join(tmpdir(), 'mig-fail-tx-'));
+    cleanups.push(async () => {
+      await target.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await writeFile(
+      join(dir, '001_inside.sql'),
+      '-- a comment\ncreate table e (id integer primary key);\n\ninsert into\n  nowhere values (1);\ncreate table f (id integer);\n',
+    );
+    const adapter = createKyselyAdapter({ db: target.db });
+    const source = createFolderSource(dir, { splitter: adapter.splitter });
+    const failed = await createMigrator({ source, store: adapter.store }).up();
+    const message = failed.error?.message ?? '';
+    expect(message).toMatch(/001_inside\.sql:[45], statement 2 of 3 failed: "insert into"/);
+    expect(message).toContain('rolled back');
+    expect(await target.tables()).toEqual([]);
+  });
+});

@@ -15,7 +15,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
-import { runStatements } from '../../sql/run-statements.js';
+import { failedInScript, runStatements } from '../../sql/run-statements.js';
 import {
   type EngineSettings,
   notLatest,
@@ -163,7 +163,12 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     if (step.script !== undefined) {
       // The record travels in the same round trip as the migration.
       const text = batch(['BEGIN', ...before, step.script, ...this.#epilogue(step), 'COMMIT']);
-      await step.recordSpan(true, () => this.#inTransactionBatch(db, text, step));
+      const scriptAt = step.script.trim() === '' ? -1 : batch(['BEGIN', ...before]).length + 3;
+      await step
+        .recordSpan(true, () => this.#inTransactionBatch(db, text, step))
+        .catch((error: unknown) => {
+          throw failedInScript(step, step.script ?? '', scriptAt, error, splitPostgresStatements);
+        });
       return;
     }
     await db.transaction().execute(async (trx) => {
