@@ -1,6 +1,6 @@
 import type { MigConfigInput, ResolvedConfig } from '@mig/config';
-import { ConnectionError, type Migrator } from '@mig/core';
-import type { KyselyAdapter, MigrationDb } from '@mig/kysely-adapter';
+import { ConnectionError, type MigrationSource, type Migrator } from '@mig/core';
+import { describeServerWhere, type KyselyAdapter, type MigrationDb } from '@mig/kysely-adapter';
 import { loadMigConfig, openMigration } from '@mig/service';
 import { sql } from 'kysely';
 import type { Io, Output } from './output.js';
@@ -18,6 +18,8 @@ export interface CommandContext {
   readonly db: MigrationDb;
   readonly adapter: KyselyAdapter;
   readonly migrator: Migrator<MigrationDb>;
+  /** Where the migrations come from: a folder says which layout it read (`layout`) once loaded. */
+  readonly source?: MigrationSource<MigrationDb> & { readonly notices?: readonly string[] };
   /** "postgresql 127.0.0.1:5432/shop (public.mig_migrations)": where this command works, no secrets. */
   readonly where: string;
   close(): Promise<void>;
@@ -51,7 +53,7 @@ export async function openContext(
 ): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
-  const { db, where, adapter, migrator } = await openMigration<unknown>(config, {
+  const { db, where, adapter, migrator, source } = await openMigration<unknown>(config, {
     urlFlag: '--url',
     applicationName: 'mig',
     maxConnections: 3,
@@ -59,8 +61,11 @@ export async function openContext(
     lint: options.lintWarnings === true && config.values.lint !== 'off' ? 'warn' : undefined,
   });
   const started = performance.now();
+  let server = where;
   try {
     await sql`select 1`.execute(db);
+    // "MariaDB 10.11 db:3306/shop" where the server says so, rather than the protocol's name.
+    server = await describeServerWhere(db as MigrationDb, where);
   } catch (error) {
     await db.destroy().catch(() => {});
     throw new ConnectionError(where, 1, performance.now() - started, error);
@@ -70,7 +75,8 @@ export async function openContext(
     db: db as MigrationDb,
     adapter,
     migrator,
-    where: `${where} (${adapter.store.tables.qualified})`,
+    source,
+    where: `${server} (${adapter.store.tables.qualified})`,
     close: () => db.destroy(),
   };
 }

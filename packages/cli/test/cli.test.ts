@@ -153,7 +153,7 @@ describe('the mig command', () => {
       'Failed to apply migration "003_broken": division by zero. Its changes and its record were rolled back.',
     );
     expect(up.stdout).toContain(
-      'Failed after applying 2 migrations (001_todos, 002_done). 003_broken failed and was not applied. Not run: 004_later.',
+      'Failed after applying 2 migrations:\n  001_todos\n  002_done\n003_broken failed and was not applied.\nNot run (1):\n  004_later',
     );
     expect(up.stdout).not.toMatch(/^Applied \d/m);
     const { rows } = await database.query('select name from mig_migrations order by id');
@@ -185,7 +185,7 @@ describe('the mig command', () => {
     const up = await run(['up']);
     expect(up.code).toBe(1);
     expect(`${up.stdout}${up.stderr}`.match(/Write migration fill_me before applying it/g)).toHaveLength(1);
-    expect(up.stdout).toMatch(/Failed after applying 2 migrations \(001_todos, 002_done\)\. \d+_fill_me failed/);
+    expect(up.stdout).toMatch(/Failed after applying 2 migrations:\n {2}001_todos\n {2}002_done\n\d+_fill_me failed/);
     const { rows } = await database.query('select count(*)::int as n from mig_migrations');
     expect(rows[0].n).toBe(2);
   });

@@ -27,14 +27,27 @@ export interface Migration<Db = unknown> {
   readonly origin: string;
   /** The SQL text of a SQL migration (up part), shown by dry runs. */
   readonly sql?: string | undefined;
+  /**
+   * `'own'`: the file wraps its up part in its own top-level BEGIN … COMMIT, so it runs as written, with no
+   * transaction of mig's, and is recorded after its own commit.
+   */
+  readonly transaction?: 'own' | undefined;
   /** Loads the code. Called before anything is applied, so a broken module fails the whole run up front. */
   load(): Promise<MigrationModule<Db>>;
 }
 
-/** Where migrations come from: a folder, a bundled list. Returns them sorted by name, validated. */
+/**
+ * Where migrations come from: a folder, a bundled list. Returns them in the order they run, validated: by
+ * name, unless the source's layout defines the order itself (a Drizzle journal, Flyway's versions).
+ */
 export interface MigrationSource<Db = unknown> {
   /** Human-readable description ("folder ./migrations"), used in messages. */
   readonly description: string;
+  /**
+   * Which layout the source read ("mig", "prisma", "goose", …), known after the first `load()`; shown by
+   * `mig status`. Absent for sources with a single layout.
+   */
+  readonly layout?: string | undefined;
   load(): Promise<readonly Migration<Db>[]>;
 }
 
@@ -78,12 +91,16 @@ export function prefixDigests(migrations: readonly Pick<Migration, 'name' | 'che
 const CHECKSUM = /^[0-9a-f]{64}$/;
 
 /**
- * Sorts migrations by name and checks the set: non-empty names, valid checksums, no duplicates. Every source
+ * Sorts migrations by name (unless `ordered`) and checks the set: non-empty names, valid checksums, no duplicates. Every source
  * passes its result through this, so all sources fail the same way on the same mistakes.
  */
 export function validateMigrations<Db>(
   migrations: readonly Migration<Db>[],
   sourceDescription: string,
+  options: {
+    /** The order is the source's own (a journal, version numbers): keep it instead of sorting by name. */
+    readonly ordered?: boolean | undefined;
+  } = {},
 ): readonly Migration<Db>[] {
   const problems: string[] = [];
   const byName = new Map<string, Migration<Db>>();
@@ -108,7 +125,20 @@ export function validateMigrations<Db>(
       { context: { source: sourceDescription, problems: problems.length } },
     );
   }
-  return [...migrations].sort((a, b) => compareNames(a.name, b.name));
+  return options.ordered ? [...migrations] : [...migrations].sort((a, b) => compareNames(a.name, b.name));
+}
+
+/**
+ * Compares names by their place in `migrations` (the order they run in, which a source may define itself);
+ * a name that is not among them falls back to plain name order. For a source sorted by name this is name order.
+ */
+export function compareInOrder(migrations: readonly Pick<Migration, 'name'>[]): (a: string, b: string) => number {
+  const rank = new Map(migrations.map((m, i) => [m.name, i]));
+  return (a, b) => {
+    const ra = rank.get(a);
+    const rb = rank.get(b);
+    return ra !== undefined && rb !== undefined ? ra - rb : compareNames(a, b);
+  };
 }
 
 /** Plain code-unit order, the same in every locale: `001_a` < `002_b` < `010_c`. */

@@ -1,13 +1,13 @@
 import type { MigrationProblem } from './errors.js';
 import type { StoreHead } from './head.js';
-import { compareNames, type Migration, prefixDigests } from './migration.js';
+import { compareInOrder, type Migration, prefixDigests } from './migration.js';
 import type { AppliedMigration } from './ports.js';
 
 /** What is applied, what is pending and what disagrees, from the local migrations and the store's records. */
 export interface MigrationPlan<Db = unknown> {
   /** Names of applied migrations, in the order they were applied. */
   readonly applied: readonly string[];
-  /** Local migrations not applied yet, in name order (empty while there are problems of order). */
+  /** Local migrations not applied yet, in the order they run (empty while there are problems of order). */
   readonly pending: readonly Migration<Db>[];
   readonly problems: readonly MigrationProblem[];
   /**
@@ -17,7 +17,7 @@ export interface MigrationPlan<Db = unknown> {
   readonly ahead: readonly string[];
 }
 
-/** Compares the local migrations (sorted by name) with the applied records (in applied order). */
+/** Compares the local migrations (in the order they run) with the applied records (in applied order). */
 export function planMigrations<Db>(
   available: readonly Migration<Db>[],
   applied: readonly Pick<AppliedMigration, 'name' | 'checksum'>[],
@@ -27,6 +27,7 @@ export function planMigrations<Db>(
   const problems: MigrationProblem[] = [];
   const ahead: string[] = [];
   const lastLocal = available.at(-1)?.name;
+  const compareNames = compareInOrder(available);
   let latestApplied: string | undefined;
 
   for (const record of applied) {

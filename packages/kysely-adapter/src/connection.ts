@@ -1,5 +1,7 @@
 import { InvalidOptionError } from '@mig/core';
 import { type StoreTarget, urlScheme } from '@mig/core/adapter';
+import type { MigrationDb } from './db.js';
+import { detectEngine } from './detect.js';
 import type { DatabaseLocation } from './engines/driver.js';
 import { DRIVERS, type Engine, engineForScheme, URL_FORMS } from './engines/registry.js';
 
@@ -66,6 +68,18 @@ export function describeWhere(url: string): string {
   }
   const driver = DRIVERS[location.engine];
   return driver.where(driver.describe(location));
+}
+
+/**
+ * `where` as people name the server: "mysql db:3306/shop" becomes "MariaDB 10.11 db:3306/shop" when the
+ * server says it is MariaDB 10.11. One query, on engines where one protocol reaches several products;
+ * `where` as it is elsewhere, or when the server cannot be asked.
+ */
+export async function describeServerWhere(db: MigrationDb, where: string): Promise<string> {
+  const product = await detectEngine(db)
+    .driver.serverProduct?.(db)
+    .catch(() => undefined);
+  return product === undefined ? where : where.replace(/^\S+/, product);
 }
 
 /**

@@ -2,6 +2,7 @@ export { createKyselyAdapter, type KyselyAdapter, type KyselyLockOptions } from 
 export {
   type DatabaseLocation,
   describeConnection,
+  describeServerWhere,
   describeWhere,
   isTransientConnectionError,
   type ParsedDatabaseUrl,
@@ -31,7 +32,13 @@ export {
   unaccepted,
 } from './lint/index.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
-export { createFolderSource, type FolderSourceOptions, MIGRATION_EXTENSIONS } from './sources/folder.js';
+export {
+  createFolderSource,
+  type FolderSource,
+  type FolderSourceOptions,
+  MIGRATION_EXTENSIONS,
+} from './sources/folder.js';
+export { compareVersions, LAYOUT_LABELS, type LayoutName } from './sources/layouts.js';
 export { createListSource, type InlineMigration } from './sources/list.js';
 export type { SqlSplitter, SqlStatement } from './sql/statement.js';
 export { createKyselyStore, type KyselyStore, type KyselyStoreOptions, STORE_SCHEMA_VERSION } from './store.js';

@@ -62,6 +62,8 @@ export interface OpenedMigration<DB> {
   readonly adapter: KyselyAdapter;
   readonly lock: MigrationLock<KyselyFence>;
   readonly migrator: Migrator<MigrationDb>;
+  /** Where the migrations come from; its `layout` says which layout a folder was read as, once loaded. */
+  readonly source: MigrationSource<MigrationDb>;
 }
 
 /**
@@ -133,5 +135,5 @@ export async function openMigration<DB>(
     logger: options.logger,
     ...telemetry,
   });
-  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator };
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, source };
 }

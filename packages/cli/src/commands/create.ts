@@ -16,6 +16,7 @@ export function timestamp(date: Date): string {
 function sqlTemplate(name: string): string {
   return [
     `-- ${name}`,
+    // The folder source knows this line: a file that is still only the template is refused, not recorded.
     '-- Runs in one transaction, together with its record. To run it outside a transaction (for',
     '-- CREATE INDEX CONCURRENTLY), make "-- mig:no-transaction" the first line.',
     '',

@@ -151,7 +151,17 @@ function count(n: number): string {
   return `${n} migration${n === 1 ? '' : 's'}`;
 }
 
-/** What a failed run did and did not do, in whole sentences: the error itself is printed just before. */
+/** At most this many names are listed in a failure summary; the rest are counted. */
+const LISTED = 10;
+
+/** Names one per line, indented; a long list shortened to its first names and "… and N more". */
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED).map((n) => `  ${n}`);
+  if (names.length > LISTED) shown.push(`  … and ${names.length - LISTED} more`);
+  return shown.join('\n');
+}
+
+/** What a failed run did and did not do, names one per line: the error itself is printed just before. */
 function failureSummary(result: MigrationRunResult, verbed: string): string {
   const by = (status: string) => result.results.filter((r) => r.status === status).map((r) => r.name);
   const done = by(verbed);
@@ -159,12 +169,11 @@ function failureSummary(result: MigrationRunResult, verbed: string): string {
   const notRun = by('not-run');
   // A stop (a signal, a shutdown) is not a failure of the migrations: said as what it is.
   const ended = result.error?.code === MigErrorCode.Aborted ? 'Stopped' : 'Failed';
-  const sentences = [
+  const lines =
     done.length > 0
-      ? `${ended} after ${verbed === 'applied' ? 'applying' : 'reverting'} ${count(done.length)} (${done.join(', ')}).`
-      : `${ended}: nothing was ${verbed}.`,
-  ];
-  if (failed.length > 0) sentences.push(`${failed.join(', ')} failed and was not ${verbed}.`);
-  if (notRun.length > 0) sentences.push(`Not run: ${notRun.join(', ')}.`);
-  return sentences.join(' ');
+      ? [`${ended} after ${verbed === 'applied' ? 'applying' : 'reverting'} ${count(done.length)}:`, listed(done)]
+      : [`${ended}: nothing was ${verbed}.`];
+  if (failed.length > 0) lines.push(`${failed.join(', ')} failed and was not ${verbed}.`);
+  if (notRun.length > 0) lines.push(`Not run (${notRun.length}):`, listed(notRun));
+  return lines.join('\n');
 }

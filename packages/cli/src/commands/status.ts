@@ -14,6 +14,7 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
   const { status, applied, local } = inspection;
   // No mig records yet: another tool may have migrated this database; say so before anyone runs `mig up`.
   const foreign = applied.length === 0 && status.pending.length > 0 ? await ctx.migrator.foreignHistories() : [];
+  const own = new Set(local.filter((m) => m.transaction === 'own').map((m) => m.name));
   const exitCode =
     status.problems.length > 0
       ? ExitCode.VerifyFailed
@@ -26,18 +27,22 @@ export async function status(ctx: CommandContext, output: Output, flags: StatusF
       exitCode,
       database: ctx.where,
       migrationsDir: ctx.config.values.migrationsDir,
+      layout: ctx.source?.layout,
+      notices: ctx.source?.notices?.length ? ctx.source.notices : undefined,
       state: status.state,
       applied: applied.map((m) => ({
         name: m.name,
         appliedAt: m.appliedAt.toISOString(),
         durationMs: m.durationMs,
-        transactional: m.transactional,
+        transactional: own.has(m.name) ? ('own' as const) : m.transactional,
         checksum: m.checksum,
         origin: m.origin,
         adoptedFrom: m.adoptedFrom ?? undefined,
         repairs: m.repairs.length > 0 ? m.repairs : undefined,
       })),
       pending: status.pending,
+      // How each pending migration runs, where it is not mig's own transaction: "own" (its BEGIN … COMMIT).
+      pendingTransactions: Object.fromEntries(status.pending.filter((n) => own.has(n)).map((n) => [n, 'own' as const])),
       problems: status.problems,
       ahead: status.ahead,
       foreignHistories: foreign,
@@ -58,7 +63,8 @@ function human(
   const { color } = output;
   const lines = [
     `${color.bold('Database')}    ${ctx.where}`,
-    `${color.bold('Migrations')}  ${ctx.config.values.migrationsDir}`,
+    `${color.bold('Migrations')}  ${ctx.config.values.migrationsDir}${layoutNote(ctx.source?.layout)}`,
+    ...(ctx.source?.notices ?? []).map((n) => `  ${color.yellow('!')} ${n}`),
     '',
     color.bold(`Applied (${applied.length})`),
   ];
@@ -113,4 +119,20 @@ function appliedRow(output: Output, m: AppliedMigration): string[] {
           : formatMs(m.durationMs);
   const repaired = m.repairs.length > 0 ? ` (repaired ${m.repairs.length}×)` : '';
   return [output.color.green('✓'), m.name, m.appliedAt.toISOString().replace('T', ' ').slice(0, 19), how + repaired];
+}
+
+/** " (read as Prisma's layout)": said for every layout but mig's own. */
+function layoutNote(layout: string | undefined): string {
+  if (layout === undefined || layout === 'mig') return '';
+  const names: Record<string, string> = {
+    prisma: 'Prisma',
+    drizzle: 'Drizzle, by meta/_journal.json',
+    'drizzle-folders': 'drizzle-kit 1.0 folders',
+    'golang-migrate': 'golang-migrate',
+    diesel: 'diesel',
+    goose: 'goose',
+    dbmate: 'dbmate',
+    flyway: 'Flyway, by version',
+  };
+  return ` (read as ${names[layout] ?? layout} layout)`;
 }

@@ -21,9 +21,16 @@ export class MigrationFailedError extends MigError {
     next = 'Fix the migration and run again.',
   ) {
     const verb = direction === 'up' ? 'apply' : 'revert';
+    // A file that opened its own transaction had it rolled back by the source's runner, which marks the error.
+    const ownRolledBack =
+      cause !== null &&
+      typeof cause === 'object' &&
+      typeof (cause as { migRolledBack?: unknown }).migRolledBack === 'number';
     const aftermath = transactional
       ? 'Its changes and its record were rolled back'
-      : 'It ran outside a transaction, so statements that completed before the failure remain';
+      : ownRolledBack
+        ? 'It failed inside the transaction it opened itself, which was rolled back: none of that transaction took effect'
+        : 'It ran outside a transaction, so statements that completed before the failure remain';
     super(
       MigErrorCode.MigrationFailed,
       `Failed to ${verb} migration "${migration}": ${sentence(describeThrown(cause))} ${aftermath}.` +

@@ -1,5 +1,5 @@
 import { HistoryMismatchError, InvalidTargetError } from '../errors.js';
-import { compareNames, type Migration } from '../migration.js';
+import { compareInOrder, type Migration } from '../migration.js';
 import type { AdoptedHistory, RepairChange } from '../migrator/types.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
 import type { AppliedMigration, RecordRewrite } from '../ports.js';
@@ -19,6 +19,7 @@ export function planAdoption<Db>(
   const where = adopted.table ? `${tool}'s history (${adopted.table})` : `${tool}'s history`;
   const local = new Map(history.migrations.map((m) => [m.name, m]));
   const names = new Set(adopted.applied);
+  const compareNames = compareInOrder(history.migrations);
   const cases = [...(adopted.unmatched ?? [])];
   for (const name of names) {
     if (!local.has(name)) {

@@ -1,4 +1,4 @@
-import { InvalidTargetError, MigrationDriftError } from '../errors.js';
+import { InvalidTargetError, MigrationDriftError, MigrationSourceError } from '../errors.js';
 import type { Migration, MigrationModule } from '../migration.js';
 import { type LocalHistory, planMigrations } from '../planner.js';
 import type { AppliedMigration } from '../ports.js';
@@ -72,7 +72,18 @@ export async function loadModules<Db>(
   targets: readonly Migration<Db>[],
   direction: 'up' | 'down',
 ): Promise<Map<string, MigrationModule<Db>>> {
-  const modules = new Map(await Promise.all(targets.map(async (m) => [m.name, await m.load()] as const)));
+  // Every migration that cannot load is reported in one error, not one per run.
+  const settled = await Promise.allSettled(targets.map(async (m) => [m.name, await m.load()] as const));
+  const failed = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1) {
+    if (!failed.every((e) => e instanceof MigrationSourceError)) throw failed[0];
+    throw new MigrationSourceError(
+      `${failed.length} migrations cannot run; nothing was run:\n${failed.map((e) => `  - ${(e as Error).message}`).join('\n')}`,
+      { cause: failed[0], context: { migrations: failed.length } },
+    );
+  }
+  const modules = new Map(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])));
   if (direction === 'down') {
     const irreversible = targets.filter((m) => !modules.get(m.name)?.down);
     if (irreversible.length > 0) {

@@ -35,7 +35,7 @@ export function refuseSingleTransaction<Db, F>(
     throw new InvalidOptionError(
       'transaction',
       `transaction: 'all' (--single-transaction) cannot hold ${outside.length === 1 ? 'a migration that runs' : `${outside.length} migrations that run`} ` +
-        `outside a transaction (-- mig:no-transaction, e.g. CREATE INDEX CONCURRENTLY):\n${listed}\nNothing was applied. ${how}`,
+        `outside a transaction (-- mig:no-transaction, e.g. CREATE INDEX CONCURRENTLY, or a file with its own BEGIN … COMMIT):\n${listed}\nNothing was applied. ${how}`,
       { context: { migrations: outside } },
     );
   }

@@ -89,6 +89,11 @@ export interface EngineDriver {
    * `confirm`), or false. Adapters branded by mig's own dialects are recognised before this is asked.
    */
   recognize(adapter: DialectAdapter): 'certain' | 'maybe' | false;
+  /**
+   * The server's product and version as people call it ("MariaDB 10.11", "MySQL 8.0"), where one engine
+   * speaks to several products; undefined where the engine's name says it.
+   */
+  serverProduct?(db: MigrationDb): Promise<string | undefined>;
   /** When `recognize` said `maybe`: asks the database which engine it is (a registry name). */
   confirm?(db: MigrationDb): Promise<string>;
   /** The database name when the target names none. */

@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { EngineDriver } from '../engines/driver.js';
-import { detectFailed, FOREIGN_TOOLS, type ForeignTool } from './reader.js';
+import { detectFailed, FOREIGN_TOOLS, type ForeignTool, type HistoryTable } from './reader.js';
 import { defaultLocation, READERS, runsOn } from './readers.js';
 
 /** Another tool's history found in a database: which tool, where, and how many migrations it applied. */
@@ -20,11 +20,20 @@ export async function detectForeignHistoriesWith(db: MigrationDb, driver: Engine
   const tools = FOREIGN_TOOLS.filter((tool) => runsOn(READERS[tool], driver.capabilities));
   const candidates = tools.map((tool) => ({ tool, ...defaultLocation(READERS[tool], driver.capabilities) }));
   try {
-    const found = await driver.findTables(db, candidates);
-    const tables = found.flatMap((where) => {
-      const candidate = candidates.find((c) => c.table === where.table);
-      return candidate ? [{ tool: candidate.tool, where }] : [];
-    });
+    // One lookup per distinct table: dbmate and golang-migrate share schema_migrations.
+    const distinct = candidates.filter((c, i) => candidates.findIndex((o) => o.table === c.table) === i);
+    const found = await driver.findTables(db, distinct);
+    const tables: { tool: ForeignTool; where: HistoryTable }[] = [];
+    for (const where of found) {
+      const sharing = candidates.filter((c) => c.table === where.table);
+      for (const candidate of sharing) {
+        const claims = READERS[candidate.tool].claims;
+        if (sharing.length === 1 || claims === undefined || (await claims(db, where))) {
+          tables.push({ tool: candidate.tool, where });
+          break;
+        }
+      }
+    }
     if (tables.length === 0) return [];
     const counts = tables.map(({ tool, where }) => countRows(tool, where.ref));
     const { rows } = await sql<{

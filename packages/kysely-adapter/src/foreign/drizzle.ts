@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError, MigrationSourceError } from '@mig/core';
 import { describeThrown } from '@mig/core/adapter';
@@ -12,6 +13,8 @@ interface JournalEntry {
   readonly tag: string;
   /** Milliseconds; Drizzle records it as the row's created_at. */
   readonly when: number;
+  /** The SQL file, relative to the folder: `<tag>.sql`, or drizzle-kit 1.0's `<tag>/migration.sql`. */
+  readonly file?: string | undefined;
 }
 
 interface DrizzleRow {
@@ -46,7 +49,7 @@ export const drizzleReader: ForeignReader = {
   },
   async read(db, where, options) {
     const folder = resolve(options.migrationsDir ?? '');
-    const journal = await readJournal(folder);
+    const journal = await readJournalOrFolders(folder);
     const { rows } = await sql<DrizzleRow>`
       select ${sql.id('id')}, ${sql.id('hash')}, ${sql.id('created_at')} from ${where.ref} order by ${sql.id('id')}`.execute(
       db,
@@ -92,7 +95,7 @@ class JournalMatcher {
     this.#hashes ??= (async () => {
       const map = new Map<string, JournalEntry[]>();
       for (const entry of this.#entries) {
-        const text = await readFile(join(this.#folder, `${entry.tag}.sql`), 'utf8').catch(() => null);
+        const text = await readFile(join(this.#folder, entry.file ?? `${entry.tag}.sql`), 'utf8').catch(() => null);
         // A file missing from the folder cannot be matched by hash; the folder check reports it.
         if (text === null) continue;
         const hash = createHash('sha256').update(text).digest('hex');
@@ -102,6 +105,28 @@ class JournalMatcher {
     })();
     return this.#hashes;
   }
+}
+
+/**
+ * drizzle-kit 1.0 writes no journal: each migration is a `<timestamp>_<name>/migration.sql` folder, and
+ * Drizzle records the folder's time (from its name) and the hash of migration.sql. Older drizzle-kit: the journal.
+ */
+async function readJournalOrFolders(folder: string): Promise<readonly JournalEntry[]> {
+  if (existsSync(join(folder, 'meta', '_journal.json'))) return readJournal(folder);
+  const folders = (await readdir(folder, { withFileTypes: true }).catch(() => []))
+    .filter((d) => d.isDirectory() && existsSync(join(folder, d.name, 'migration.sql')))
+    .map((d) => d.name)
+    .sort();
+  if (folders.length === 0) return readJournal(folder);
+  return folders.map((tag) => ({ tag, when: folderMillis(tag), file: join(tag, 'migration.sql') }));
+}
+
+/** `20250102030405_name` → the UTC time it names, in milliseconds; NaN when the name starts otherwise. */
+function folderMillis(tag: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/.exec(tag);
+  if (!m) return Number.NaN;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  return Date.UTC(y, mo - 1, d, h, mi, s);
 }
 
 async function readJournal(folder: string): Promise<readonly JournalEntry[]> {

@@ -4,7 +4,17 @@ import { type RawBuilder, sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 
 /** The migration tools whose history mig can read (and adopt). */
-export const FOREIGN_TOOLS = ['kysely', 'knex', 'node-pg-migrate', 'drizzle'] as const;
+export const FOREIGN_TOOLS = [
+  'kysely',
+  'knex',
+  'node-pg-migrate',
+  'drizzle',
+  'prisma',
+  'goose',
+  'dbmate',
+  'golang-migrate',
+  'flyway',
+] as const;
 export type ForeignTool = (typeof FOREIGN_TOOLS)[number];
 
 export interface ForeignHistoryOptions {
@@ -17,7 +27,8 @@ export interface ForeignHistoryOptions {
   readonly schema?: string | undefined;
   /**
    * The migrations folder. Drizzle's history is matched through its `meta/_journal.json` there, so it is
-   * required for Drizzle (relative paths resolve against the current directory); the other tools ignore it.
+   * required for Drizzle, and for goose, dbmate and golang-migrate, whose tables record versions that are
+   * named through the files' names (relative paths resolve against the current directory).
    */
   readonly migrationsDir?: string | undefined;
 }
@@ -70,6 +81,11 @@ export interface ForeignReader {
    * finds it through the search_path, and so does the reader.
    */
   readonly defaultSchema: string | null;
+  /**
+   * When two tools use the same table name (dbmate's and golang-migrate's schema_migrations): whether the
+   * table found is this tool's. Undefined: it is.
+   */
+  claims?(db: MigrationDb, where: HistoryTable): Promise<boolean>;
   /** Checks the options this tool needs beyond table and schema; throws before any query. */
   checkOptions?(options: ForeignHistoryOptions): void;
   read(db: MigrationDb, where: HistoryTable, options: ForeignHistoryOptions): Promise<ReadResult>;

@@ -1,10 +1,14 @@
 import { InvalidOptionError } from '@mig/core';
 import type { EngineCapabilities } from '../engines/driver.js';
 import { drizzleReader } from './drizzle.js';
+import { flywayReader } from './flyway.js';
+import { gooseReader } from './goose.js';
 import { knexReader } from './knex.js';
 import { kyselyReader } from './kysely.js';
 import { nodePgMigrateReader } from './node-pg-migrate.js';
+import { prismaReader } from './prisma.js';
 import { FOREIGN_TOOLS, type ForeignReader, type ForeignTool } from './reader.js';
+import { dbmateReader, golangMigrateReader } from './schema-migrations.js';
 
 /** How each tool whose history mig reads keeps it. */
 export const READERS: Readonly<Record<ForeignTool, ForeignReader>> = {
@@ -12,6 +16,11 @@ export const READERS: Readonly<Record<ForeignTool, ForeignReader>> = {
   knex: knexReader,
   'node-pg-migrate': nodePgMigrateReader,
   drizzle: drizzleReader,
+  prisma: prismaReader,
+  goose: gooseReader,
+  dbmate: dbmateReader,
+  'golang-migrate': golangMigrateReader,
+  flyway: flywayReader,
 };
 
 export function readerFor(tool: unknown): ForeignReader {

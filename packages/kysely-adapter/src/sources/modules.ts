@@ -21,7 +21,7 @@ export async function importModule(
 ): Promise<MigrationModule<MigrationDb>> {
   let loaded: Record<string, unknown>;
   try {
-    if (extname(path) === '.ts') {
+    if (['.ts', '.cts', '.mts'].includes(extname(path))) {
       const { createJiti } = await loadJiti(name, path);
       const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
       loaded = (await jiti.import(path)) as Record<string, unknown>;
@@ -101,48 +101,61 @@ export function sqlModule(
   parsed: ParsedSqlMigration,
   split: SqlSplitter,
 ): MigrationModule<MigrationDb> {
-  const { up, down, transactional } = parsed;
-  const statements = split(up);
-  if (statements.length === 0) {
-    throw new MigrationSourceError(
-      `Migration "${name}" (${origin}) contains no SQL statement. Write the migration, or delete the file.`,
-      { context: { migration: name, file: origin } },
-    );
-  }
+  const { up, down, transactional, own } = parsed;
   // mig owns the transaction (the migration and its record commit together); a COMMIT in the file would
-  // commit half of it and the record's guard with it.
+  // commit half of it and the record's guard with it. A file wrapped whole in its own BEGIN … COMMIT runs
+  // as written instead, and is recorded after its commit.
   for (const [part, text] of [
     ['up', up],
     ['down', down ?? ''],
   ] as const) {
-    const control = BODY_WITH_SEMICOLONS.test(text)
-      ? undefined
-      : split(text).find((s) => TRANSACTION_CONTROL.test(s.text))?.text;
-    if (control && transactional) {
+    if (BODY_WITH_SEMICOLONS.test(text)) continue;
+    const statements = split(text);
+    const inner = own && part === 'up' ? statements.slice(1, -1) : statements;
+    const control = inner.find((s) => TRANSACTION_CONTROL.test(s.text))?.text;
+    if (control && (transactional || own)) {
       throw new MigrationSourceError(
         `Migration "${name}" (${origin}) controls its own transaction in its ${part} part ("${control.slice(0, 40)}"). ` +
           'mig runs each migration in a transaction together with its record: remove BEGIN/COMMIT/ROLLBACK, ' +
+          'wrap the whole part in one BEGIN; … COMMIT; of its own, ' +
           'or make "-- mig:no-transaction" the first line to run it statement by statement.',
         { context: { migration: name, file: origin } },
       );
     }
   }
-  const hasDown = down !== undefined && split(down).length > 0;
+  // A part that is only comments is a migration that does nothing: recorded, and not an error. Unless it is
+  // still the template `mig create` wrote: that one was never written, and is not recorded as done.
+  const upRuns = split(up).length > 0;
+  if (!upRuns && UNWRITTEN_TEMPLATE.test(up)) {
+    throw new MigrationSourceError(
+      `Migration "${name}" (${origin}) contains no SQL statement. Write the migration, or delete the file.`,
+      { context: { migration: name, file: origin } },
+    );
+  }
+  const downRuns = down !== undefined && split(down).length > 0;
   return {
     transactional,
-    up: sqlRunner(up, transactional, split),
-    down: hasDown ? sqlRunner(down, transactional, split) : undefined,
-    sql: { up, down: hasDown ? down : undefined },
+    up: upRuns ? sqlRunner(up, transactional, split) : noop,
+    down: down === undefined ? undefined : downRuns ? sqlRunner(down, transactional, split) : noop,
+    sql: upRuns ? { up, down: downRuns ? down : undefined } : undefined,
   };
 }
 
+async function noop(): Promise<void> {}
+
+/** A line of the SQL template `mig create` writes (packages/cli, commands/create.ts). */
+const UNWRITTEN_TEMPLATE = /^--\s*Runs in one transaction, together with its record\./m;
+
 /** Statements that begin or end a transaction (savepoints are fine inside mig's transaction). */
 const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort)\b(?!\s+to\b)/i;
+const OPENS = /^(begin|start\s+transaction)\b/i;
+const CLOSES = /^(commit|end|rollback|abort)\b(?!\s+to\b)/i;
 
 /**
  * In a transaction the script runs as one query (several statements are fine there). Outside one, each
  * statement runs on its own: a multi-statement query would be an implicit transaction, which
- * `CREATE INDEX CONCURRENTLY` refuses.
+ * `CREATE INDEX CONCURRENTLY` refuses. When a statement fails inside a transaction the file opened itself,
+ * that transaction is rolled back before the error goes on, so the connection is handed back clean.
  */
 function sqlRunner(script: string, transactional: boolean, split: SqlSplitter): (db: MigrationDb) => Promise<void> {
   if (transactional) {
@@ -152,8 +165,40 @@ function sqlRunner(script: string, transactional: boolean, split: SqlSplitter): 
   }
   const statements = split(script);
   return async (db) => {
-    for (const statement of statements) await sql.raw(statement.text).execute(db);
+    let open = false;
+    let done = 0;
+    try {
+      for (const statement of statements) {
+        await sql.raw(statement.text).execute(db);
+        if (OPENS.test(statement.text)) open = true;
+        else if (CLOSES.test(statement.text)) open = false;
+        done++;
+      }
+    } catch (error) {
+      if (open) {
+        await sql
+          .raw('rollback')
+          .execute(db)
+          .catch(() => {});
+        markRolledBack(error, done);
+      }
+      throw error;
+    }
   };
+}
+
+/**
+ * Tags an error of a statement that failed inside the file's own transaction, which mig rolled back: the
+ * statements before it did not take effect, and the failure message must not say they remain.
+ */
+function markRolledBack(error: unknown, done: number): void {
+  if (error !== null && typeof error === 'object') {
+    try {
+      Object.defineProperty(error, 'migRolledBack', { value: done, enumerable: false, configurable: true });
+    } catch {
+      // A frozen error keeps its message as it is.
+    }
+  }
 }
 
 /** Calls `fn` once, on the first call, and returns its promise every time. */

@@ -7,15 +7,17 @@ import { FileMigrationProvider, Kysely, Migrator, PostgresDialect } from 'kysely
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createTestPGlite } from '../../../../test/support/pglite.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/postgres.js';
-import { detectForeignHistories, FOREIGN_TOOLS, type ForeignTool, readForeignHistory } from '../../src/index.js';
+import { detectForeignHistories, readForeignHistory } from '../../src/index.js';
 import {
   copyToolFixture,
   emptyToolFolder,
   FOREIGN_FIXTURE_NAMES,
   FOREIGN_FIXTURE_TABLES,
   FOREIGN_FIXTURES,
+  type ForeignTool,
   migrateWithKysely,
   migrateWithTool,
+  NPM_TOOLS,
   snapshotTables,
   toolTables,
 } from '../support/foreign-tools.js';
@@ -57,7 +59,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   return error as Error;
 }
 
-describe.each(FOREIGN_TOOLS)('a database migrated by %s', (tool) => {
+describe.each(NPM_TOOLS)('a database migrated by %s', (tool) => {
   it('reads exactly the three applied migrations, in order, and writes nothing', async () => {
     const database = await freshDatabase();
     await migrateWithTool[tool](database.url);
@@ -67,7 +69,7 @@ describe.each(FOREIGN_TOOLS)('a database migrated by %s', (tool) => {
     );
     expect(created.map((r) => r.name).sort()).toEqual([...FOREIGN_FIXTURE_TABLES[tool]].sort());
 
-    const everyToolsTables = FOREIGN_TOOLS.flatMap((t) => toolTables(t));
+    const everyToolsTables = NPM_TOOLS.flatMap((t) => toolTables(t));
     const before = await snapshotTables(database.db, everyToolsTables);
     expect(before[toolTables(tool)[0]!]).toHaveLength(3);
 
@@ -82,7 +84,7 @@ describe.each(FOREIGN_TOOLS)('a database migrated by %s', (tool) => {
     expect(await detectForeignHistories(database.db)).toEqual([{ tool, table: EXPECTED_TABLE[tool], applied: 3 }]);
 
     // The other tools' tables do not exist; reading them says so and creates nothing.
-    for (const other of FOREIGN_TOOLS.filter((t) => t !== tool)) {
+    for (const other of NPM_TOOLS.filter((t) => t !== tool)) {
       expect(await readForeignHistory(database.db, other, readOptions(other))).toBeNull();
     }
     expect(await snapshotTables(database.db, everyToolsTables)).toEqual(before);
@@ -93,14 +95,14 @@ describe('detectForeignHistories', () => {
   it('finds nothing on a fresh database', async () => {
     const database = await freshDatabase();
     expect(await detectForeignHistories(database.db)).toEqual([]);
-    for (const tool of FOREIGN_TOOLS) {
+    for (const tool of NPM_TOOLS) {
       expect(await readForeignHistory(database.db, tool, readOptions(tool))).toBeNull();
     }
   });
 
   it('finds nothing for tools whose tables exist but are empty (the tool ran with no migrations)', async () => {
     const database = await freshDatabase();
-    for (const tool of FOREIGN_TOOLS) {
+    for (const tool of NPM_TOOLS) {
       const empty = await emptyToolFolder(tool);
       disposers.push(empty.dispose);
       await migrateWithTool[tool](database.url, empty.dir);
@@ -110,7 +112,7 @@ describe('detectForeignHistories', () => {
     expect(await detectForeignHistories(database.db)).toEqual([]);
   });
 
-  it('finds every tool that migrated the same database, in the order of FOREIGN_TOOLS', async () => {
+  it('finds every tool that migrated the same database, in the order of NPM_TOOLS', async () => {
     const database = await freshDatabase();
     await migrateWithTool.drizzle(database.url);
     await migrateWithTool.kysely(database.url);
@@ -143,7 +145,7 @@ describe('renamed history tables', () => {
     expect(await snapshotTables(database.db, tables)).toEqual(before);
   });
 
-  it.each(FOREIGN_TOOLS.filter((t) => t !== 'kysely'))('reads %s under a custom table and schema', async (tool) => {
+  it.each(NPM_TOOLS.filter((t) => t !== 'kysely'))('reads %s under a custom table and schema', async (tool) => {
     const database = await freshDatabase();
     const custom = { table: 'Tool_History', schema: 'tool_history' };
     await migrateWithTool[tool](database.url, FOREIGN_FIXTURES[tool], custom);
@@ -232,7 +234,7 @@ describe('options', () => {
   it('rejects an unknown tool and bad identifiers before any SQL', async () => {
     const database = await freshDatabase();
     for (const [tool, options, option] of [
-      ['flyway', {}, 'tool'],
+      ['liquibase', {}, 'tool'],
       ['knex', { table: 'knex_migrations; drop table x' }, 'table'],
       ['kysely', { schema: 'a"b' }, 'schema'],
       ['node-pg-migrate', { table: '' }, 'table'],

@@ -96,12 +96,25 @@ describe('createFolderSource', () => {
     expect(error.cause).toBeInstanceOf(Error);
   });
 
-  it('rejects, when loaded, a SQL file with no statement', async () => {
-    const dir = await folder({ '001_a.sql': '-- nothing here yet\n' });
+  it('reads a SQL file with only comments as a migration that does nothing, and its comment-only down too', async () => {
+    const dir = await folder({ '001_a.sql': '-- nothing here yet\n-- mig:down\n-- nothing to undo\n' });
     const [migration] = await createFolderSource(dir).load();
-    expect((await loadError(() => migration?.load() ?? Promise.resolve())).message).toContain(
-      'contains no SQL statement',
-    );
+    const module = await migration?.load();
+    expect(module?.sql).toBeUndefined();
+    expect(module?.down).toBeTypeOf('function');
+    await expect(module?.up({} as never)).resolves.toBeUndefined();
+  });
+
+  it("sees knex's .cjs and .cts files as code migrations", async () => {
+    const dir = await folder({
+      '001_a.cjs': 'exports.up = async function up() {};\nexports.down = async function down() {};\n',
+      '002_b.cts': 'export async function up(): Promise<void> {}\n',
+    });
+    const migrations = await createFolderSource(dir).load();
+    expect(migrations.map((m) => m.name)).toEqual(['001_a', '002_b']);
+    const cjs = await migrations[0]?.load();
+    expect(cjs?.up).toBeTypeOf('function');
+    expect(cjs?.down).toBeTypeOf('function');
   });
 
   it('accepts a default export object', async () => {

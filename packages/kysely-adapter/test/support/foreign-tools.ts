@@ -10,7 +10,13 @@ import knex from 'knex';
 import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
-import type { ForeignTool } from '../../src/index.js';
+/**
+ * The tools that install from npm, driven for real here. The others mig adopts from (Prisma, goose, dbmate,
+ * golang-migrate, Flyway) do not run under Node here: their tables are built as their documentation and
+ * source define them, in test/foreign/version-tools.test.ts.
+ */
+export const NPM_TOOLS = ['kysely', 'knex', 'node-pg-migrate', 'drizzle'] as const;
+export type ForeignTool = (typeof NPM_TOOLS)[number];
 
 /**
  * Drives the real migration tools (Kysely's Migrator, knex, node-pg-migrate, Drizzle) against a real

@@ -1,4 +1,4 @@
-import { MysqlAdapter } from 'kysely';
+import { MysqlAdapter, sql } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
 import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
@@ -53,5 +53,16 @@ export const mysqlDriver: EngineDriver = {
   },
   isTransientConnectionError: isMysqlTransientConnectionError,
   isSessionEnded: isMysqlSessionEnded,
+  async serverProduct(db) {
+    const { rows } = await sql<{ v: string }>`select version() as v`.execute(db);
+    return productOf(rows[0]?.v);
+  },
   findTables: findMysqlTables,
 };
+
+/** "10.11.6-MariaDB-0+deb12u1" → "MariaDB 10.11"; "8.0.36" → "MySQL 8.0". */
+export function productOf(version: string | undefined): string | undefined {
+  const match = /^(?:5\.5\.5-)?(\d+)\.(\d+)/.exec(version ?? '');
+  if (!match) return undefined;
+  return `${/mariadb/i.test(version ?? '') ? 'MariaDB' : 'MySQL'} ${match[1]}.${match[2]}`;
+}

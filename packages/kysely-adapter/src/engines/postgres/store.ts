@@ -14,6 +14,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import { failedInScript, runStatements } from '../../sql/run-statements.js';
 import {
   type AllHooks,
   type EngineSettings,
@@ -41,10 +42,16 @@ import {
   recordReverted,
   writeHead,
 } from './batch.js';
-import { isConcurrentCreate, isUndefinedTable, sqlState } from './errors.js';
+import { isConcurrentCreate, isSessionEnded, isUndefinedTable, sqlState } from './errors.js';
 import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
-import { isConcurrently, type LockAttemptOptions, type StepMarker, withLockAttempts } from './lock-attempts.js';
+import {
+  isConcurrently,
+  isLockTimeout,
+  type LockAttemptOptions,
+  type StepMarker,
+  withLockAttempts,
+} from './lock-attempts.js';
 import { splitPostgresStatements } from './split.js';
 
 /** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
@@ -167,7 +174,14 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       if (step.script !== undefined) {
         // The record travels in the same round trip as the migration.
         const text = batch(['BEGIN', ...before, step.script, ...this.#epilogue(step), 'COMMIT']);
-        await step.recordSpan(true, () => this.#inTransactionBatch(db, text, step));
+        const scriptAt = step.script.trim() === '' ? -1 : batch(['BEGIN', ...before]).length + 3;
+        await step
+          .recordSpan(true, () => this.#inTransactionBatch(db, text, step))
+          .catch((error: unknown) => {
+            // A lock timeout stays as it is: the attempts try again.
+            if (isLockTimeout(error)) throw error;
+            throw failedInScript(step, step.script ?? '', scriptAt, error, splitPostgresStatements);
+          });
         return;
       }
       await db.transaction().execute(async (trx) => {
@@ -250,10 +264,12 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
       try {
         if (statements === undefined) return await run(conn);
-        for (const statement of statements) {
-          throwIfStopped(step);
-          await this.#runOutside(conn, statement.text, step, marker, session);
-        }
+        await runStatements(conn, step, statements, {
+          inTransaction: false,
+          beforeEach: () => throwIfStopped(step),
+          sessionEnded: isSessionEnded,
+          execute: (text) => this.#runOutside(conn, text, step, marker, session),
+        });
       } finally {
         if (session.lockTimeoutMs !== undefined) await sql`reset lock_timeout`.execute(conn).catch(() => {});
         if (marker) {

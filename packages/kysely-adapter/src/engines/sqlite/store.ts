@@ -12,6 +12,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import { runStatements } from '../../sql/run-statements.js';
 import {
   type AllHooks,
   type EngineSettings,
@@ -128,7 +129,7 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
       await this.#begin(conn);
       try {
         const since = await this.#proveStep(conn, step);
-        const durationMs = await timed(() => this.#runMigration(conn, step, run));
+        const durationMs = await timed(() => this.#runMigration(conn, step, run, true));
         await step.recordSpan(false, async () => {
           // Checked again right before the record; and the lease gets back the time this transaction held
           // the write lock, while its heartbeat waited behind the migration.
@@ -159,7 +160,7 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
         for (const step of steps) {
           throwIfStopped(step);
           hooks.onStart(step);
-          const durationMs = await timed(() => this.#runMigration(conn, step, (trx) => run(step, trx)));
+          const durationMs = await timed(() => this.#runMigration(conn, step, (trx) => run(step, trx), true));
           await this.#writeRecord(conn, step, durationMs);
           hooks.onRan(step, durationMs);
         }
@@ -175,7 +176,7 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
   async changeOutside(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
     // Proven before it runs, with reads only: nothing could undo it once it has run.
     await db.connection().execute((conn) => this.#proveStep(conn, step));
-    const durationMs = await timed(() => this.#runMigration(db, step, run));
+    const durationMs = await timed(() => this.#runMigration(db, step, run, false));
     await step.recordSpan(false, () =>
       immediate(db, { waitMs: this.#waitMs }, async (conn) => {
         const since = await this.#checkHead(conn, step.migration.name, step.expected);
@@ -202,16 +203,23 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
   }
 
   /** A SQL migration statement by statement (SQLite prepares one at a time), a code migration as it is. */
-  async #runMigration(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
+  async #runMigration(
+    db: MigrationDb,
+    step: Step,
+    run: (db: MigrationDb) => Promise<void>,
+    inTransaction: boolean,
+  ): Promise<void> {
     if (step.script === undefined) {
       await run(db);
       throwIfStopped(step);
       return;
     }
-    for (const statement of splitSqliteStatements(step.script)) {
-      throwIfStopped(step);
-      await sql.raw(statement.text).execute(db);
-    }
+    const statements = splitSqliteStatements(step.script);
+    const options = { inTransaction, beforeEach: () => throwIfStopped(step) };
+    // In mig's transaction `db` is its connection already; outside one, a file that opens its own
+    // transaction must end it on the connection it began on.
+    if (inTransaction) await runStatements(db, step, statements, options);
+    else await db.connection().execute((conn) => runStatements(conn, step, statements, options));
   }
 
   /**

@@ -1,9 +1,15 @@
-import { createMigrator, MigErrorCode } from '@mig/core';
+import { createMigrator, MigErrorCode, type MigrationSource } from '@mig/core';
 import { computeChecksum } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mysqlLockName } from '../../../src/engines/mysql/fence.js';
-import { createFolderSource, createKyselyAdapter, createListSource, openDatabase } from '../../../src/index.js';
+import {
+  createFolderSource,
+  createKyselyAdapter,
+  createListSource,
+  type MigrationDb,
+  openDatabase,
+} from '../../../src/index.js';
 import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from '../../support/mysql.js';
 
@@ -21,7 +27,7 @@ afterEach(async () => {
   folder = undefined;
 });
 
-function migrator(source = createFolderSource(folder?.dir ?? '.')) {
+function migrator(source: MigrationSource<MigrationDb> = createFolderSource(folder?.dir ?? '.')) {
   const adapter = createKyselyAdapter({ db: database.db });
   return { adapter, migrator: createMigrator({ source, store: adapter.store, lock: adapter.createLock() }) };
 }
