@@ -6,6 +6,8 @@ export type MigrationDirection = 'up' | 'down';
 export class MigrationFailedError extends MigError {
   readonly migration: string;
   readonly direction: MigrationDirection;
+  /** What the caller added of the aftermath (see the constructor), when it added anything. */
+  readonly note: string | undefined;
 
   /**
    * `note` adds what the caller knows of the aftermath, e.g. which statements of a migration that could
@@ -40,6 +42,7 @@ export class MigrationFailedError extends MigError {
     this.name = 'MigrationFailedError';
     this.migration = migration;
     this.direction = direction;
+    this.note = note;
   }
 
   /**

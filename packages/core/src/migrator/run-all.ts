@@ -116,18 +116,24 @@ export async function applyAllInOne<Db, F>(
     return { head: reached };
   } catch (thrown) {
     const failedName = running?.name ?? targets[0]?.name ?? '';
-    const error = isMigError(thrown)
-      ? thrown
-      : new MigrationFailedError(
-          failedName,
-          'up',
-          thrown,
-          true,
-          `It ran in one transaction with ${targets.length - 1} other pending migration(s) (transaction: 'all'), so nothing was applied`,
-        );
+    // The migration's own failure (as the store named it, or as it was thrown) says that the others went too.
+    const own = thrown instanceof MigrationFailedError ? thrown : isMigError(thrown) ? undefined : thrown;
+    const together = `It ran in one transaction with ${targets.length - 1} other pending migration(s) (transaction: 'all'), so nothing was applied`;
+    const error =
+      own === undefined
+        ? thrown
+        : own instanceof MigrationFailedError
+          ? new MigrationFailedError(
+              own.migration,
+              'up',
+              own.cause,
+              true,
+              [own.note, together].filter(Boolean).join('. '),
+            )
+          : new MigrationFailedError(failedName, 'up', own, true, together);
     end(error);
     for (const m of targets) {
-      const failed = m.name === failedName && !isMigError(thrown);
+      const failed = m.name === failedName && own !== undefined;
       report(context, run, m, failed ? 'failed' : 'not-run', ran.get(m.name) ?? 0);
     }
     context.logger.error(
