@@ -79,7 +79,7 @@ function failure(
   const where = `${step.migration.origin}:${failed.line}`;
   const which = `At ${where}, statement ${index + 1} of ${statements.length} failed: "${firstLine(failed.text)}"`;
   const { name } = step.migration;
-  if (inTransaction) return new MigrationFailedError(name, step.direction, error, true, which);
+  if (inTransaction) return noted(new MigrationFailedError(name, step.direction, error, true, which), which, error);
   if (rolledBackFrom !== undefined) {
     // Tag the cause: the aftermath is the rollback, not statements that remain.
     if (rolledBackFrom === 0) markRolledBack(error);
@@ -88,7 +88,7 @@ function failure(
       rolledBackFrom === 0
         ? `${which}, inside ${opened}`
         : `${which}. It was inside ${opened}, which was rolled back; before its BEGIN, already in effect: ${named(statements, 0, rolledBackFrom)}`;
-    return new MigrationFailedError(name, step.direction, error, false, note);
+    return noted(new MigrationFailedError(name, step.direction, error, false, note), note, error);
   }
   const effects =
     index === 0
@@ -97,7 +97,30 @@ function failure(
   const note =
     `${which}; ${effects}. It was not recorded: undo what took effect, or make those statements safe to run ` +
     'again (IF NOT EXISTS, IF EXISTS), before the next run';
-  return new MigrationFailedError(name, step.direction, error, false, note);
+  return noted(new MigrationFailedError(name, step.direction, error, false, note), note, error);
+}
+
+const NOTE = Symbol('mig.statementNote');
+
+/** Keeps the note and the driver's error on the failure, so an engine can add to the note (`withNote`). */
+function noted(failed: MigrationFailedError, note: string, cause: unknown): MigrationFailedError {
+  Object.defineProperty(failed, NOTE, { value: { note, cause }, enumerable: false });
+  return failed;
+}
+
+/**
+ * A failure of a migration run outside a transaction, with `extra` said after what the statements' note
+ * says (e.g. what a failed index build left behind); one message, not one failure wrapped in another.
+ */
+export function withNote(
+  error: unknown,
+  migration: string,
+  direction: 'up' | 'down',
+  extra: string,
+): MigrationFailedError {
+  const kept = (error as { [NOTE]?: { note: string; cause: unknown } } | null)?.[NOTE];
+  if (kept === undefined) return new MigrationFailedError(migration, direction, error, false, extra);
+  return new MigrationFailedError(migration, direction, kept.cause, false, `${kept.note}. ${extra}`);
 }
 
 function markRolledBack(error: unknown): void {
