@@ -24,6 +24,8 @@ export interface MigOptions {
   readonly source?: MigrationSource<Kysely<any>> | undefined;
   /** Filled with when the lock was asked for, granted and given back (wall clock, ms). */
   readonly lockTimings?: LockTimings | undefined;
+  /** `all`: every pending migration in one transaction (`transaction: 'all'`). Default each in its own. */
+  readonly transaction?: 'each' | 'all' | undefined;
 }
 
 export interface LockTimings {
@@ -72,6 +74,7 @@ export function migMigrator(db: Kysely<any>, dir: string, options: MigOptions): 
     store: adapter.store,
     lock: options.lockTimings ? observeLock(lock, options.lockTimings) : lock,
     lockTimeoutMs: 120_000,
+    transaction: options.transaction,
   });
 }
 

@@ -3,7 +3,7 @@ import type { Summary } from './stats.js';
 export type Mode = 'full' | 'quick';
 
 /** Who a row measures: mig, Kysely's own Migrator, or a baseline (a bare round trip, a bare process). */
-export type Tool = 'mig' | 'kysely' | 'baseline';
+export type Tool = 'mig' | 'kysely' | 'drizzle' | 'baseline';
 
 /** One measured variant. Times are milliseconds per call (or per run, for whole runs). */
 export interface Row {

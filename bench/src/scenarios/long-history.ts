@@ -67,7 +67,11 @@ export async function longHistory(ctx: BenchContext): Promise<ScenarioResult> {
       ],
       { rounds, warmup: 0, onRound: (r) => ctx.log(`  round ${r + 1}/${rounds}`) },
     );
-    const of = (label: string) => (rows.find((r) => r.label === label)?.summary as Summary).median;
+    const of = (label: string) => {
+      const row = rows.find((r) => r.label === label);
+      if (row === undefined) throw new Error(`no row labelled "${label}"`);
+      return (row.summary as Summary).median;
+    };
     const mig = of(labels.mig);
     const floor = of(labels.psql) - of(labels.start);
     const check = [...checks].sort((a, b) => a - b)[checks.length >> 1] ?? Number.NaN;

@@ -39,8 +39,18 @@ export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfi
   });
 }
 
+/** How a command opens the database. */
+export interface OpenOptions {
+  /** Lint each migration about to be applied and warn of its findings (unless `lint` is off): `mig up`. */
+  readonly lintWarnings?: boolean | undefined;
+}
+
 /** Opens the database and builds the migrator the command works with. */
-export async function openContext(config: ResolvedConfig, output: Output): Promise<CommandContext> {
+export async function openContext(
+  config: ResolvedConfig,
+  output: Output,
+  options: OpenOptions = {},
+): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
   const { db, where, adapter, migrator, source } = await openMigration<unknown>(config, {
@@ -48,6 +58,7 @@ export async function openContext(config: ResolvedConfig, output: Output): Promi
     applicationName: 'mig',
     maxConnections: 3,
     logger: output.logger,
+    lint: options.lintWarnings === true && config.values.lint !== 'off' ? 'warn' : undefined,
   });
   const started = performance.now();
   let server = where;

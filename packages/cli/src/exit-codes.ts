@@ -13,6 +13,8 @@ export const ExitCode = {
   VerifyFailed: 4,
   /** Pending migrations (status --fail-on-pending, verify). */
   Pending: 5,
+  /** `mig lint` found statements that no `-- mig:allow` accepts. */
+  LintFindings: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -5,11 +5,12 @@ import { FOREIGN_TOOLS } from '@mig/kysely-adapter';
 import { Command, CommanderError, Option } from 'commander';
 import { create } from './commands/create.js';
 import { type AdoptFlags, adopt, baseline, repair } from './commands/history.js';
+import { lint } from './commands/lint.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { unlock } from './commands/unlock.js';
 import { verify } from './commands/verify.js';
-import { type CommandContext, type GlobalFlags, openContext, resolveCliConfig } from './context.js';
+import { type CommandContext, type GlobalFlags, type OpenOptions, openContext, resolveCliConfig } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { colors, createOutput, type Io, type Output } from './output.js';
 import { VERSION } from './version.js';
@@ -44,6 +45,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   addVerifyCommand(program, invocation);
   addUnlockCommand(program, invocation);
   addHistoryCommands(program, invocation);
+  addLintCommand(program, invocation);
 
   if (argv.length === 0) {
     io.stderr.write(program.helpInformation());
@@ -65,7 +67,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 function createProgram(io: Io): Command {
   return new Command('mig')
     .description(
-      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock; adopt, baseline, repair.',
+      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock, lint; adopt, baseline, repair.',
     )
     .version(VERSION, '-v, --version')
     .option('--url <url>', `database URL (default: ${ENV.DATABASE_URL})`)
@@ -81,7 +83,8 @@ function createProgram(io: Io): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 done, 1 a migration failed, 2 bad usage or configuration, 3 lock wait timed out,\n' +
-        '            4 verification failed, 5 pending migrations (status --fail-on-pending, verify).\n' +
+        '            4 verification failed, 5 pending migrations (status --fail-on-pending, verify),\n' +
+        '            6 lint findings no -- mig:allow accepts (lint).\n' +
         example(['mig status', 'mig up --lock-timeout 2m', 'mig create add_users_email']),
     );
 }
@@ -100,13 +103,14 @@ async function withDatabase(
   command: Command,
   overrides: MigConfigInput,
   fn: (ctx: CommandContext, output: Output) => Promise<number>,
+  open: OpenOptions = {},
 ): Promise<void> {
   const { io } = invocation;
   const flags = command.optsWithGlobals<GlobalFlags>();
   const output = createOutput(io, flags.json === true);
   const config = await resolveCliConfig(io, flags, overrides);
   invocation.config = config;
-  const ctx = await openContext(config, output);
+  const ctx = await openContext(config, output, open);
   try {
     invocation.exitCode = await fn(ctx, output);
   } finally {
@@ -156,11 +160,20 @@ function addUpCommand(program: Command, invocation: Invocation): void {
       '--migration-timeout <duration>',
       `longest run of one migration, then it is stopped and rolled back (default: ${ENV.MIGRATION_TIMEOUT}, or none)`,
     )
+    .option(
+      '--single-transaction',
+      'apply every pending migration in one transaction: a failure leaves nothing (not on MySQL/MariaDB)',
+    )
     .addHelpText(
       'after',
-      example(['mig up', 'mig up --dry-run', 'mig up --to 20260101000000_create_todos --lock-timeout 2m']),
+      example([
+        'mig up',
+        'mig up --dry-run',
+        'mig up --single-transaction',
+        'mig up --to 20260101000000_create_todos --lock-timeout 2m',
+      ]),
     )
-    .action((opts: RunCommandFlags & { lockStrategy?: string }, command: Command) =>
+    .action((opts: RunCommandFlags & { lockStrategy?: string; singleTransaction?: boolean }, command: Command) =>
       withDatabase(
         invocation,
         command,
@@ -169,8 +182,11 @@ function addUpCommand(program: Command, invocation: Invocation): void {
           lockTimeout: opts.lockTimeout,
           lockStrategy: opts.lockStrategy,
           migrationTimeout: opts.migrationTimeout,
+          ...(opts.singleTransaction ? { transaction: 'all' } : {}),
         },
         (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
+        // A person runs `mig up`: lint findings are warnings, whatever `lint` says (unless off).
+        { lintWarnings: true },
       ),
     );
 }
@@ -212,6 +228,21 @@ function addCreateCommand(program: Command, invocation: Invocation): void {
       }
       const config = await resolveCliConfig(io, flags);
       invocation.exitCode = await create(io, config, output, name, opts.ts ? 'ts' : 'sql');
+    });
+}
+
+function addLintCommand(program: Command, invocation: Invocation): void {
+  const { io } = invocation;
+  program
+    .command('lint')
+    .description('check the migrations for statements that lock or rewrite tables (no database needed)')
+    .addHelpText('after', example(['mig lint', 'mig lint --migrations db/migrations --json']))
+    .action(async (_opts: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const output = createOutput(io, flags.json === true);
+      const config = await resolveCliConfig(io, flags);
+      invocation.config = config;
+      invocation.exitCode = await lint(config, output);
     });
 }
 

@@ -160,6 +160,25 @@ describe('the mig command', () => {
     expect(rows.map((r) => r.name)).toEqual(['001_todos', '002_done']);
   });
 
+  it('up --single-transaction applies all or nothing, and says which migration failed', async () => {
+    await ws.write('003_broken.sql', 'select 1 / 0;\n');
+    const failed = await run(['up', '--single-transaction']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain('Failed to apply migration "003_broken": division by zero.');
+    expect(failed.stdout).toContain('in one transaction with 2 other pending migration(s)');
+    const { rows } = await database.query(
+      "select count(*)::int as n from information_schema.tables where table_name in ('todos', 'mig_migrations')",
+    );
+    expect(rows[0]?.n).toBe(1); // mig's own table only: todos was rolled back with the rest
+    await ws.write('003_broken.sql', 'select 1;\n');
+    const applied = await run(['up', '--single-transaction', '--json']);
+    expect(applied.code).toBe(0);
+    expect(applied.json()).toMatchObject({
+      ok: true,
+      results: [{ status: 'applied' }, { status: 'applied' }, { status: 'applied' }],
+    });
+  });
+
   it('a TypeScript migration left as its template fails, saying so once, and is not recorded', async () => {
     const created = await run(['create', 'fill_me', '--ts']);
     expect(created.code).toBe(0);

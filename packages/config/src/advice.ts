@@ -29,6 +29,7 @@ const NAMES = {
   lockStrategy: { env: ENV.MIGRATION_LOCK_STRATEGY, input: 'lockStrategy', flag: '--lock-strategy' },
   migrationsDir: { env: ENV.MIGRATIONS_DIR, input: 'migrationsDir', flag: '--migrations' },
   migrationTimeoutMs: { env: ENV.MIGRATION_TIMEOUT, input: 'migrationTimeout', flag: '--migration-timeout' },
+  ddlLockTimeoutMs: { env: ENV.MIGRATION_DDL_LOCK_TIMEOUT, input: 'ddlLockTimeout', flag: undefined },
 } as const;
 
 /** Where the configuration's values came from, when the caller has it (see {@link adviceFor}). */

@@ -1,7 +1,7 @@
-import type { FailurePolicy, LockStrategy, PendingPolicy } from '@mig/core';
+import type { FailurePolicy, LintMode, LockStrategy, PendingPolicy, TransactionMode } from '@mig/core';
 
 // The unions are core's (`@mig/core` defines every closed set of values once); config re-exports them.
-export type { FailurePolicy, LockStrategy, PendingPolicy };
+export type { FailurePolicy, LintMode, LockStrategy, PendingPolicy, TransactionMode };
 
 /** The resolved, validated configuration. Durations are in milliseconds. */
 export interface MigConfig {
@@ -27,10 +27,26 @@ export interface MigConfig {
    * let go; `undefined` (or 0) for none, the default: a real migration may take hours.
    */
   readonly migrationTimeoutMs: number | undefined;
+  /**
+   * One attempt's wait for a table lock inside a migration (PostgreSQL, MySQL/MariaDB); when it runs out the
+   * migration is rolled back, the application's queries go through, and it is tried again within
+   * `lockTimeoutMs`. 0 for one attempt as long as `lockTimeoutMs`.
+   */
+  readonly ddlLockTimeoutMs: number;
+  /**
+   * Lint findings in a migration about to be applied: `error` refuses it when the service migrates itself in
+   * production (AUTO_MIGRATE with NODE_ENV=production) and `mig up` warns; `warn` only warns; `off` lints nothing.
+   */
+  readonly lint: LintMode;
   /** Schema of mig's own tables. */
   readonly schema: string;
   /** Name of mig's record table; the lock and head tables add a suffix to it. */
   readonly table: string;
+  /**
+   * How `up` uses transactions: `each` migration in its own with its record (a failure keeps those before
+   * it), or `all` in one (a failure leaves nothing; refused on MySQL, whose DDL commits implicitly).
+   */
+  readonly transaction: TransactionMode;
 }
 
 /** Where a resolved value came from. Precedence: flag > env > file > default. */
@@ -85,8 +101,14 @@ export interface MigConfigInput {
   leaseTtl?: number | string | undefined;
   /** 0 (none) to 7 days. Env: MIGRATION_TIMEOUT. Default none. */
   migrationTimeout?: number | string | undefined;
+  /** 0 (one long attempt) to 1h. Env: MIGRATION_DDL_LOCK_TIMEOUT. Default 1s. */
+  ddlLockTimeout?: number | string | undefined;
+  /** error, warn or off. Default error. */
+  lint?: OneOf<LintMode> | undefined;
   /** Default public. */
   schema?: string | undefined;
   /** Default mig_migrations. */
   table?: string | undefined;
+  /** `each` or `all` (every pending migration in one transaction; `mig up --single-transaction`). Default each. */
+  transaction?: OneOf<TransactionMode> | undefined;
 }

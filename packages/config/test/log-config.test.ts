@@ -33,6 +33,9 @@ describe('summarizeConfig', () => {
       migrationTimeoutMs: { value: undefined, source: 'default' },
       schema: { value: 'public', source: 'default' },
       table: { value: 'mig_migrations', source: 'default' },
+      transaction: { value: 'each', source: 'default' },
+      ddlLockTimeoutMs: { value: 1_000, source: 'default' },
+      lint: { value: 'error', source: 'default' },
     });
   });
 

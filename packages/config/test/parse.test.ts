@@ -81,6 +81,7 @@ describe('public constants', () => {
         'MIGRATION_LOCK_STRATEGY',
         'MIGRATION_LOCK_TIMEOUT',
         'MIGRATION_TIMEOUT',
+        'MIGRATION_DDL_LOCK_TIMEOUT',
       ].sort(),
     );
   });
@@ -98,6 +99,9 @@ describe('public constants', () => {
       leaseTtlMs: 30_000,
       schema: 'public',
       table: 'mig_migrations',
+      transaction: 'each',
+      ddlLockTimeoutMs: 1_000,
+      lint: 'error',
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

@@ -69,6 +69,8 @@ describe('environment variables', () => {
     ['MIGRATIONS_DIR', '/opt/migrations', 'migrationsDir', '/opt/migrations'],
     ['MIGRATION_TIMEOUT', '2h', 'migrationTimeoutMs', 7_200_000],
     ['MIGRATION_TIMEOUT', '0', 'migrationTimeoutMs', 0],
+    ['MIGRATION_DDL_LOCK_TIMEOUT', '500ms', 'ddlLockTimeoutMs', 500],
+    ['MIGRATION_DDL_LOCK_TIMEOUT', '0', 'ddlLockTimeoutMs', 0],
   ];
 
   it.each(good)('%s=%j sets %s', (name, value, key, expected) => {
@@ -185,6 +187,9 @@ describe('environment variables', () => {
       leaseTtlMs: 30_000,
       schema: 'public',
       table: 'mig_migrations',
+      transaction: 'each',
+      ddlLockTimeoutMs: 1_000,
+      lint: 'error',
     });
     expect(nodeEnv).toBeUndefined();
   });
@@ -285,6 +290,9 @@ describe('precedence: flag > env > file > default', () => {
       migrationTimeoutMs: 'default',
       schema: 'file',
       table: 'default',
+      transaction: 'default',
+      ddlLockTimeoutMs: 'default',
+      lint: 'default',
     });
     expect(resolved.values).toMatchObject({ cacheTtlMs: 60_000, dryRun: true, onPending: 'refuse', schema: 'mig' });
     expect(resolved.file).toBe('/srv/app/config/mig.config.json');
@@ -457,7 +465,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table',
+      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint',
     );
   });
 });

@@ -38,6 +38,7 @@ export {
 } from './migration.js';
 export { statusCacheKey } from './migrator.js';
 export {
+  type ApplyAllOptions,
   type ApplyOptions,
   type CacheLookup,
   type ForeignHistorySummary,
@@ -60,5 +61,15 @@ export {
 } from './ports.js';
 export { IDLE_SERVICE_STATE } from './service/state.js';
 export { renderSpanTree, type SpanTreeNode } from './span-tree.js';
+export {
+  DEFAULT_DDL_LOCK_TIMEOUT_MS,
+  describeBlocker,
+  describeBlockers,
+  lockRetryDelay,
+  nextAttemptMs,
+  queryStart,
+  type TableLockBlocker,
+  type TableLockWait,
+} from './table-lock.js';
 export { createTelemetry, type Telemetry, type TelemetryOptions, withSpan } from './telemetry.js';
 export { hasAuthority, isSecretName, redactCredentials, urlScheme } from './url.js';

@@ -65,3 +65,19 @@ export const DEFAULT_PENDING_POLICY: PendingPolicy = 'warn';
 export const FAILURE_POLICIES = ['throw', 'degrade'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'throw';
+
+/**
+ * How `up` uses transactions: `each` migration in its own, with its record (a failure keeps what came
+ * before), or `all` of them in one (a failure leaves nothing; refused where DDL cannot be rolled back).
+ */
+export const TRANSACTION_MODES = ['each', 'all'] as const;
+export type TransactionMode = (typeof TRANSACTION_MODES)[number];
+export const DEFAULT_TRANSACTION_MODE: TransactionMode = 'each';
+
+/**
+ * What lint findings do to a migration about to be applied: `error` refuses it when the service migrates
+ * itself in production (and `mig up` warns), `warn` only warns, `off` lints nothing.
+ */
+export const LINT_MODES = ['error', 'warn', 'off'] as const;
+export type LintMode = (typeof LINT_MODES)[number];
+export const DEFAULT_LINT_MODE: LintMode = 'error';

@@ -5,17 +5,23 @@
 // For testing an implementation of a port: `@mig/core/testing` (the contract suites).
 export {
   DEFAULT_FAILURE_POLICY,
+  DEFAULT_LINT_MODE,
   DEFAULT_LOCK_STRATEGY,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_MIGRATION_TIMEOUT_MS,
   DEFAULT_PENDING_POLICY,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TRANSACTION_MODE,
   FAILURE_POLICIES,
   type FailurePolicy,
+  LINT_MODES,
+  type LintMode,
   LOCK_STRATEGIES,
   type LockStrategy,
   PENDING_POLICIES,
   type PendingPolicy,
+  TRANSACTION_MODES,
+  type TransactionMode,
 } from './defaults.js';
 export {
   AbortedError,
@@ -57,4 +63,10 @@ export type { MigrationState, ServicePhase, ServiceState } from './service/state
 export type { DatabaseService, DatabaseServiceOptions, EnsureOptions, RunStops } from './service/types.js';
 export { createDatabaseService } from './service.js';
 export type { MigrationInspection, MigrationStatus, StatusState } from './status.js';
-export { Attr, MetricName, SpanName } from './telemetry.js';
+export {
+  DEFAULT_DDL_LOCK_TIMEOUT_MS,
+  describeBlockers,
+  type TableLockBlocker,
+  type TableLockWait,
+} from './table-lock.js';
+export { Attr, EventName, MetricName, SpanName } from './telemetry.js';

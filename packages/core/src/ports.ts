@@ -1,6 +1,7 @@
 import type { LockHolder } from './errors.js';
 import type { StoreHead } from './head.js';
 import type { Migration } from './migration.js';
+import type { TableLockWait } from './table-lock.js';
 
 /**
  * How a record came to be: `applied` by mig, or recorded without running: by a `baseline` (a schema made by
@@ -35,6 +36,18 @@ export interface RecordOptions<F = undefined> extends ApplyOptions<F> {
   readonly adoptedFrom?: string | undefined;
   /** See {@link AppliedMigration.runnable}. */
   readonly runnable: boolean;
+}
+
+/**
+ * What the store is given to run several migrations in one transaction ({@link MigrationStore.applyAll}):
+ * the expected head and the fence as for one, and hooks that say which migration runs. Nothing is committed
+ * before the last one has run, so a migration that "ran" is not yet applied.
+ */
+export interface ApplyAllOptions<F = undefined> extends ApplyOptions<F> {
+  /** Called as each migration starts, inside the transaction. */
+  readonly onStart?: ((name: string) => void) | undefined;
+  /** Called as each migration has run (and its record is written, uncommitted), with how long it took. */
+  readonly onRan?: ((name: string, durationMs: number) => void) | undefined;
 }
 
 /** What a repair changes: recorded checksums replaced by the files' current ones, and records forgotten. */
@@ -137,6 +150,12 @@ export interface ApplyOptions<F = undefined> {
    * can) and rejects; it records nothing after the abort. The migrator stops waiting for it shortly after.
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Called by a store whose engine takes table locks in short attempts, each time an attempt ran out of its
+   * lock timeout (and the migration's transaction was rolled back to let the application's queries through):
+   * who blocked it, and when it tries again. The migrator logs it, adds it to the migration's span and counts it.
+   */
+  readonly onLockWait?: ((wait: TableLockWait) => void) | undefined;
 }
 
 /**
@@ -160,6 +179,18 @@ export interface MigrationStore<Db = unknown, F = undefined> {
    * Returns the new head.
    */
   apply(migration: Migration<Db>, options: ApplyOptions<F>): Promise<StoreHead>;
+  /**
+   * Runs every migration's `up` and writes each record, all in one transaction, with one head
+   * compare-and-swap before the first and one fence check after the last: a failure anywhere leaves nothing
+   * (the `transaction: 'all'` mode). Every migration must be transactional. Returns the new head. Optional:
+   * without it the migrator refuses that mode, quoting {@link singleTransactionRefused}.
+   */
+  applyAll?(migrations: readonly Migration<Db>[], options: ApplyAllOptions<F>): Promise<StoreHead>;
+  /**
+   * Why this store cannot run {@link applyAll} on its database (e.g. MySQL commits each DDL statement
+   * implicitly, so one transaction cannot hold several migrations); undefined when it can.
+   */
+  readonly singleTransactionRefused?: string | undefined;
   /**
    * Runs `down` and removes the record, atomically for transactional migrations. Returns the new head. Only
    * the latest applied migration can be reverted: anything else fails with CONFLICT before its `down` runs;

@@ -42,6 +42,20 @@ export const Attr = {
   Outcome: 'mig.outcome',
   /** On `mig.record`: the record was written in the same round trip as the migration itself. */
   RecordWithMigration: 'mig.record.with_migration',
+  /** On `mig.migration`: how many attempts it took (short table-lock attempts, see `ddlLockTimeoutMs`). */
+  MigrationAttempts: 'mig.migration.attempts',
+  /** On a `mig.table_lock.wait` event: the attempt that ran out of its lock timeout. */
+  TableLockAttempt: 'mig.table_lock.attempt',
+  /** On a `mig.table_lock.wait` event: who held the lock (pid, application, state; no secrets). */
+  TableLockBlockers: 'mig.table_lock.blockers',
+  /** On a `mig.table_lock.wait` event: how long that attempt waited, ms. */
+  TableLockWaitMs: 'mig.table_lock.wait_ms',
+} as const;
+
+/** Span events. */
+export const EventName = {
+  /** An attempt of a migration ran out of its table-lock timeout; it was rolled back and is tried again. */
+  TableLockWait: 'mig.table_lock.wait',
 } as const;
 
 export interface TelemetryOptions {
@@ -113,12 +127,15 @@ export const MetricName = {
   MigrationDuration: 'mig.migration.duration',
   LockWaitDuration: 'mig.lock.wait.duration',
   StatusCheckDuration: 'mig.status.check.duration',
+  TableLockTimeouts: 'mig.table_lock.timeouts',
 } as const;
 
 export interface MigrationMetrics {
   migrationFinished(direction: string, transactional: boolean, seconds: number, failed: boolean): void;
   lockWaited(strategy: string, seconds: number, outcome: 'acquired' | 'timeout' | 'aborted' | 'not-needed'): void;
   statusChecked(seconds: number, cached: boolean): void;
+  /** One attempt of a migration ran out of its table-lock timeout (`retried`: another attempt follows). */
+  tableLockTimedOut(direction: string, retried: boolean): void;
 }
 
 /** The instruments of a migrator or service. With no SDK registered, each call is a no-op. */
@@ -139,7 +156,14 @@ export function createMigrationMetrics(meter: Meter): MigrationMetrics {
     description: 'Time to learn the migration status, from the cache or the database.',
     unit: 's',
   });
+  const tableLock = meter.createCounter(MetricName.TableLockTimeouts, {
+    description: 'Attempts of a migration that ran out of their table-lock timeout and were rolled back.',
+    unit: '{attempt}',
+  });
   return {
+    tableLockTimedOut(direction, retried) {
+      tableLock.add(1, { [Attr.MigrationDirection]: direction, [Attr.Outcome]: retried ? 'retried' : 'gave-up' });
+    },
     migrationFinished(direction, transactional, seconds, failed) {
       const attributes = {
         [Attr.MigrationDirection]: direction,

@@ -22,6 +22,15 @@ export {
   readForeignHistory,
 } from './foreign/index.js';
 export type { KyselyStoreInspector } from './inspector.js';
+export {
+  acceptedRules,
+  createMigrationLinter,
+  formatFinding,
+  type LintFinding,
+  type MigrationLint,
+  type MigrationLinter,
+  unaccepted,
+} from './lint/index.js';
 export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
 export {
   createFolderSource,

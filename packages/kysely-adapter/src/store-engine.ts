@@ -7,6 +7,7 @@ import type {
   RecordOrigin,
   RecordRewrite,
   StoreHead,
+  TableLockWait,
 } from '@mig/core/adapter';
 import type { MigrationDb } from './db.js';
 import type { KyselyFence } from './fence.js';
@@ -48,6 +49,21 @@ export interface StoreEngine {
    */
   changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void>;
   /**
+   * Several transactional `up` steps in one transaction (`transaction: 'all'`): the head checked against the
+   * first step's `expected` and locked, each migration run and its record written in order (`hooks` told as
+   * each starts and has run), the fence checked after the last, the head moved to the last step's `next`, one
+   * commit. A failure rolls everything back. Absent where the engine cannot roll back DDL: see
+   * `singleTransactionRefused`.
+   */
+  changeAll?(
+    db: MigrationDb,
+    steps: readonly Step[],
+    run: (step: Step, db: MigrationDb) => Promise<void>,
+    hooks: AllHooks,
+  ): Promise<void>;
+  /** Why this engine has no `changeAll`, in a clause ("MySQL commits each DDL statement …"). */
+  readonly singleTransactionRefused?: string | undefined;
+  /**
    * A step outside a transaction: head, order and fence proven first, the migration run on one connection,
    * then its record in a transaction. A failure says what the migration left behind, where the engine knows.
    */
@@ -74,6 +90,12 @@ export interface StoreEngine {
   isUndefinedTable(error: unknown): boolean;
 }
 
+/** What `changeAll` tells as it goes: each migration's start, and its end with how long it ran. */
+export interface AllHooks {
+  onStart(step: Step): void;
+  onRan(step: Step, durationMs: number): void;
+}
+
 /** One migration's run: what it is, which way, on which head, under which fence, and the head it leads to. */
 export interface Step {
   readonly migration: Migration<MigrationDb>;
@@ -93,6 +115,10 @@ export interface Step {
   readonly signal?: AbortSignal | undefined;
   /** Where the step runs, as the engine noted it when it began (a backend pid, a connection id, a connection). */
   readonly running: StepSession;
+  /** The store's own pool, to look at the step's session from another one (who blocks it). */
+  readonly pool: MigrationDb;
+  /** Told each time an attempt ran out of its short table-lock timeout (see `ApplyOptions.onLockWait`). */
+  readonly onLockWait?: ((wait: TableLockWait) => void) | undefined;
 }
 
 /** What an engine notes of the session a step runs on, so that `stop` can end it. */
@@ -112,8 +138,16 @@ export function throwIfStopped(step: Step): void {
 export interface EngineSettings {
   /** PostgreSQL 14+: client_connection_check_interval inside a migration, ms; 0 for none. */
   readonly clientCheckIntervalMs: number;
-  /** Longest wait of a statement inside a migration for a lock another session holds, ms; 0 for none. */
+  /**
+   * Longest wait of a migration for a lock another session holds, ms, over all its attempts (the budget); 0
+   * for none.
+   */
   readonly lockWaitTimeoutMs: number;
+  /**
+   * One attempt's wait for a table lock, ms, after which the migration's transaction is rolled back (letting
+   * the application's queries through) and tried again, within `lockWaitTimeoutMs`; 0 for one long attempt.
+   */
+  readonly ddlLockTimeoutMs: number;
   /** Where the engine says what it repairs by itself. */
   readonly logger: Logger;
   /**

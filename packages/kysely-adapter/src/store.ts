@@ -12,8 +12,10 @@ import {
   SpanName,
 } from '@mig/core';
 import {
+  type ApplyAllOptions,
   type ApplyOptions,
   createTelemetry,
+  DEFAULT_DDL_LOCK_TIMEOUT_MS,
   DEFAULT_IDLE_IN_TRANSACTION_MS,
   DEFAULT_SCHEMA,
   DEFAULT_STATEMENT_LOCK_WAIT_MS,
@@ -44,6 +46,7 @@ import {
   notLatest,
   STORE_SCHEMA_VERSION,
   type Step,
+  type StepSession,
   type StoreEngine,
   throwIfStopped,
   toApplied,
@@ -76,6 +79,13 @@ export interface KyselyStoreOptions {
    */
   readonly lockWaitTimeoutMs?: number | undefined;
   /**
+   * PostgreSQL and MySQL/MariaDB: one attempt's wait for a table lock inside a migration. When it runs out,
+   * the migration's transaction is rolled back, so that the application's queries queued behind its lock
+   * request go through, and tried again after a short backoff with jitter, until `lockWaitTimeoutMs` is spent.
+   * 0 makes one attempt as long as `lockWaitTimeoutMs`. Default 1 s.
+   */
+  readonly ddlLockTimeoutMs?: number | undefined;
+  /**
    * Longest time a migration's transaction may be idle (no statement running) before the server ends its
    * session, so a wedged or vanished process never holds it, its table locks and the migration lock for ever.
    * 0 disables. Default 10 minutes; give it the migration timeout when that is shorter.
@@ -105,6 +115,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
   const settings = {
     clientCheckIntervalMs: options.clientCheckIntervalMs ?? (capabilities.embedded ? 0 : 1000),
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
+    ddlLockTimeoutMs: options.ddlLockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS,
     logger: options.logger ?? silentLogger,
     idleInTransactionMs: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS,
   };
@@ -242,6 +253,8 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       recordSpan: (withMigration, work) => this.#recordSpan(migration.name, withMigration, work),
       signal: options.signal,
       running: {},
+      pool: this.#parts.pool,
+      onLockWait: options.onLockWait,
     };
     const { signal } = options;
     // Once stopped, the migration's own code gets an error for every query it still sends, and the engine
@@ -266,6 +279,90 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
       const translated = await this.#engine.translate(this.#db, error, step);
       if (!isMigError(translated) && this.#parts.driver.isSessionEnded(translated)) {
         throw MigrationFailedError.sessionEnded(migration.name, direction, translated, module.transactional);
+      }
+      throw translated;
+    } finally {
+      signal?.removeEventListener('abort', onStop);
+    }
+  }
+
+  /** Why {@link applyAll} cannot run on this engine (MySQL); undefined when it can. */
+  get singleTransactionRefused(): string | undefined {
+    if (this.#engine.changeAll !== undefined) return undefined;
+    return this.#engine.singleTransactionRefused ?? 'this engine cannot run several migrations in one transaction';
+  }
+
+  /**
+   * Every migration's `up` and its record in one transaction (`transaction: 'all'`): one head
+   * compare-and-swap before the first, one fence check after the last, one commit; a failure leaves nothing.
+   */
+  async applyAll(
+    migrations: readonly Migration<MigrationDb>[],
+    options: ApplyAllOptions<KyselyFence>,
+  ): Promise<StoreHead> {
+    const changeAll = this.#engine.changeAll;
+    const refused = this.singleTransactionRefused;
+    if (changeAll === undefined || refused !== undefined) {
+      throw new MigError(
+        MigErrorCode.InvalidOption,
+        `Several migrations cannot run in one transaction here: ${refused}.`,
+      );
+    }
+    const { signal } = options;
+    const running: StepSession = {};
+    const steps: Step[] = [];
+    const ups = new Map<Step, (db: MigrationDb) => Promise<void>>();
+    let expected = options.expectedHead;
+    for (const migration of migrations) {
+      const module = await migration.load();
+      if (!module.transactional) {
+        throw new MigError(
+          MigErrorCode.InvalidOption,
+          `Migration "${migration.name}" runs outside a transaction, so it cannot run in one transaction with others; nothing was applied.`,
+        );
+      }
+      const step: Step = {
+        migration,
+        direction: 'up',
+        transactional: true,
+        expected,
+        fence: options.fence,
+        next: headAfter(expected, migration),
+        script: module.sql?.up,
+        recordSpan: (withMigration, work) => this.#recordSpan(migration.name, withMigration, work),
+        signal,
+        running,
+        pool: this.#parts.pool,
+      };
+      steps.push(step);
+      ups.set(step, module.up);
+      expected = step.next;
+    }
+    const first = steps[0];
+    if (first === undefined) return options.expectedHead;
+    let current = first;
+    const run = (step: Step, db: MigrationDb) => {
+      const up = ups.get(step) as (db: MigrationDb) => Promise<void>;
+      return up(signal === undefined ? db : refusingAfter(db, signal));
+    };
+    const onStop = () => {
+      void this.#engine.stop?.(this.#parts.pool, first).catch(() => {});
+    };
+    signal?.addEventListener('abort', onStop, { once: true });
+    try {
+      await changeAll.call(this.#engine, this.#db, steps, run, {
+        onStart: (step) => {
+          current = step;
+          options.onStart?.(step.migration.name);
+        },
+        onRan: (step, durationMs) => options.onRan?.(step.migration.name, durationMs),
+      });
+      return expected;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const translated = await this.#engine.translate(this.#db, error, current);
+      if (!isMigError(translated) && this.#parts.driver.isSessionEnded(translated)) {
+        throw MigrationFailedError.sessionEnded(current.migration.name, 'up', translated, true);
       }
       throw translated;
     } finally {

@@ -23,6 +23,7 @@ import { type Engine, isTransientConnectionError, type MigrationDb } from '@mig/
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import { createConsoleLogger } from './console-logger.js';
+import type { LintAction } from './lint-guard.js';
 import { loadMigConfig, openMigration } from './open-migration.js';
 import { processStops } from './process-stops.js';
 
@@ -210,6 +211,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       maxConnections: o.maxConnections,
       migrations: o.migrations,
       logger: this.#logger,
+      lint: lintAction(config),
       ...telemetry,
     });
     const cache = createStatusCache<MigrationStatus>({ ttlMs: values.cacheTtlMs, meterProvider: o.meterProvider });
@@ -238,6 +240,16 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     });
     return { config, db, engine, where, cache, service };
   }
+}
+
+/**
+ * The production guard: a service that migrates itself in production (AUTO_MIGRATE with NODE_ENV=production)
+ * lints each migration before it applies it, and by default refuses one with a finding nobody accepted.
+ */
+function lintAction(config: ResolvedConfig): LintAction | undefined {
+  const { lint, autoMigrate } = config.values;
+  if (lint === 'off' || !autoMigrate || config.nodeEnv !== 'production') return undefined;
+  return lint === 'error' ? 'refuse' : 'warn';
 }
 
 function closedError(): MigError {

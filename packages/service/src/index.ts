@@ -5,6 +5,7 @@ export {
   type DatabaseReport,
   type MigDatabase,
 } from './create-database.js';
+export type { LintAction } from './lint-guard.js';
 export {
   loadMigConfig,
   type OpenedMigration,

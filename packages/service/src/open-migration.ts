@@ -12,6 +12,7 @@ import { DEFAULT_IDLE_IN_TRANSACTION_MS, redactCredentials } from '@mig/core/ada
 import {
   createFolderSource,
   createKyselyAdapter,
+  createMigrationLinter,
   type Engine,
   type KyselyAdapter,
   type KyselyFence,
@@ -21,6 +22,7 @@ import {
 } from '@mig/kysely-adapter';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
+import { guardSource, type LintAction } from './lint-guard.js';
 
 /**
  * mig's configuration, as every edge reads it (the CLI, `createDatabase`): the environment, the config file
@@ -42,6 +44,11 @@ export interface OpenMigrationOptions {
   /** Migrations from code (`createListSource`, a bundle) instead of the configured folder. */
   readonly migrations?: MigrationSource<MigrationDb> | undefined;
   readonly logger: Logger;
+  /**
+   * Lint each migration as it is about to be applied (on an engine with lint rules): `refuse` a migration with
+   * a finding no `-- mig:allow` accepts, or `warn` and apply it. Default: no lint.
+   */
+  readonly lint?: LintAction | undefined;
   readonly tracerProvider?: TracerProvider | undefined;
   readonly meterProvider?: MeterProvider | undefined;
 }
@@ -95,6 +102,9 @@ export async function openMigration<DB>(
   const adapter = createKyselyAdapter({
     db: opened.db as MigrationDb,
     target: opened.target,
+    // The migration lock timeout is also the budget of a migration's short table-lock attempts.
+    lockWaitTimeoutMs: values.lockTimeoutMs,
+    ddlLockTimeoutMs: values.ddlLockTimeoutMs,
     idleInTransactionTimeoutMs: Math.min(
       DEFAULT_IDLE_IN_TRANSACTION_MS,
       migrationTimeoutMs ?? Number.POSITIVE_INFINITY,
@@ -111,12 +121,17 @@ export async function openMigration<DB>(
     logger: options.logger,
   });
   const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: adapter.splitter });
+  const linter = options.lint === undefined ? undefined : createMigrationLinter({ engine: opened.engine });
   const migrator = createMigrator({
-    source,
+    source:
+      linter === undefined || options.lint === undefined
+        ? source
+        : guardSource(source, { linter, action: options.lint, logger: options.logger }),
     store: adapter.store,
     lock,
     lockTimeoutMs: values.lockTimeoutMs,
     migrationTimeoutMs,
+    transaction: values.transaction,
     logger: options.logger,
     ...telemetry,
   });

@@ -1,4 +1,4 @@
-import { FAILURE_POLICIES, LOCK_STRATEGIES, PENDING_POLICIES } from '@mig/core';
+import { FAILURE_POLICIES, LINT_MODES, LOCK_STRATEGIES, PENDING_POLICIES, TRANSACTION_MODES } from '@mig/core';
 import { urlScheme } from '@mig/core/adapter';
 import type { EnvName } from '../defaults.js';
 import type { MigConfig, MigConfigInput } from '../types.js';
@@ -25,6 +25,7 @@ export const BOUNDS = {
   cacheTtlMs: { min: 0, max: DAY },
   migrationTimeoutMs: { min: 0, max: 7 * DAY },
   leaseTtlMs: { min: SECOND, max: HOUR },
+  ddlLockTimeoutMs: { min: 0, max: HOUR },
 } as const satisfies Record<string, Bounds>;
 
 /** PostgreSQL truncates identifiers at 63 bytes; mig adds `_lock`/`_head` to the table name, hence 58. */
@@ -164,6 +165,13 @@ export const KEYS: KeyDefinitions = {
   },
   schema: { input: 'schema', check: identifier('schema') },
   table: { input: 'table', check: identifier('table') },
+  transaction: { input: 'transaction', check: oneOf(TRANSACTION_MODES, 'a transaction mode') },
+  ddlLockTimeoutMs: {
+    input: 'ddlLockTimeout',
+    env: 'MIGRATION_DDL_LOCK_TIMEOUT',
+    check: duration(BOUNDS.ddlLockTimeoutMs),
+  },
+  lint: { input: 'lint', check: oneOf(LINT_MODES, 'a lint mode') },
 };
 
 export type ConfigKey = keyof MigConfig;

@@ -40,6 +40,11 @@ export const MigErrorCode = {
   ForeignHistory: 'FOREIGN_HISTORY',
   /** An adoption or a baseline disagrees with what is in the database or the folder; nothing was recorded. */
   HistoryMismatch: 'HISTORY_MISMATCH',
+  /**
+   * A migration was not applied: lint found statements in it that lock or rewrite a table in production,
+   * and no `-- mig:allow` accepts them (the service migrating itself in production, `lint: 'error'`).
+   */
+  LintRefused: 'LINT_REFUSED',
 } as const;
 
 export type MigErrorCode = (typeof MigErrorCode)[keyof typeof MigErrorCode];

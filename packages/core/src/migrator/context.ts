@@ -1,6 +1,11 @@
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { type Clock, systemClock } from '../clock.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_MIGRATION_TIMEOUT_MS } from '../defaults.js';
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_MIGRATION_TIMEOUT_MS,
+  DEFAULT_TRANSACTION_MODE,
+  type TransactionMode,
+} from '../defaults.js';
 import { LocalHistory } from '../planner.js';
 import type { Logger, MigrationStore } from '../ports.js';
 import { silentLogger } from '../ports.js';
@@ -39,6 +44,10 @@ export class MigratorContext<Db, F> {
 
   get migrationTimeoutMs(): number | undefined {
     return this.options.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS;
+  }
+
+  get transaction(): TransactionMode {
+    return this.options.transaction ?? DEFAULT_TRANSACTION_MODE;
   }
 
   /** The local migrations, loaded from the source on first use. */

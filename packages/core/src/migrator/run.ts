@@ -1,5 +1,7 @@
 // The run, `up` or `down`: plan (in a span); preview for a dry run; or, in the lock section, plan again on
 // the locked store and apply (or revert) each migration in its own span, with a result per migration.
+
+import type { Span } from '@opentelemetry/api';
 import {
   AbortedError,
   describeThrown,
@@ -18,9 +20,11 @@ import { EMPTY_HEAD, type Migration, type MigrationModule } from '../migration.j
 import type { LocalHistory } from '../planner.js';
 import type { LockLease, MigrationStore } from '../ports.js';
 import type { MigrationStatus } from '../status.js';
-import { Attr, SpanName, withSpan } from '../telemetry.js';
+import { describeBlockers, type TableLockWait } from '../table-lock.js';
+import { Attr, EventName, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';
 import { enter, throwIfAborted } from './lock-section.js';
+import { applyAllInOne, refuseSingleTransaction } from './run-all.js';
 import { readStatus, statusAfter } from './status-check.js';
 import type { MigrationResult, MigrationRunResult, RunOptions } from './types.js';
 
@@ -59,6 +63,8 @@ export async function runMigrations<Db, F>(
     if (direction === 'up' && !options.allowForeignHistory) await refuseOverForeignHistory(context, history, targets);
     // Every module is loaded before the database is touched: a broken one fails the run with nothing applied.
     const planned: Planned<Db> = { targets, modules: await loadModules(targets, direction) };
+    const allInOne = direction === 'up' && (options.transaction ?? context.transaction) === 'all';
+    if (allInOne) refuseSingleTransaction(context.store, targets, planned.modules);
     if (run.dryRun) return await preview(context, run, planned);
 
     throwIfAborted(options.signal, 'Stopped before any migration started');
@@ -76,7 +82,9 @@ export async function runMigrations<Db, F>(
       const locked: LockedWork<Db, F> = section.lease
         ? await replanUnderLock(run, section.store, history, planned, options)
         : { store: section.store, targets };
-      const { head, error } = await applyEach(context, run, locked, planned.modules, section.lease, options);
+      if (allInOne) refuseSingleTransaction(locked.store, locked.targets, planned.modules);
+      const apply = allInOne ? applyAllInOne : applyEach;
+      const { head, error } = await apply(context, run, locked, planned.modules, section.lease, options);
       section.reached(head);
       if (error !== undefined) return run.finish(error);
       return run.finish(undefined, await statusAfter(history, locked.store, head));
@@ -249,9 +257,14 @@ async function applyOne<Db, F>(
     return { name: m.name, direction, status, durationMs, transactional: module.transactional };
   };
   const stop = migrationStop(m.name, module.transactional, applyOptions.stops, context.clock);
-  const options = { fence: applyOptions.fence, expectedHead: applyOptions.expectedHead, signal: stop.signal };
   try {
-    const head = await withSpan(context.tracer, SpanName.Migration, attributes, async () => {
+    const head = await withSpan(context.tracer, SpanName.Migration, attributes, async (span) => {
+      const options = {
+        fence: applyOptions.fence,
+        expectedHead: applyOptions.expectedHead,
+        signal: stop.signal,
+        onLockWait: lockWaitReporter(context, m.name, direction, span),
+      };
       try {
         const change = direction === 'up' ? store.apply(m, options) : store.revert(m, options);
         return await untilStopped(change, stop.signal, context.clock);
@@ -277,4 +290,35 @@ async function applyOne<Db, F>(
     );
     throw error;
   }
+}
+
+/**
+ * What the migrator does with each short table-lock attempt that ran out: a log line naming the blocker, an
+ * event on the migration's span (its attempt count kept up to date), and the metric.
+ */
+function lockWaitReporter<Db, F>(
+  context: MigratorContext<Db, F>,
+  name: string,
+  direction: string,
+  span: Span,
+): (wait: TableLockWait) => void {
+  span.setAttribute(Attr.MigrationAttempts, 1);
+  return (wait) => {
+    const retried = wait.retryInMs !== undefined;
+    const blockers = describeBlockers(wait.blockers);
+    span.setAttribute(Attr.MigrationAttempts, wait.attempt + (retried ? 1 : 0));
+    span.addEvent(EventName.TableLockWait, {
+      [Attr.TableLockAttempt]: wait.attempt,
+      [Attr.TableLockWaitMs]: Math.round(wait.waitedMs),
+      [Attr.TableLockBlockers]: blockers,
+    });
+    context.metrics.tableLockTimedOut(direction, retried);
+    const next = retried
+      ? `rolled back to let other queries through; attempt ${wait.attempt + 1} in ${Math.round(wait.retryInMs ?? 0)} ms`
+      : 'no budget left for another attempt';
+    context.logger.warn(
+      { migration: name, attempt: wait.attempt, waitedMs: Math.round(wait.waitedMs), blockers: wait.blockers },
+      `migration ${name}, attempt ${wait.attempt}: ${blockers}; ${next}`,
+    );
+  };
 }

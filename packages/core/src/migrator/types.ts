@@ -2,6 +2,7 @@
 // apart from its implementation so that every job module can use them without
 // importing the façade (`../migrator.ts`) that puts the jobs together.
 import type { Clock } from '../clock.js';
+import type { TransactionMode } from '../defaults.js';
 import type { MigError, MigrationDirection } from '../errors.js';
 import type { Migration, MigrationSource } from '../migration.js';
 import type { ForeignHistorySummary, LockWait, Logger, MigrationLock, MigrationStore, StoreTarget } from '../ports.js';
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly migrationTimeoutMs?: number | undefined;
   /** Longest wait for the lock; overrides the migrator's `lockTimeoutMs`. */
   readonly lockTimeoutMs?: number | undefined;
+  /** `up` only: each migration in its own transaction, or all in one; overrides the migrator's `transaction`. */
+  readonly transaction?: TransactionMode | undefined;
   /** Called as the run progresses: lock waits, each migration's start and end (for a CLI's output). */
   readonly onProgress?: ((event: RunProgress) => void) | undefined;
   /**
@@ -86,6 +89,14 @@ export interface MigratorOptions<Db = unknown, F = undefined> extends TelemetryO
    * may take hours.
    */
   readonly migrationTimeoutMs?: number | undefined;
+  /**
+   * How `up` uses transactions. `each` (the default): each migration in its own transaction with its record,
+   * so a failure keeps the migrations before it. `all`: every pending migration and its record in one
+   * transaction, so a failure leaves nothing; refused, before anything runs, where the engine commits DDL
+   * implicitly (MySQL) or when a pending migration runs outside a transaction. `down` always reverts each in
+   * its own. In `all`, the migration timeout bounds the whole transaction.
+   */
+  readonly transaction?: TransactionMode | undefined;
   readonly logger?: Logger | undefined;
   /** The migrator's time (migration timeouts). Injected in tests. */
   readonly clock?: Clock | undefined;

@@ -4,6 +4,7 @@ import type { Dialect, DialectAdapter } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { AdminLeasePrimitive, AdvisoryFence } from '../fence.js';
 import type { HistoryTable } from '../foreign/reader.js';
+import type { SqlLinter } from '../lint/types.js';
 import type { SqlSplitter } from '../sql/statement.js';
 import type { EngineSettings, StoreEngine } from '../store-engine.js';
 import type { StoreTables } from '../tables.js';
@@ -133,4 +134,9 @@ export interface EngineDriver {
     db: MigrationDb,
     candidates: readonly { readonly schema: string | null; readonly table: string }[],
   ): Promise<HistoryTable[]>;
+  /**
+   * The engine's lint rules (`mig lint`, the production guard), where it has them: its rules over a
+   * migration's SQL (the parser loaded on first use), and a Kysely that compiles its SQL without connecting.
+   */
+  readonly lint?: { readonly rules: SqlLinter; compiler(): MigrationDb } | undefined;
 }

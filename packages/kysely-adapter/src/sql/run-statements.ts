@@ -21,6 +21,8 @@ export interface RunStatementsOptions {
   readonly beforeEach?: (() => void) | undefined;
   /** The error means the session ended (not the statement's fault): left as it is for the store to say so. */
   readonly sessionEnded?: ((error: unknown) => boolean) | undefined;
+  /** Runs one statement on `conn`; by default as it is (an engine may retry one that waited too long for a lock). */
+  readonly execute?: ((text: string) => Promise<unknown>) | undefined;
 }
 
 export async function runStatements(
@@ -33,7 +35,7 @@ export async function runStatements(
   for (const [index, statement] of statements.entries()) {
     options.beforeEach?.();
     try {
-      await sql.raw(statement.text).execute(conn);
+      await (options.execute ? options.execute(statement.text) : sql.raw(statement.text).execute(conn));
     } catch (error) {
       if (options.sessionEnded?.(error)) throw error;
       let rolledBack = false;

@@ -124,7 +124,7 @@ describe.each(Object.keys(TARGETS))('a failing SQL migration on %s', (label) => 
   });
 });
 
-describe.each(Object.keys(TARGETS))('a failing migration in mig\'s transaction on %s', (label) => {
+describe.each(Object.keys(TARGETS))("a failing migration in mig's transaction on %s", (label) => {
   it('names the file, the line and the statement, and nothing of it took effect', async () => {
     const target = await (TARGETS[label] as () => Promise<Target>)();
     const dir = await mkdtemp(join(tmpdir(), 'mig-fail-tx-'));

@@ -29,6 +29,10 @@ export function createMysqlStoreEngine(tables: StoreTables, settings: EngineSett
 }
 
 class MysqlStoreEngine extends StoreReads implements StoreEngine {
+  /** Why several migrations cannot share one transaction here (`transaction: 'all'` is refused). */
+  readonly singleTransactionRefused =
+    'MySQL and MariaDB commit each DDL statement implicitly (CREATE, ALTER, DROP end the transaction), so a failure could not roll back the migrations before it';
+
   readonly tables: StoreTables;
   readonly #settings: EngineSettings;
 

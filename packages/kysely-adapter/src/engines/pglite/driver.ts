@@ -1,6 +1,7 @@
 import { loadDriver } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findPostgresTables } from '../postgres/catalog.js';
+import { postgresLint } from '../postgres/driver.js';
 import { isSessionEnded, isTransientConnectionError } from '../postgres/errors.js';
 import { createLeasePrimitive } from '../postgres/lease.js';
 import { splitPostgresStatements } from '../postgres/split.js';
@@ -55,4 +56,5 @@ export const pgliteDriver: EngineDriver = {
   isTransientConnectionError,
   isSessionEnded,
   findTables: findPostgresTables,
+  lint: postgresLint(),
 };

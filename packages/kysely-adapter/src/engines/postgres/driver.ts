@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '@mig/core';
-import { PostgresAdapter, sql } from 'kysely';
+import { PostgresAdapter, PostgresQueryCompiler, sql } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
+import { compilerOnly } from '../../lint/compiler.js';
 import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { createAdvisoryPrimitive, readAdvisoryHolder } from './advisory.js';
@@ -66,7 +67,20 @@ export const postgresDriver: EngineDriver = {
   isTransientConnectionError,
   isSessionEnded,
   findTables: findPostgresTables,
+  lint: postgresLint(),
 };
+
+/** PostgreSQL's lint: its own parser and rules, loaded on the first lint. */
+export function postgresLint(): NonNullable<EngineDriver['lint']> {
+  return {
+    rules: async (text) => (await import('./lint.js')).lintPostgresSql(text),
+    compiler: () =>
+      compilerOnly(
+        () => new PostgresAdapter(),
+        () => new PostgresQueryCompiler(),
+      ),
+  };
+}
 
 /** The database a PostgreSQL URL names: its path, or a `database` parameter; '' when it names none. */
 function databaseOf(url: string): string {

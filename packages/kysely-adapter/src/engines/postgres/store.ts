@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { type Migration, MigrationConflictError } from '@mig/core';
 import {
   type ApplyOptions,
-  describeThrown,
   EMPTY_DIGEST,
   EMPTY_HEAD,
   type Leftover,
@@ -17,6 +16,7 @@ import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
 import { failedInScript, runStatements, withNote } from '../../sql/run-statements.js';
 import {
+  type AllHooks,
   type EngineSettings,
   notLatest,
   STORE_SCHEMA_VERSION,
@@ -45,6 +45,13 @@ import {
 import { isConcurrentCreate, isSessionEnded, isUndefinedTable, sqlState } from './errors.js';
 import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
+import {
+  isConcurrently,
+  isLockTimeout,
+  type LockAttemptOptions,
+  type StepMarker,
+  withLockAttempts,
+} from './lock-attempts.js';
 import { splitPostgresStatements } from './split.js';
 
 /** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
@@ -89,7 +96,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
    * The advisory keys that mark the session running this step, taken as a shared lock (it blocks nobody): its
    * own random key, so that a stop ends that session and no other (a waiting instance's step included).
    */
-  #markerOf(step: Step): { readonly classId: number; readonly objId: number } | undefined {
+  #markerOf(step: Step): StepMarker | undefined {
     if (!this.#marks) return undefined;
     step.running.id ??= String(randomInt(1, 0x7fffffff));
     return { classId: STEP_MARKER_CLASS_ID, objId: Number(step.running.id) };
@@ -155,29 +162,83 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
   }
 
   async changeInTransaction(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
-    const settings = { ...(await this.#batchSettings(db)), marker: this.#markerOf(step) };
-    const before = [
-      prologue(this.tables, step.expected, settings),
-      step.direction === 'down' ? latestIs(this.tables, step.migration.name) : undefined,
-    ];
-    if (step.script !== undefined) {
-      // The record travels in the same round trip as the migration.
-      const text = batch(['BEGIN', ...before, step.script, ...this.#epilogue(step), 'COMMIT']);
-      const scriptAt = step.script.trim() === '' ? -1 : batch(['BEGIN', ...before]).length + 3;
-      await step
-        .recordSpan(true, () => this.#inTransactionBatch(db, text, step))
-        .catch((error: unknown) => {
-          throw failedInScript(step, step.script ?? '', scriptAt, error, splitPostgresStatements);
-        });
-      return;
-    }
-    await db.transaction().execute(async (trx) => {
-      step.running.conn = trx;
-      await sql.raw(batch(before)).execute(trx);
-      await this.#explained(run(trx));
-      throwIfStopped(step);
-      await step.recordSpan(false, () => sql.raw(batch(this.#epilogue(step))).execute(trx));
+    const base = await this.#batchSettings(db);
+    const marker = this.#markerOf(step);
+    // Each attempt a whole transaction: one that runs out of its lock timeout is rolled back, and tried again.
+    await withLockAttempts(this.#attemptOptions(step, marker), async (lockWaitMs) => {
+      const settings = { ...base, lockWaitMs, marker };
+      const before = [
+        prologue(this.tables, step.expected, settings),
+        step.direction === 'down' ? latestIs(this.tables, step.migration.name) : undefined,
+      ];
+      if (step.script !== undefined) {
+        // The record travels in the same round trip as the migration.
+        const text = batch(['BEGIN', ...before, step.script, ...this.#epilogue(step), 'COMMIT']);
+        const scriptAt = step.script.trim() === '' ? -1 : batch(['BEGIN', ...before]).length + 3;
+        await step
+          .recordSpan(true, () => this.#inTransactionBatch(db, text, step))
+          .catch((error: unknown) => {
+            // A lock timeout stays as it is: the attempts try again.
+            if (isLockTimeout(error)) throw error;
+            throw failedInScript(step, step.script ?? '', scriptAt, error, splitPostgresStatements);
+          });
+        return;
+      }
+      await db.transaction().execute(async (trx) => {
+        step.running.conn = trx;
+        await sql.raw(batch(before)).execute(trx);
+        await run(trx);
+        throwIfStopped(step);
+        await step.recordSpan(false, () => sql.raw(batch(this.#epilogue(step))).execute(trx));
+      });
     });
+  }
+
+  async changeAll(
+    db: MigrationDb,
+    steps: readonly Step[],
+    run: (step: Step, db: MigrationDb) => Promise<void>,
+    hooks: AllHooks,
+  ): Promise<void> {
+    const [first, last] = [steps[0], steps.at(-1)];
+    if (first === undefined || last === undefined) return;
+    const base = await this.#batchSettings(db);
+    const marker = this.#markerOf(first);
+    // The whole transaction is one attempt: one that runs out of its lock timeout is rolled back, and tried again.
+    await withLockAttempts(this.#attemptOptions(first, marker), (lockWaitMs) =>
+      db.transaction().execute(async (trx) => {
+        first.running.conn = trx;
+        await sql.raw(prologue(this.tables, first.expected, { ...base, lockWaitMs, marker })).execute(trx);
+        for (const step of steps) {
+          throwIfStopped(step);
+          hooks.onStart(step);
+          const started = performance.now();
+          // The record's duration from this migration's own start, not the transaction's.
+          const [record] = recordApplied(this.tables, step.migration, true, step.next);
+          const restart = `SELECT set_config('mig.started', clock_timestamp()::text, true)`;
+          if (step.script !== undefined) {
+            await sql.raw(batch([restart, step.script, record])).execute(trx);
+          } else {
+            await sql.raw(restart).execute(trx);
+            await run(step, trx);
+            throwIfStopped(step);
+            await sql.raw(batch([record])).execute(trx);
+          }
+          hooks.onRan(step, performance.now() - started);
+        }
+        const end = [
+          fenceCheck(this.tables, last.fence),
+          writeHead(this.tables, last.next),
+          notify(this.#channel, last.next),
+        ];
+        await last.recordSpan(false, () => sql.raw(batch(end)).execute(trx));
+      }),
+    );
+  }
+
+  #attemptOptions(step: Step, marker: StepMarker | undefined): LockAttemptOptions {
+    const { ddlLockTimeoutMs, lockWaitTimeoutMs } = this.#settings;
+    return { attemptMs: ddlLockTimeoutMs, budgetMs: lockWaitTimeoutMs, step, pool: step.pool, marker };
   }
 
   async changeOutside(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
@@ -197,6 +258,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     // statements would be an implicit transaction, which CREATE INDEX CONCURRENTLY refuses.
     const statements = step.script === undefined ? undefined : splitPostgresStatements(step.script);
     const marker = this.#markerOf(step);
+    const session: { lockTimeoutMs?: number | undefined } = {};
     const runOutside = async (conn: MigrationDb) => {
       step.running.conn = conn;
       if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
@@ -206,8 +268,10 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
           inTransaction: false,
           beforeEach: () => throwIfStopped(step),
           sessionEnded: isSessionEnded,
+          execute: (text) => this.#runOutside(conn, text, step, marker, session),
         });
       } finally {
+        if (session.lockTimeoutMs !== undefined) await sql`reset lock_timeout`.execute(conn).catch(() => {});
         if (marker) {
           await sql`select pg_advisory_unlock_shared(${marker.classId}::int, ${marker.objId}::int)`
             .execute(conn)
@@ -229,6 +293,36 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       'COMMIT',
     ]);
     await step.recordSpan(false, () => this.#inTransactionBatch(db, text));
+  }
+
+  /**
+   * One statement of a SQL migration outside a transaction. A statement that fails on its lock timeout had no
+   * effect, so it is tried again in short attempts like a transaction; a CONCURRENTLY one is not (a failed
+   * one may leave an invalid index, which the next run drops before it tries again), and runs with the
+   * session's own lock_timeout.
+   */
+  async #runOutside(
+    conn: MigrationDb,
+    text: string,
+    step: Step,
+    marker: StepMarker | undefined,
+    session: { lockTimeoutMs?: number | undefined },
+  ): Promise<void> {
+    const setLockTimeout = async (ms: number | undefined) => {
+      if (session.lockTimeoutMs === ms) return;
+      if (ms === undefined) await sql`reset lock_timeout`.execute(conn);
+      else await sql`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, false)`.execute(conn);
+      session.lockTimeoutMs = ms;
+    };
+    if (isConcurrently(text) || this.#settings.ddlLockTimeoutMs <= 0) {
+      await setLockTimeout(undefined);
+      await sql.raw(text).execute(conn);
+      return;
+    }
+    await withLockAttempts(this.#attemptOptions(step, marker), async (lockWaitMs) => {
+      await setLockTimeout(lockWaitMs);
+      await sql.raw(text).execute(conn);
+    });
   }
 
   /**
@@ -334,7 +428,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     await db.connection().execute(async (conn) => {
       if (step) step.running.conn = conn;
       try {
-        await this.#explained(sql.raw(text).execute(conn));
+        await sql.raw(text).execute(conn);
       } catch (error) {
         await sql
           .raw('ROLLBACK')
@@ -343,21 +437,6 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
         throw error;
       }
     });
-  }
-
-  /** A lock timeout inside a migration, said plainly: what it waited for and what to do. */
-  async #explained(work: Promise<unknown>): Promise<void> {
-    try {
-      await work;
-    } catch (error) {
-      if (sqlState(error) !== '55P03') throw error;
-      throw new Error(
-        `${describeThrown(error)}: it waited more than ${this.#settings.lockWaitTimeoutMs} ms for a lock that another ` +
-          'session holds (a long transaction on a table it changes; see pg_stat_activity). Retry when that session ' +
-          'ends, or raise lockWaitTimeoutMs',
-        { cause: error },
-      );
-    }
   }
 
   /** lock_timeout and, where the server has it, client_connection_check_interval, for a migration's batch. */

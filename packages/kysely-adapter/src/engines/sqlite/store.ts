@@ -14,6 +14,7 @@ import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
 import { runStatements } from '../../sql/run-statements.js';
 import {
+  type AllHooks,
   type EngineSettings,
   notLatest,
   STORE_SCHEMA_VERSION,
@@ -135,6 +136,35 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
           await checkSqliteFence(conn, this.tables, step.fence, since, { extend: true });
           await this.#writeRecord(conn, step, durationMs);
         });
+        await sql.raw('COMMIT').execute(conn);
+      } catch (error) {
+        await rollback(conn);
+        throw error;
+      }
+    });
+  }
+
+  async changeAll(
+    db: MigrationDb,
+    steps: readonly Step[],
+    run: (step: Step, db: MigrationDb) => Promise<void>,
+    hooks: AllHooks,
+  ): Promise<void> {
+    const [first, last] = [steps[0], steps.at(-1)];
+    if (first === undefined || last === undefined) return;
+    await db.connection().execute(async (conn) => {
+      first.running.conn = conn;
+      await this.#begin(conn);
+      try {
+        const since = await this.#proveStep(conn, first);
+        for (const step of steps) {
+          throwIfStopped(step);
+          hooks.onStart(step);
+          const durationMs = await timed(() => this.#runMigration(conn, step, (trx) => run(step, trx), true));
+          await this.#writeRecord(conn, step, durationMs);
+          hooks.onRan(step, durationMs);
+        }
+        await last.recordSpan(false, () => checkSqliteFence(conn, this.tables, last.fence, since, { extend: true }));
         await sql.raw('COMMIT').execute(conn);
       } catch (error) {
         await rollback(conn);
