@@ -76,12 +76,12 @@ function failure(
   error: unknown,
   inTransaction: boolean,
   rolledBackFrom: number | undefined,
-): MigrationFailedError {
+): unknown {
   const failed = statements[index] as SqlStatement;
   const where = `${step.migration.origin}:${failed.line}`;
   const which = `At ${where}, statement ${index + 1} of ${statements.length} failed: "${firstLine(failed.text)}"`;
   const { name } = step.migration;
-  if (inTransaction) return noted(new MigrationFailedError(name, step.direction, error, true, which), which, error);
+  if (inTransaction) return located(error, which);
   if (rolledBackFrom !== undefined) {
     // Tag the cause: the aftermath is the rollback, not statements that remain.
     if (rolledBackFrom === 0) markRolledBack(error);
@@ -125,6 +125,22 @@ export function withNote(
   return new MigrationFailedError(migration, direction, kept.cause, false, `${kept.note}. ${extra}`);
 }
 
+/**
+ * The driver's error, marked with where its statement is in the file (`migStatement`, which
+ * `MigrationFailedError` says): in mig's transaction the error goes on as the driver's own, so the store and
+ * the migrator classify and wrap it as they would without this.
+ */
+function located(error: unknown, where: string): unknown {
+  if (error !== null && typeof error === 'object') {
+    try {
+      Object.defineProperty(error, 'migStatement', { value: where, enumerable: false, configurable: true });
+    } catch {
+      // A frozen error goes on without it.
+    }
+  }
+  return error;
+}
+
 function markRolledBack(error: unknown): void {
   if (error !== null && typeof error === 'object') {
     try {
@@ -159,11 +175,8 @@ export function failedInScript(
   if (statement === undefined) return error;
   const first = statement.text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('--')) ?? statement.text;
   const shown = first.trim().length > 80 ? `${first.trim().slice(0, 79)}…` : first.trim();
-  return new MigrationFailedError(
-    step.migration.name,
-    step.direction,
+  return located(
     error,
-    true,
     `At ${step.migration.origin}:${line}, statement ${index + 1} of ${statements.length} failed: "${shown}"`,
   );
 }
