@@ -175,6 +175,10 @@ describe.each(CASES)('adopting from $tool', (spec) => {
     const { database, run } = await setup(spec);
     const status = await run(['status']);
     expect(status.stdout).toContain(`mig adopt --from ${spec.tool}`);
+    // Until adopted, up refuses rather than run the tool's migrations a second time (as a service does).
+    const refused = await run(['up']);
+    expect(refused.code).toBe(4);
+    expect(refused.stdout).toContain(`mig adopt --from ${spec.tool}`);
     const before = await snapshotTables(database.db, [spec.historyTable]);
 
     const dry = await run(['adopt', '--from', spec.tool, '--dry-run', '--json']);

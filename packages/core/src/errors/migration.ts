@@ -33,10 +33,14 @@ export class MigrationFailedError extends MigError {
       : ownRolledBack
         ? 'It failed inside the transaction it opened itself, which was rolled back: none of that transaction took effect'
         : 'It ran outside a transaction, so statements that completed before the failure remain';
+    // Where in its file the statement that failed is, when the store's runner found it (the driver's error
+    // carries it, so every place that wraps that error says it).
+    const located = (cause as { migStatement?: unknown } | null)?.migStatement;
+    const notes = [typeof located === 'string' ? located : undefined, note].filter((n) => n !== undefined && n !== '');
     super(
       MigErrorCode.MigrationFailed,
       `Failed to ${verb} migration "${migration}": ${sentence(describeThrown(cause))} ${aftermath}.` +
-        `${note ? ` ${sentence(note)}` : ''} ${next}`,
+        `${notes.map((n) => ` ${sentence(n as string)}`).join('')} ${next}`,
       { cause, context: { migration, direction, transactional } },
     );
     this.name = 'MigrationFailedError';

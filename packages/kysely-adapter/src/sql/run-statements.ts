@@ -76,12 +76,12 @@ function failure(
   error: unknown,
   inTransaction: boolean,
   rolledBackFrom: number | undefined,
-): MigrationFailedError {
+): unknown {
   const failed = statements[index] as SqlStatement;
   const where = `${step.migration.origin}:${failed.line}`;
   const which = `At ${where}, statement ${index + 1} of ${statements.length} failed: "${firstLine(failed.text)}"`;
   const { name } = step.migration;
-  if (inTransaction) return new MigrationFailedError(name, step.direction, error, true, which);
+  if (inTransaction) return located(error, which);
   if (rolledBackFrom !== undefined) {
     // Tag the cause: the aftermath is the rollback, not statements that remain.
     if (rolledBackFrom === 0) markRolledBack(error);
@@ -90,7 +90,7 @@ function failure(
       rolledBackFrom === 0
         ? `${which}, inside ${opened}`
         : `${which}. It was inside ${opened}, which was rolled back; before its BEGIN, already in effect: ${named(statements, 0, rolledBackFrom)}`;
-    return new MigrationFailedError(name, step.direction, error, false, note);
+    return noted(new MigrationFailedError(name, step.direction, error, false, note), note, error);
   }
   const effects =
     index === 0
@@ -99,7 +99,46 @@ function failure(
   const note =
     `${which}; ${effects}. It was not recorded: undo what took effect, or make those statements safe to run ` +
     'again (IF NOT EXISTS, IF EXISTS), before the next run';
-  return new MigrationFailedError(name, step.direction, error, false, note);
+  return noted(new MigrationFailedError(name, step.direction, error, false, note), note, error);
+}
+
+const NOTE = Symbol('mig.statementNote');
+
+/** Keeps the note and the driver's error on the failure, so an engine can add to the note (`withNote`). */
+function noted(failed: MigrationFailedError, note: string, cause: unknown): MigrationFailedError {
+  Object.defineProperty(failed, NOTE, { value: { note, cause }, enumerable: false });
+  return failed;
+}
+
+/**
+ * A failure of a migration run outside a transaction, with `extra` said after what the statements' note
+ * says (e.g. what a failed index build left behind); one message, not one failure wrapped in another.
+ */
+export function withNote(
+  error: unknown,
+  migration: string,
+  direction: 'up' | 'down',
+  extra: string,
+): MigrationFailedError {
+  const kept = (error as { [NOTE]?: { note: string; cause: unknown } } | null)?.[NOTE];
+  if (kept === undefined) return new MigrationFailedError(migration, direction, error, false, extra);
+  return new MigrationFailedError(migration, direction, kept.cause, false, `${kept.note}. ${extra}`);
+}
+
+/**
+ * The driver's error, marked with where its statement is in the file (`migStatement`, which
+ * `MigrationFailedError` says): in mig's transaction the error goes on as the driver's own, so the store and
+ * the migrator classify and wrap it as they would without this.
+ */
+function located(error: unknown, where: string): unknown {
+  if (error !== null && typeof error === 'object') {
+    try {
+      Object.defineProperty(error, 'migStatement', { value: where, enumerable: false, configurable: true });
+    } catch {
+      // A frozen error goes on without it.
+    }
+  }
+  return error;
 }
 
 function markRolledBack(error: unknown): void {
@@ -136,11 +175,8 @@ export function failedInScript(
   if (statement === undefined) return error;
   const first = statement.text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('--')) ?? statement.text;
   const shown = first.trim().length > 80 ? `${first.trim().slice(0, 79)}…` : first.trim();
-  return new MigrationFailedError(
-    step.migration.name,
-    step.direction,
+  return located(
     error,
-    true,
     `At ${step.migration.origin}:${line}, statement ${index + 1} of ${statements.length} failed: "${shown}"`,
   );
 }

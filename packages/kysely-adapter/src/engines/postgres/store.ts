@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { type Migration, MigrationConflictError, MigrationFailedError } from '@mig/core';
+import { type Migration, MigrationConflictError } from '@mig/core';
 import {
   type ApplyOptions,
   EMPTY_DIGEST,
@@ -14,7 +14,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
-import { failedInScript, runStatements } from '../../sql/run-statements.js';
+import { failedInScript, runStatements, withNote } from '../../sql/run-statements.js';
 import {
   type AllHooks,
   type EngineSettings,
@@ -492,7 +492,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     const listed = left.map((l) => `${l.object} (to remove it yourself: ${l.remove};)`).join(', ');
     const what = left.length === 1 ? 'an invalid index' : `${left.length} invalid indexes`;
     const note = `It left ${what} behind: ${listed}. mig drops ${left.length === 1 ? 'it' : 'them'} itself before it runs this migration again`;
-    return new MigrationFailedError(migration.name, 'up', error, false, note);
+    return withNote(error, migration.name, 'up', note);
   }
 }
 
