@@ -35,6 +35,7 @@ describe('summarizeConfig', () => {
       table: { value: 'mig_migrations', source: 'default' },
       ddlLockTimeoutMs: { value: 1_000, source: 'default' },
       lint: { value: 'error', source: 'default' },
+      statementTimeoutMs: { value: undefined, source: 'default' },
     });
   });
 

@@ -82,6 +82,7 @@ describe('public constants', () => {
         'MIGRATION_LOCK_TIMEOUT',
         'MIGRATION_TIMEOUT',
         'MIGRATION_DDL_LOCK_TIMEOUT',
+        'MIGRATION_STATEMENT_TIMEOUT',
       ].sort(),
     );
   });
@@ -101,6 +102,7 @@ describe('public constants', () => {
       table: 'mig_migrations',
       ddlLockTimeoutMs: 1_000,
       lint: 'error',
+      statementTimeoutMs: undefined,
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

@@ -184,3 +184,32 @@ export function isConcurrently(statement: string): boolean {
   const code = statement.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
   return /\bconcurrently\b/i.test(code);
 }
+
+/**
+ * One statement of a SQL migration outside a transaction. A statement that fails on its lock timeout had no
+ * effect, so it is tried again in short attempts like a transaction; a CONCURRENTLY one is not (a failed
+ * one may leave an invalid index, which the next run drops before it tries again), and runs with the
+ * session's own lock_timeout. `session` keeps the lock_timeout set on the connection, reset by the caller.
+ */
+export async function runStatementOutside(
+  conn: MigrationDb,
+  text: string,
+  options: LockAttemptOptions,
+  session: { lockTimeoutMs?: number | undefined },
+): Promise<void> {
+  const setLockTimeout = async (ms: number | undefined) => {
+    if (session.lockTimeoutMs === ms) return;
+    if (ms === undefined) await sql`reset lock_timeout`.execute(conn);
+    else await sql`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, false)`.execute(conn);
+    session.lockTimeoutMs = ms;
+  };
+  if (isConcurrently(text) || options.attemptMs <= 0) {
+    await setLockTimeout(undefined);
+    await sql.raw(text).execute(conn);
+    return;
+  }
+  await withLockAttempts(options, async (lockWaitMs) => {
+    await setLockTimeout(lockWaitMs);
+    await sql.raw(text).execute(conn);
+  });
+}

@@ -43,7 +43,7 @@ import {
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './errors.js';
 import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
-import { isConcurrently, type LockAttemptOptions, type StepMarker, withLockAttempts } from './lock-attempts.js';
+import { type LockAttemptOptions, runStatementOutside, type StepMarker, withLockAttempts } from './lock-attempts.js';
 import { splitPostgresStatements } from './split.js';
 
 /** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
@@ -158,7 +158,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     const marker = this.#markerOf(step);
     // Each attempt a whole transaction: one that runs out of its lock timeout is rolled back, and tried again.
     await withLockAttempts(this.#attemptOptions(step, marker), async (lockWaitMs) => {
-      const settings = { ...base, lockWaitMs, marker };
+      const settings = { ...base, lockWaitMs, marker, statementMs: step.statementTimeoutMs };
       const before = [
         prologue(this.tables, step.expected, settings),
         step.direction === 'down' ? latestIs(this.tables, step.migration.name) : undefined,
@@ -205,14 +205,21 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     const runOutside = async (conn: MigrationDb) => {
       step.running.conn = conn;
       if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
+      const limited = step.statementTimeoutMs > 0;
       try {
+        if (limited) {
+          await sql`select set_config('statement_timeout', ${`${Math.round(step.statementTimeoutMs)}ms`}, false)`.execute(
+            conn,
+          );
+        }
         if (statements === undefined) return await run(conn);
         for (const statement of statements) {
           throwIfStopped(step);
-          await this.#runOutside(conn, statement.text, step, marker, session);
+          await runStatementOutside(conn, statement.text, this.#attemptOptions(step, marker), session);
         }
       } finally {
         if (session.lockTimeoutMs !== undefined) await sql`reset lock_timeout`.execute(conn).catch(() => {});
+        if (limited) await sql`reset statement_timeout`.execute(conn).catch(() => {});
         if (marker) {
           await sql`select pg_advisory_unlock_shared(${marker.classId}::int, ${marker.objId}::int)`
             .execute(conn)
@@ -234,36 +241,6 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       'COMMIT',
     ]);
     await step.recordSpan(false, () => this.#inTransactionBatch(db, text));
-  }
-
-  /**
-   * One statement of a SQL migration outside a transaction. A statement that fails on its lock timeout had no
-   * effect, so it is tried again in short attempts like a transaction; a CONCURRENTLY one is not (a failed
-   * one may leave an invalid index, which the next run drops before it tries again), and runs with the
-   * session's own lock_timeout.
-   */
-  async #runOutside(
-    conn: MigrationDb,
-    text: string,
-    step: Step,
-    marker: StepMarker | undefined,
-    session: { lockTimeoutMs?: number | undefined },
-  ): Promise<void> {
-    const setLockTimeout = async (ms: number | undefined) => {
-      if (session.lockTimeoutMs === ms) return;
-      if (ms === undefined) await sql`reset lock_timeout`.execute(conn);
-      else await sql`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, false)`.execute(conn);
-      session.lockTimeoutMs = ms;
-    };
-    if (isConcurrently(text) || this.#settings.ddlLockTimeoutMs <= 0) {
-      await setLockTimeout(undefined);
-      await sql.raw(text).execute(conn);
-      return;
-    }
-    await withLockAttempts(this.#attemptOptions(step, marker), async (lockWaitMs) => {
-      await setLockTimeout(lockWaitMs);
-      await sql.raw(text).execute(conn);
-    });
   }
 
   /**
