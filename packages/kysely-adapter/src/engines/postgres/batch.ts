@@ -147,7 +147,9 @@ export function writeHead(tables: StoreTables, head: StoreHead): string {
  * needs fewer than `head.count` migrations looks at the status then.
  */
 export function notify(channel: string | undefined, head: StoreHead): string | undefined {
-  return channel === undefined ? undefined : `SELECT pg_notify(${literal(channel)}, ${literal(headNotice('applied', head))});`;
+  return channel === undefined
+    ? undefined
+    : `SELECT pg_notify(${literal(channel)}, ${literal(headNotice('applied', head))});`;
 }
 
 /** The statements as one batch; a migration's own SQL may end in a comment line, hence the newlines. */

@@ -14,6 +14,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import type { LockAttemptOptions } from '../../lock-attempts.js';
 import {
   type EngineSettings,
   notLatest,
@@ -43,7 +44,7 @@ import {
 import { isConcurrentCreate, isUndefinedTable, sqlState } from './errors.js';
 import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
-import { type LockAttemptOptions, runStatementOutside, type StepMarker, withLockAttempts } from './lock-attempts.js';
+import { postgresAttempts, runStatementOutside, type StepMarker, withLockAttempts } from './lock-attempts.js';
 import { splitPostgresStatements } from './split.js';
 
 /** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
@@ -181,7 +182,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
 
   #attemptOptions(step: Step, marker: StepMarker | undefined): LockAttemptOptions {
     const { ddlLockTimeoutMs, lockWaitTimeoutMs } = this.#settings;
-    return { attemptMs: ddlLockTimeoutMs, budgetMs: lockWaitTimeoutMs, step, pool: step.pool, marker };
+    return postgresAttempts({ attemptMs: ddlLockTimeoutMs, budgetMs: lockWaitTimeoutMs }, step, marker);
   }
 
   async changeOutside(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {

@@ -85,10 +85,10 @@ describe('short lock attempts: a migration behind a long transaction', () => {
       }
     })();
     try {
-      // The report holds the table for 3 s: a migration waiting all that time would hold every read as long.
+      // The report holds the table for 4 s: a migration waiting all that time would hold every read as long.
       const started = Date.now();
       await until(() => logger.warnings.length >= 3, 'three attempts that ran out of their lock timeout');
-      await new Promise((r) => setTimeout(r, Math.max(0, 3_000 - (Date.now() - started))));
+      await new Promise((r) => setTimeout(r, Math.max(0, 4_000 - (Date.now() - started))));
       await report.query('commit');
       const result = await running;
       expect(result.error).toBeUndefined();
@@ -104,18 +104,22 @@ describe('short lock attempts: a migration behind a long transaction', () => {
     );
     expect(rows.map((r) => r.column_name)).toEqual(['id', 'note']);
     // Each wait named who blocked it, without its query's literals.
-    expect(logger.warnings[0]).toMatch(new RegExp(`waiting for pid ${reportPid} \\(long-report, idle in transaction`));
-    expect(logger.warnings[0]).toContain('select count(*) from accounts');
+    // (The look-up runs from another session while an attempt waits; on a loaded machine one may come too late.)
+    const named = logger.warnings.find((w) => w.includes(`waiting for pid ${reportPid}`));
+    expect(named).toMatch(new RegExp(`waiting for pid ${reportPid} \\(long-report, idle in transaction`));
+    expect(named).toContain('select count(*) from accounts');
     expect(logger.warnings[0]).toContain('attempt 2 in');
-    // Readers were held up for about one attempt (200 ms) at a time, never for the whole 3 s (a loose bound).
-    expect(worstMs).toBeLessThan(1_500);
+    // Readers were held up for about one attempt (200 ms) at a time, never for the whole 4 s (a loose bound).
+    expect(worstMs).toBeLessThan(2_500);
 
     const span = findSpan(probe.spans(), 'mig.migration');
     const attempts = Number(span.attributes['mig.migration.attempts']);
     expect(attempts).toBeGreaterThanOrEqual(4);
     const events = span.events.filter((e) => e.name === 'mig.table_lock.wait');
     expect(events).toHaveLength(attempts - 1);
-    expect(String(events[0]?.attributes?.['mig.table_lock.blockers'])).toContain(`pid ${reportPid}`);
+    expect(events.some((e) => String(e.attributes?.['mig.table_lock.blockers']).includes(`pid ${reportPid}`))).toBe(
+      true,
+    );
     const [timeouts] = await probe.metrics('mig.table_lock.timeouts');
     expect(timeouts?.value).toBe(attempts - 1);
   });
