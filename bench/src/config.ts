@@ -16,6 +16,8 @@ export interface Settings {
   readonly race: { readonly sizes: readonly number[]; readonly rounds: number };
   /** Scenario 7: acquire/release rounds; release-to-waiter handoffs per strategy. */
   readonly lock: { readonly rounds: number; readonly callsPerRound: number; readonly handoffs: number };
+  /** Scenario 12: rounds (each variant on a fresh database), how long the report holds its transaction, ms. */
+  readonly lockQueue: { readonly rounds: number; readonly holdMs: number };
   /** Scenario 8: rounds, calls per round. */
   readonly warmInit: { readonly rounds: number; readonly callsPerRound: number };
   /** Scenario 9: instances through the pooler, rounds (each a race and a round of status checks). */
@@ -52,6 +54,7 @@ const FULL: Settings = {
   fullApply: { rounds: 8, warmup: 1 },
   race: { sizes: [10, 30], rounds: 3 },
   lock: { rounds: 40, callsPerRound: 10, handoffs: 12 },
+  lockQueue: { rounds: 5, holdMs: 6_000 },
   warmInit: { rounds: 60, callsPerRound: 10 },
   pooler: { instances: 100, rounds: 2 },
   cliStatus: { rounds: 20, warmup: 2 },
@@ -67,6 +70,7 @@ const QUICK: Settings = {
   fullApply: { rounds: 1, warmup: 0 },
   race: { sizes: [5, 10], rounds: 1 },
   lock: { rounds: 5, callsPerRound: 5, handoffs: 2 },
+  lockQueue: { rounds: 1, holdMs: 3_000 },
   warmInit: { rounds: 5, callsPerRound: 5 },
   pooler: { instances: 20, rounds: 1 },
   cliStatus: { rounds: 3, warmup: 1 },

@@ -22,6 +22,7 @@ import { enginesScenario } from './scenarios/engines.js';
 import { fastPath } from './scenarios/fast-path.js';
 import { fullApply } from './scenarios/full-apply.js';
 import { lockScenario } from './scenarios/lock.js';
+import { lockQueue } from './scenarios/lock-queue.js';
 import { longHistory } from './scenarios/long-history.js';
 import { poolerScenario } from './scenarios/pooler.js';
 import { raceScenario } from './scenarios/race.js';
@@ -47,6 +48,7 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
     title: `MariaDB and SQLite: no-op check, full apply and race, ${APPLY_COUNT} migrations`,
     run: enginesScenario,
   },
+  { id: '12', title: 'the lock queue: worst read while a migration waits behind a long transaction', run: lockQueue },
   { id: '13', title: 'a long history: 10,000 migrations applied, and the check on top', run: longHistory },
 ];
 

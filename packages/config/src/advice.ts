@@ -30,6 +30,7 @@ const NAMES = {
   migrationsDir: { env: ENV.MIGRATIONS_DIR, input: 'migrationsDir', flag: '--migrations' },
   migrationTimeoutMs: { env: ENV.MIGRATION_TIMEOUT, input: 'migrationTimeout', flag: '--migration-timeout' },
   ddlLockTimeoutMs: { env: ENV.MIGRATION_DDL_LOCK_TIMEOUT, input: 'ddlLockTimeout', flag: undefined },
+  statementTimeoutMs: { env: ENV.MIGRATION_STATEMENT_TIMEOUT, input: 'statementTimeout', flag: undefined },
 } as const;
 
 /** Where the configuration's values came from, when the caller has it (see {@link adviceFor}). */

@@ -30,6 +30,7 @@ export const ENV = {
   MIGRATIONS_DIR: 'MIGRATIONS_DIR',
   MIGRATION_TIMEOUT: 'MIGRATION_TIMEOUT',
   MIGRATION_DDL_LOCK_TIMEOUT: 'MIGRATION_DDL_LOCK_TIMEOUT',
+  MIGRATION_STATEMENT_TIMEOUT: 'MIGRATION_STATEMENT_TIMEOUT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -52,6 +53,7 @@ export const DEFAULTS = Object.freeze({
   migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
   ddlLockTimeoutMs: DEFAULT_DDL_LOCK_TIMEOUT_MS,
   lint: DEFAULT_LINT_MODE,
+  statementTimeoutMs: undefined,
   schema: DEFAULT_SCHEMA,
   table: DEFAULT_TABLE,
   transaction: DEFAULT_TRANSACTION_MODE,

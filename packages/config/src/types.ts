@@ -38,6 +38,11 @@ export interface MigConfig {
    * production (AUTO_MIGRATE with NODE_ENV=production) and `mig up` warns; `warn` only warns; `off` lints nothing.
    */
   readonly lint: LintMode;
+  /**
+   * PostgreSQL: longest run of each statement of a migration (statement_timeout), unless its file says
+   * otherwise (`-- mig:statement-timeout 5min`); `undefined` (or 0) for none, the default.
+   */
+  readonly statementTimeoutMs: number | undefined;
   /** Schema of mig's own tables. */
   readonly schema: string;
   /** Name of mig's record table; the lock and head tables add a suffix to it. */
@@ -105,6 +110,8 @@ export interface MigConfigInput {
   ddlLockTimeout?: number | string | undefined;
   /** error, warn or off. Default error. */
   lint?: OneOf<LintMode> | undefined;
+  /** 0 (none) to 7 days. Env: MIGRATION_STATEMENT_TIMEOUT. Default none. */
+  statementTimeout?: number | string | undefined;
   /** Default public. */
   schema?: string | undefined;
   /** Default mig_migrations. */

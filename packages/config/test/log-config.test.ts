@@ -36,6 +36,7 @@ describe('summarizeConfig', () => {
       transaction: { value: 'each', source: 'default' },
       ddlLockTimeoutMs: { value: 1_000, source: 'default' },
       lint: { value: 'error', source: 'default' },
+      statementTimeoutMs: { value: undefined, source: 'default' },
     });
   });
 

@@ -82,6 +82,7 @@ describe('public constants', () => {
         'MIGRATION_LOCK_TIMEOUT',
         'MIGRATION_TIMEOUT',
         'MIGRATION_DDL_LOCK_TIMEOUT',
+        'MIGRATION_STATEMENT_TIMEOUT',
       ].sort(),
     );
   });
@@ -102,6 +103,7 @@ describe('public constants', () => {
       transaction: 'each',
       ddlLockTimeoutMs: 1_000,
       lint: 'error',
+      statementTimeoutMs: undefined,
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

@@ -71,6 +71,7 @@ describe('environment variables', () => {
     ['MIGRATION_TIMEOUT', '0', 'migrationTimeoutMs', 0],
     ['MIGRATION_DDL_LOCK_TIMEOUT', '500ms', 'ddlLockTimeoutMs', 500],
     ['MIGRATION_DDL_LOCK_TIMEOUT', '0', 'ddlLockTimeoutMs', 0],
+    ['MIGRATION_STATEMENT_TIMEOUT', '5m', 'statementTimeoutMs', 300_000],
   ];
 
   it.each(good)('%s=%j sets %s', (name, value, key, expected) => {
@@ -190,6 +191,7 @@ describe('environment variables', () => {
       transaction: 'each',
       ddlLockTimeoutMs: 1_000,
       lint: 'error',
+      statementTimeoutMs: undefined,
     });
     expect(nodeEnv).toBeUndefined();
   });
@@ -293,6 +295,7 @@ describe('precedence: flag > env > file > default', () => {
       transaction: 'default',
       ddlLockTimeoutMs: 'default',
       lint: 'default',
+      statementTimeoutMs: 'default',
     });
     expect(resolved.values).toMatchObject({ cacheTtlMs: 60_000, dryRun: true, onPending: 'refuse', schema: 'mig' });
     expect(resolved.file).toBe('/srv/app/config/mig.config.json');
@@ -465,7 +468,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint',
+      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint, statementTimeout',
     );
   });
 });

@@ -13,6 +13,11 @@ export interface MigrationModule<Db = unknown> {
    * with its own statements, instead of calling `up`/`down`. Absent for migrations written as code.
    */
   readonly sql?: { readonly up: string; readonly down?: string | undefined } | undefined;
+  /**
+   * Longest run of each statement of this migration, ms (PostgreSQL's statement_timeout), from a SQL file's
+   * `-- mig:statement-timeout 5min` line; it overrides the store's own setting.
+   */
+  readonly statementTimeoutMs?: number | undefined;
 }
 
 /**

@@ -46,7 +46,8 @@ export function queryStart(query: string | null | undefined): string | undefined
   if (query === null || query === undefined) return undefined;
   const elided = query
     .replace(/\$([A-Za-z_]*)\$[\s\S]*?\$\1\$/g, "'…'")
-    .replace(/[EeBbXxUu]?&?'(?:[^']|'')*'?/g, "'…'")
+    .replace(/\b[Ee]'(?:[^'\\]|\\[\s\S]|'')*'?/g, "'…'")
+    .replace(/'(?:[^']|'')*'?/g, "'…'")
     .replace(/\s+/g, ' ')
     .trim();
   return elided.length > QUERY_START ? `${elided.slice(0, QUERY_START - 1)}…` : elided;

@@ -106,6 +106,8 @@ export interface Step {
   readonly next: StoreHead;
   /** The text of a SQL migration in this direction, for an engine that sends it whole. */
   readonly script?: string | undefined;
+  /** Longest run of each of its statements, ms (the migration's own, else the store's); 0 for none. */
+  readonly statementTimeoutMs: number;
   /** Wraps the round trip that writes the record in the `mig.record` span (`withMigration`: it runs the migration too). */
   recordSpan<T>(withMigration: boolean, work: () => Promise<T>): Promise<T>;
   /**
@@ -148,6 +150,8 @@ export interface EngineSettings {
    * the application's queries through) and tried again, within `lockWaitTimeoutMs`; 0 for one long attempt.
    */
   readonly ddlLockTimeoutMs: number;
+  /** Longest run of a statement inside a migration, ms, unless the migration says otherwise; 0 for none. */
+  readonly statementTimeoutMs: number;
   /** Where the engine says what it repairs by itself. */
   readonly logger: Logger;
   /**

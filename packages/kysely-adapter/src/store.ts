@@ -86,6 +86,11 @@ export interface KyselyStoreOptions {
    */
   readonly ddlLockTimeoutMs?: number | undefined;
   /**
+   * PostgreSQL: longest run of each statement of a migration (statement_timeout), unless the migration's own
+   * `-- mig:statement-timeout` line says otherwise. 0 or unset: none.
+   */
+  readonly statementTimeoutMs?: number | undefined;
+  /**
    * Longest time a migration's transaction may be idle (no statement running) before the server ends its
    * session, so a wedged or vanished process never holds it, its table locks and the migration lock for ever.
    * 0 disables. Default 10 minutes; give it the migration timeout when that is shorter.
@@ -116,6 +121,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     clientCheckIntervalMs: options.clientCheckIntervalMs ?? (capabilities.embedded ? 0 : 1000),
     lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? DEFAULT_STATEMENT_LOCK_WAIT_MS,
     ddlLockTimeoutMs: options.ddlLockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS,
+    statementTimeoutMs: options.statementTimeoutMs ?? 0,
     logger: options.logger ?? silentLogger,
     idleInTransactionMs: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS,
   };
@@ -126,6 +132,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     driver,
     engine: driver.createStore(tables, settings),
     target,
+    statementTimeoutMs: settings.statementTimeoutMs,
     tracer,
   });
 }
@@ -138,6 +145,8 @@ interface StoreParts {
   readonly driver: EngineDriver;
   readonly engine: StoreEngine;
   readonly target: StoreTarget;
+  /** The store's statement timeout for migrations, ms (0: none). */
+  readonly statementTimeoutMs: number;
   readonly tracer: Tracer;
 }
 
@@ -250,6 +259,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
           ? headAfter(options.expectedHead, migration)
           : await this.#headBefore(migration, options.expectedHead),
       script: module.sql?.[direction],
+      statementTimeoutMs: module.statementTimeoutMs ?? this.#parts.statementTimeoutMs,
       recordSpan: (withMigration, work) => this.#recordSpan(migration.name, withMigration, work),
       signal: options.signal,
       running: {},
@@ -333,6 +343,7 @@ export class KyselyStore implements MigrationStore<MigrationDb, KyselyFence> {
         signal,
         running,
         pool: this.#parts.pool,
+        statementTimeoutMs: module.statementTimeoutMs ?? this.#parts.statementTimeoutMs,
       };
       steps.push(step);
       ups.set(step, module.up);

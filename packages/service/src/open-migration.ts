@@ -105,6 +105,7 @@ export async function openMigration<DB>(
     // The migration lock timeout is also the budget of a migration's short table-lock attempts.
     lockWaitTimeoutMs: values.lockTimeoutMs,
     ddlLockTimeoutMs: values.ddlLockTimeoutMs,
+    statementTimeoutMs: values.statementTimeoutMs || undefined,
     idleInTransactionTimeoutMs: Math.min(
       DEFAULT_IDLE_IN_TRANSACTION_MS,
       migrationTimeoutMs ?? Number.POSITIVE_INFINITY,

@@ -20,7 +20,7 @@ export async function lint(config: ResolvedConfig, output: Output): Promise<numb
   if (linter === undefined) {
     throw new InvalidOptionError(
       'url',
-      'mig lint has rules for PostgreSQL and MySQL/MariaDB; this database URL names an engine without them.',
+      'mig lint has rules for PostgreSQL (and PGlite); this database URL names an engine without them: lint against a PostgreSQL URL, or none.',
     );
   }
   const migrations = await createFolderSource(config.values.migrationsDir).load();

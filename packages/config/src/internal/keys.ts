@@ -26,6 +26,7 @@ export const BOUNDS = {
   migrationTimeoutMs: { min: 0, max: 7 * DAY },
   leaseTtlMs: { min: SECOND, max: HOUR },
   ddlLockTimeoutMs: { min: 0, max: HOUR },
+  statementTimeoutMs: { min: 0, max: 7 * DAY },
 } as const satisfies Record<string, Bounds>;
 
 /** PostgreSQL truncates identifiers at 63 bytes; mig adds `_lock`/`_head` to the table name, hence 58. */
@@ -172,6 +173,11 @@ export const KEYS: KeyDefinitions = {
     check: duration(BOUNDS.ddlLockTimeoutMs),
   },
   lint: { input: 'lint', check: oneOf(LINT_MODES, 'a lint mode') },
+  statementTimeoutMs: {
+    input: 'statementTimeout',
+    env: 'MIGRATION_STATEMENT_TIMEOUT',
+    check: duration(BOUNDS.statementTimeoutMs),
+  },
 };
 
 export type ConfigKey = keyof MigConfig;

@@ -5,7 +5,7 @@ import { describeThrown, type MigrationModule, redactCredentials, sentence } fro
 import { sql } from 'kysely';
 import type { MigrationDb } from '../db.js';
 import type { SqlSplitter } from '../sql/statement.js';
-import type { ParsedSqlMigration } from './sql-file.js';
+import { type ParsedSqlMigration, statementTimeoutMs } from './sql-file.js';
 
 // What a migration does when it runs, built from a SQL text (with the engine's splitter) or imported from a
 // code module: the part of a source that knows how migrations are written, not where they come from.
@@ -133,8 +133,17 @@ export function sqlModule(
     );
   }
   const downRuns = down !== undefined && split(down).length > 0;
+  const timeoutMs = parsed.statementTimeout === undefined ? undefined : statementTimeoutMs(parsed.statementTimeout);
+  if (parsed.statementTimeout !== undefined && (timeoutMs === undefined || timeoutMs <= 0)) {
+    throw new MigrationSourceError(
+      `Migration "${name}" (${origin}): "-- mig:statement-timeout ${parsed.statementTimeout}" is not a duration; ` +
+        'write one such as 1500ms, 30s, 5min or 1h.',
+      { context: { migration: name, file: origin } },
+    );
+  }
   return {
     transactional,
+    ...(timeoutMs === undefined ? {} : { statementTimeoutMs: timeoutMs }),
     up: upRuns ? sqlRunner(up, transactional, split) : noop,
     down: down === undefined ? undefined : downRuns ? sqlRunner(down, transactional, split) : noop,
     sql: upRuns ? { up, down: downRuns ? down : undefined } : undefined,

@@ -8,14 +8,27 @@ export interface ParsedSqlMigration {
    * as written, with no transaction of mig's, and is recorded after its own commit. `transactional` is false.
    */
   readonly own: boolean;
+  /** The value of a `-- mig:statement-timeout 5min` line, as written (checked by `statementTimeoutMs`). */
+  readonly statementTimeout?: string | undefined;
 }
 
 const NO_TRANSACTION = /^--\s*mig:no-transaction\s*$/i;
 const DOWN = /^--\s*mig:down\s*$/im;
+const STATEMENT_TIMEOUT = /^--\s*mig:statement-timeout\s+(\S.*?)\s*$/im;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m|h)?$/i;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, sec: 1_000, min: 60_000, m: 60_000, h: 3_600_000 };
+
+/** `5min`, `30s`, `1500ms`, `1h` (a bare number is milliseconds) in ms; undefined when it is none of these. */
+export function statementTimeoutMs(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match?.[1]) return undefined;
+  return Math.round(Number(match[1]) * (UNIT_MS[(match[2] ?? 'ms').toLowerCase()] ?? 1));
+}
 
 /**
  * Reads a SQL migration: `-- mig:no-transaction` as the first non-blank line runs it outside a transaction;
- * a `-- mig:down` line starts the down part (what reverts it). Everything above that line is the up part.
+ * a `-- mig:down` line starts the down part (what reverts it). Everything above that line is the up part. A
+ * `-- mig:statement-timeout 5min` line bounds each of its statements (PostgreSQL's statement_timeout).
  */
 export function parseSqlMigration(source: string): ParsedSqlMigration {
   // An editor's byte-order mark would reach PostgreSQL as part of the first statement.
@@ -23,12 +36,14 @@ export function parseSqlMigration(source: string): ParsedSqlMigration {
   const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== '');
   const transactional = !(firstLine !== undefined && NO_TRANSACTION.test(firstLine.trim()));
   const match = DOWN.exec(text);
-  if (!match) return withOwnTransaction({ up: text, down: undefined, transactional, own: false });
+  const up = match ? text.slice(0, match.index) : text;
+  const statementTimeout = STATEMENT_TIMEOUT.exec(up)?.[1];
   return withOwnTransaction({
-    up: text.slice(0, match.index),
-    down: text.slice(match.index + match[0].length),
+    up,
+    down: match ? text.slice(match.index + match[0].length) : undefined,
     transactional,
     own: false,
+    ...(statementTimeout === undefined ? {} : { statementTimeout }),
   });
 }
 

@@ -2,11 +2,13 @@ import { isMigError, MigError, MigrationFailedError } from '@mig/core';
 import { describeThrown, sentence } from '@mig/core/adapter';
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
+import { withLockAttempts } from '../../lock-attempts.js';
 import { firstLine, type SqlStatement } from '../../sql/statement.js';
 import { type EngineSettings, type Step, throwIfStopped } from '../../store-engine.js';
 import type { StoreTables } from '../../tables.js';
 import { isMysqlSessionEnded, MysqlErrno, mysqlErrno } from './errors.js';
 import { checkMysqlFence } from './fence.js';
+import { attemptSeconds, mysqlAttempts } from './lock-attempts.js';
 import { advanceProgress, clearProgress, describeEarlierRun, readProgress, startProgress } from './progress.js';
 import { isDataStatement, splitMysqlStatements } from './split.js';
 import { checkLatest, lockMysqlHead, writeMysqlRecord } from './tables.js';
@@ -94,10 +96,19 @@ async function runEach(
   atomic: boolean,
   progress?: { readonly tables: StoreTables; readonly earlier: string | undefined },
 ): Promise<void> {
+  // Outside a transaction each statement commits by itself, and one that timed out on a lock had no effect:
+  // it is tried again in short attempts, letting the queries queued behind it through in between.
+  const shortAttempts = !atomic && settings.ddlLockTimeoutMs > 0 && settings.lockWaitTimeoutMs > 0;
   for (const [index, statement] of statements.entries()) {
     throwIfStopped(step);
     try {
-      await sql.raw(statement.text).execute(conn);
+      if (!shortAttempts) await sql.raw(statement.text).execute(conn);
+      else {
+        await withLockAttempts(mysqlAttempts(settings, step), async (lockTimeoutMs) => {
+          await sql.raw(`set session lock_wait_timeout = ${attemptSeconds(lockTimeoutMs)}`).execute(conn);
+          await sql.raw(statement.text).execute(conn);
+        });
+      }
     } catch (error) {
       throw statementFailed(step, statements, index, explainWait(error, settings), atomic, progress?.earlier);
     }

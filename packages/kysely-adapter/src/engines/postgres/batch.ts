@@ -34,6 +34,8 @@ export interface BatchSettings {
   readonly clientCheckMs: number;
   /** idle_in_transaction_session_timeout inside the migration's transaction, ms; 0 for none. */
   readonly idleMs?: number | undefined;
+  /** statement_timeout inside the migration's transaction, ms; 0 or unset for the session's own. */
+  readonly statementMs?: number | undefined;
   /**
    * Marks the session running the migration (a shared transaction-level advisory lock on these keys), so
    * that a stop can find it in pg_locks and end it from another session.
@@ -57,6 +59,9 @@ export function prologue(tables: StoreTables, expected: StoreHead, settings: Bat
   }
   if (settings.idleMs !== undefined && settings.idleMs > 0) {
     lines.push(`PERFORM set_config('idle_in_transaction_session_timeout', '${Math.round(settings.idleMs)}', true);`);
+  }
+  if (settings.statementMs !== undefined && settings.statementMs > 0) {
+    lines.push(`PERFORM set_config('statement_timeout', '${Math.round(settings.statementMs)}ms', true);`);
   }
   if (settings.marker !== undefined) {
     lines.push(`PERFORM pg_advisory_xact_lock_shared(${settings.marker.classId}, ${settings.marker.objId});`);

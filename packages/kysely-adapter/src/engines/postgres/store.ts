@@ -14,6 +14,7 @@ import {
 import { sql } from 'kysely';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import type { LockAttemptOptions } from '../../lock-attempts.js';
 import { failedInScript, runStatements, withNote } from '../../sql/run-statements.js';
 import {
   type AllHooks,
@@ -28,6 +29,7 @@ import {
 import { StoreReads } from '../../store-reads.js';
 import type { StoreTables } from '../../tables.js';
 import { changeChannel } from './advisory.js';
+import { changeAllInOne } from './all.js';
 import {
   type BatchSettings,
   batch,
@@ -46,9 +48,9 @@ import { isConcurrentCreate, isSessionEnded, isUndefinedTable, sqlState } from '
 import { checkFence, NOT_HELD_BY_SESSION } from './fence.js';
 import { invalidIndexesOf } from './leftovers.js';
 import {
-  isConcurrently,
   isLockTimeout,
-  type LockAttemptOptions,
+  postgresAttempts,
+  runStatementOutside,
   type StepMarker,
   withLockAttempts,
 } from './lock-attempts.js';
@@ -166,7 +168,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     const marker = this.#markerOf(step);
     // Each attempt a whole transaction: one that runs out of its lock timeout is rolled back, and tried again.
     await withLockAttempts(this.#attemptOptions(step, marker), async (lockWaitMs) => {
-      const settings = { ...base, lockWaitMs, marker };
+      const settings = { ...base, lockWaitMs, marker, statementMs: step.statementTimeoutMs };
       const before = [
         prologue(this.tables, step.expected, settings),
         step.direction === 'down' ? latestIs(this.tables, step.migration.name) : undefined,
@@ -200,45 +202,17 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     run: (step: Step, db: MigrationDb) => Promise<void>,
     hooks: AllHooks,
   ): Promise<void> {
-    const [first, last] = [steps[0], steps.at(-1)];
-    if (first === undefined || last === undefined) return;
-    const base = await this.#batchSettings(db);
+    const first = steps[0];
+    if (first === undefined) return;
     const marker = this.#markerOf(first);
-    // The whole transaction is one attempt: one that runs out of its lock timeout is rolled back, and tried again.
-    await withLockAttempts(this.#attemptOptions(first, marker), (lockWaitMs) =>
-      db.transaction().execute(async (trx) => {
-        first.running.conn = trx;
-        await sql.raw(prologue(this.tables, first.expected, { ...base, lockWaitMs, marker })).execute(trx);
-        for (const step of steps) {
-          throwIfStopped(step);
-          hooks.onStart(step);
-          const started = performance.now();
-          // The record's duration from this migration's own start, not the transaction's.
-          const [record] = recordApplied(this.tables, step.migration, true, step.next);
-          const restart = `SELECT set_config('mig.started', clock_timestamp()::text, true)`;
-          if (step.script !== undefined) {
-            await sql.raw(batch([restart, step.script, record])).execute(trx);
-          } else {
-            await sql.raw(restart).execute(trx);
-            await run(step, trx);
-            throwIfStopped(step);
-            await sql.raw(batch([record])).execute(trx);
-          }
-          hooks.onRan(step, performance.now() - started);
-        }
-        const end = [
-          fenceCheck(this.tables, last.fence),
-          writeHead(this.tables, last.next),
-          notify(this.#channel, last.next),
-        ];
-        await last.recordSpan(false, () => sql.raw(batch(end)).execute(trx));
-      }),
-    );
+    const settings = { ...(await this.#batchSettings(db)), marker };
+    const attempts = this.#attemptOptions(first, marker);
+    await changeAllInOne(db, { tables: this.tables, settings, attempts, channel: this.#channel }, steps, run, hooks);
   }
 
   #attemptOptions(step: Step, marker: StepMarker | undefined): LockAttemptOptions {
     const { ddlLockTimeoutMs, lockWaitTimeoutMs } = this.#settings;
-    return { attemptMs: ddlLockTimeoutMs, budgetMs: lockWaitTimeoutMs, step, pool: step.pool, marker };
+    return postgresAttempts({ attemptMs: ddlLockTimeoutMs, budgetMs: lockWaitTimeoutMs }, step, marker);
   }
 
   async changeOutside(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
@@ -262,16 +236,23 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     const runOutside = async (conn: MigrationDb) => {
       step.running.conn = conn;
       if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
+      const limited = step.statementTimeoutMs > 0;
       try {
+        if (limited) {
+          await sql`select set_config('statement_timeout', ${`${Math.round(step.statementTimeoutMs)}ms`}, false)`.execute(
+            conn,
+          );
+        }
         if (statements === undefined) return await run(conn);
         await runStatements(conn, step, statements, {
           inTransaction: false,
           beforeEach: () => throwIfStopped(step),
           sessionEnded: isSessionEnded,
-          execute: (text) => this.#runOutside(conn, text, step, marker, session),
+          execute: (text) => runStatementOutside(conn, text, this.#attemptOptions(step, marker), session),
         });
       } finally {
         if (session.lockTimeoutMs !== undefined) await sql`reset lock_timeout`.execute(conn).catch(() => {});
+        if (limited) await sql`reset statement_timeout`.execute(conn).catch(() => {});
         if (marker) {
           await sql`select pg_advisory_unlock_shared(${marker.classId}::int, ${marker.objId}::int)`
             .execute(conn)
@@ -293,36 +274,6 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       'COMMIT',
     ]);
     await step.recordSpan(false, () => this.#inTransactionBatch(db, text));
-  }
-
-  /**
-   * One statement of a SQL migration outside a transaction. A statement that fails on its lock timeout had no
-   * effect, so it is tried again in short attempts like a transaction; a CONCURRENTLY one is not (a failed
-   * one may leave an invalid index, which the next run drops before it tries again), and runs with the
-   * session's own lock_timeout.
-   */
-  async #runOutside(
-    conn: MigrationDb,
-    text: string,
-    step: Step,
-    marker: StepMarker | undefined,
-    session: { lockTimeoutMs?: number | undefined },
-  ): Promise<void> {
-    const setLockTimeout = async (ms: number | undefined) => {
-      if (session.lockTimeoutMs === ms) return;
-      if (ms === undefined) await sql`reset lock_timeout`.execute(conn);
-      else await sql`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, false)`.execute(conn);
-      session.lockTimeoutMs = ms;
-    };
-    if (isConcurrently(text) || this.#settings.ddlLockTimeoutMs <= 0) {
-      await setLockTimeout(undefined);
-      await sql.raw(text).execute(conn);
-      return;
-    }
-    await withLockAttempts(this.#attemptOptions(step, marker), async (lockWaitMs) => {
-      await setLockTimeout(lockWaitMs);
-      await sql.raw(text).execute(conn);
-    });
   }
 
   /**

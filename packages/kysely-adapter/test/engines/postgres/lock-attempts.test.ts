@@ -85,10 +85,10 @@ describe('short lock attempts: a migration behind a long transaction', () => {
       }
     })();
     try {
-      // The report holds the table for 3 s: a migration waiting all that time would hold every read as long.
+      // The report holds the table for 4 s: a migration waiting all that time would hold every read as long.
       const started = Date.now();
       await until(() => logger.warnings.length >= 3, 'three attempts that ran out of their lock timeout');
-      await new Promise((r) => setTimeout(r, Math.max(0, 3_000 - (Date.now() - started))));
+      await new Promise((r) => setTimeout(r, Math.max(0, 4_000 - (Date.now() - started))));
       await report.query('commit');
       const result = await running;
       expect(result.error).toBeUndefined();
@@ -103,16 +103,14 @@ describe('short lock attempts: a migration behind a long transaction', () => {
       `select column_name from information_schema.columns where table_name = 'accounts' order by 1`,
     );
     expect(rows.map((r) => r.column_name)).toEqual(['id', 'note']);
-    // The waits named who blocked them, without its query's literals. The blocker is looked up just before an
-    // attempt's lock timeout; on a loaded machine that lookup can come after it, and the wait says so instead.
-    const named = logger.warnings.filter((w) => w.includes(`waiting for pid ${reportPid}`));
-    expect(named.length).toBeGreaterThan(0);
-    expect(named[0]).toMatch(new RegExp(`waiting for pid ${reportPid} \\(long-report, idle in transaction`));
-    expect(named[0]).toContain('select count(*) from accounts');
-    for (const w of logger.warnings) expect(w).toMatch(/waiting for pid \d+|gone before mig could name it/);
+    // Each wait named who blocked it, without its query's literals.
+    // (The look-up runs from another session while an attempt waits; on a loaded machine one may come too late.)
+    const named = logger.warnings.find((w) => w.includes(`waiting for pid ${reportPid}`));
+    expect(named).toMatch(new RegExp(`waiting for pid ${reportPid} \\(long-report, idle in transaction`));
+    expect(named).toContain('select count(*) from accounts');
     expect(logger.warnings[0]).toContain('attempt 2 in');
-    // Readers were held up for about one attempt (200 ms) at a time, never for the whole 3 s (a loose bound).
-    expect(worstMs).toBeLessThan(1_500);
+    // Readers were held up for about one attempt (200 ms) at a time, never for the whole 4 s (a loose bound).
+    expect(worstMs).toBeLessThan(2_500);
 
     const span = findSpan(probe.spans(), 'mig.migration');
     const attempts = Number(span.attributes['mig.migration.attempts']);
