@@ -5,6 +5,7 @@ import {
   DEFAULT_MIGRATION_TIMEOUT_MS,
   DEFAULT_PENDING_POLICY,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TENANT_CONCURRENCY,
 } from '@mig/core';
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA, DEFAULT_TABLE } from '@mig/core/adapter';
 import type { MigConfig } from './types.js';
@@ -26,6 +27,8 @@ export const ENV = {
   MIGRATION_LOCK_STRATEGY: 'MIGRATION_LOCK_STRATEGY',
   MIGRATIONS_DIR: 'MIGRATIONS_DIR',
   MIGRATION_TIMEOUT: 'MIGRATION_TIMEOUT',
+  MIGRATION_TENANTS: 'MIGRATION_TENANTS',
+  MIGRATION_TENANT_CONCURRENCY: 'MIGRATION_TENANT_CONCURRENCY',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -48,4 +51,7 @@ export const DEFAULTS = Object.freeze({
   migrationTimeoutMs: DEFAULT_MIGRATION_TIMEOUT_MS,
   schema: DEFAULT_SCHEMA,
   table: DEFAULT_TABLE,
+  tenants: undefined,
+  tenantConcurrency: DEFAULT_TENANT_CONCURRENCY,
+  createTenantSchemas: true,
 } as const satisfies Omit<MigConfig, 'autoMigrate'>);

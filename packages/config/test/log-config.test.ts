@@ -33,6 +33,9 @@ describe('summarizeConfig', () => {
       migrationTimeoutMs: { value: undefined, source: 'default' },
       schema: { value: 'public', source: 'default' },
       table: { value: 'mig_migrations', source: 'default' },
+      tenants: { value: undefined, source: 'default' },
+      tenantConcurrency: { value: 4, source: 'default' },
+      createTenantSchemas: { value: true, source: 'default' },
     });
   });
 

@@ -81,6 +81,8 @@ describe('public constants', () => {
         'MIGRATION_LOCK_STRATEGY',
         'MIGRATION_LOCK_TIMEOUT',
         'MIGRATION_TIMEOUT',
+        'MIGRATION_TENANTS',
+        'MIGRATION_TENANT_CONCURRENCY',
       ].sort(),
     );
   });
@@ -98,6 +100,8 @@ describe('public constants', () => {
       leaseTtlMs: 30_000,
       schema: 'public',
       table: 'mig_migrations',
+      tenantConcurrency: 4,
+      createTenantSchemas: true,
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

@@ -185,6 +185,8 @@ describe('environment variables', () => {
       leaseTtlMs: 30_000,
       schema: 'public',
       table: 'mig_migrations',
+      tenantConcurrency: 4,
+      createTenantSchemas: true,
     });
     expect(nodeEnv).toBeUndefined();
   });
@@ -285,6 +287,9 @@ describe('precedence: flag > env > file > default', () => {
       migrationTimeoutMs: 'default',
       schema: 'file',
       table: 'default',
+      tenants: 'default',
+      tenantConcurrency: 'default',
+      createTenantSchemas: 'default',
     });
     expect(resolved.values).toMatchObject({ cacheTtlMs: 60_000, dryRun: true, onPending: 'refuse', schema: 'mig' });
     expect(resolved.file).toBe('/srv/app/config/mig.config.json');
@@ -457,7 +462,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table',
+      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, tenants, tenantConcurrency, createTenantSchemas',
     );
   });
 });

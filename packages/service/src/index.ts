@@ -7,8 +7,11 @@ export {
 } from './create-database.js';
 export {
   loadMigConfig,
+  migrationOn,
   type OpenedMigration,
   type OpenMigrationOptions,
   openMigration,
+  type StorePlace,
 } from './open-migration.js';
+export type { TenantOptions, TenantsReport } from './tenants.js';
 export { VERSION } from './version.js';

@@ -3,9 +3,9 @@
 // and releases it whatever happens. Nothing else in the migrator touches a lock.
 import type { Span } from '@opentelemetry/api';
 import { AbortedError, describeHolder, describeThrown, isMigError, MigErrorCode } from '../errors.js';
+import type { StoreHead } from '../head.js';
 import type { Migration } from '../migration.js';
 import type { LocalHistory } from '../planner.js';
-import type { StoreHead } from '../head.js';
 import type { LockLease, LockWait, MigrationLock, MigrationStore } from '../ports.js';
 import { Attr, SpanName, withSpan } from '../telemetry.js';
 import type { MigratorContext } from './context.js';

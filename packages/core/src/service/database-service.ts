@@ -170,7 +170,11 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     this.#dispatch({ type: 'initialize' });
     const deadline = options?.timeBudgetMs === undefined ? undefined : this.#clock.now() + options.timeBudgetMs;
     const { autoMigrate, dryRun } = this.#policy;
-    const attributes = { [Attr.AutoMigrate]: autoMigrate, [Attr.DryRun]: dryRun };
+    const attributes = {
+      [Attr.AutoMigrate]: autoMigrate,
+      [Attr.DryRun]: dryRun,
+      ...(this.#options.tenant === undefined ? {} : { [Attr.Tenant]: this.#options.tenant }),
+    };
     return withSpan(this.#tracer, SpanName.Initialize, attributes, async (span) => {
       try {
         const { conn, migrator, key } = await this.#prepared();
@@ -420,7 +424,9 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   }
 
   state(): ServiceState {
-    return viewServiceState(this.#model, this.#policy, this.#clock);
+    const state = viewServiceState(this.#model, this.#policy, this.#clock);
+    const { tenant } = this.#options;
+    return tenant === undefined ? state : Object.freeze({ ...state, tenant });
   }
 
   close(): Promise<void> {

@@ -51,6 +51,20 @@ export interface DialectOptions {
   readonly onConnectionError?: ((error: Error) => void) | undefined;
 }
 
+/**
+ * Where an engine keeps one tenant apart from the others, in the same server: a schema (PostgreSQL) or a
+ * database (MySQL). Names reach SQL as bound values or quoted identifiers, never pasted.
+ */
+export interface TenantNamespaces {
+  /** What a tenant is on this engine, for messages: "schema", "database". */
+  readonly kind: string;
+  /** The tenants' namespaces whose names match a SQL LIKE pattern, sorted; the engine's own are never listed. */
+  list(db: MigrationDb, pattern: string): Promise<string[]>;
+  exists(db: MigrationDb, name: string): Promise<boolean>;
+  /** Creates it if it is missing. */
+  create(db: MigrationDb, name: string): Promise<void>;
+}
+
 /** What a lock primitive of an engine is built from. */
 export interface LockPrimitiveOptions {
   readonly db: MigrationDb;
@@ -92,6 +106,8 @@ export interface EngineDriver {
   confirm?(db: MigrationDb): Promise<string>;
   /** The database name when the target names none. */
   readonly defaultNamespace: string;
+  /** A namespace per tenant on one server, where the engine has them (absent: a tenant is its own file). */
+  readonly tenants?: TenantNamespaces | undefined;
   /** mig's store SQL on this engine. */
   createStore(tables: StoreTables, settings: EngineSettings): StoreEngine;
   /** How the engine splits a SQL script into statements (the folder source's checks, no-transaction runs). */

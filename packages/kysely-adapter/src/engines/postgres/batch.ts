@@ -39,6 +39,8 @@ export interface BatchSettings {
    * that a stop can find it in pg_locks and end it from another session.
    */
   readonly marker?: { readonly classId: number; readonly objId: number } | undefined;
+  /** A tenant's `search_path` (quoted), for the migration's transaction only. */
+  readonly searchPath?: string | undefined;
 }
 
 /**
@@ -57,6 +59,9 @@ export function prologue(tables: StoreTables, expected: StoreHead, settings: Bat
   }
   if (settings.idleMs !== undefined && settings.idleMs > 0) {
     lines.push(`PERFORM set_config('idle_in_transaction_session_timeout', '${Math.round(settings.idleMs)}', true);`);
+  }
+  if (settings.searchPath !== undefined) {
+    lines.push(`PERFORM set_config('search_path', ${literal(settings.searchPath)}, true);`);
   }
   if (settings.marker !== undefined) {
     lines.push(`PERFORM pg_advisory_xact_lock_shared(${settings.marker.classId}, ${settings.marker.objId});`);
@@ -142,7 +147,9 @@ export function writeHead(tables: StoreTables, head: StoreHead): string {
  * needs fewer than `head.count` migrations looks at the status then.
  */
 export function notify(channel: string | undefined, head: StoreHead): string | undefined {
-  return channel === undefined ? undefined : `SELECT pg_notify(${literal(channel)}, ${literal(headNotice('applied', head))});`;
+  return channel === undefined
+    ? undefined
+    : `SELECT pg_notify(${literal(channel)}, ${literal(headNotice('applied', head))});`;
 }
 
 /** The statements as one batch; a migration's own SQL may end in a comment line, hence the newlines. */

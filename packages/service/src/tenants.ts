@@ -1,0 +1,171 @@
+import type { MigStatusCache } from '@mig/cache';
+import type { ResolvedConfig } from '@mig/config';
+import {
+  createDatabaseService,
+  createLimiter,
+  type DatabaseServiceOptions,
+  type Limiter,
+  type Logger,
+  MigError,
+  MigErrorCode,
+  type MigrationSource,
+  type MigrationStatus,
+  type Migrator,
+  type ServiceState,
+  TenantServices,
+} from '@mig/core';
+import { type MigrationDb, type OpenedDatabase, tenantNamespaces } from '@mig/kysely-adapter';
+import type { Kysely } from 'kysely';
+import { migrationOn } from './open-migration.js';
+
+/** A schema (a database on MySQL) per tenant: see `CreateDatabaseOptions.tenants`. */
+export interface TenantOptions {
+  /**
+   * The name of a tenant's schema (its database on MySQL) from the tenant id of a request, e.g.
+   * `(id) => \`tenant_${id}\``. Default: the id itself. The name is checked (letters, digits, underscores and
+   * hyphens, starting with a letter or underscore, at most 63 bytes) and always quoted in SQL.
+   */
+  readonly schema?: ((tenant: string) => string) | undefined;
+  /** Create a tenant's missing schema on its first request. Default: `createTenantSchemas` of the configuration (true). */
+  readonly createSchemas?: boolean | undefined;
+  /** Tenants migrating at once in this process. Default: `tenantConcurrency` of the configuration (4). */
+  readonly concurrency?: number | undefined;
+}
+
+/** The tenants a service has seen, without I/O: counts by phase, and the failing ones named. */
+export interface TenantsReport {
+  readonly known: number;
+  readonly ready: number;
+  readonly initializing: number;
+  /** Failed or degraded, by tenant id (at most 100 named). */
+  readonly failing: readonly string[];
+  readonly failingCount: number;
+}
+
+/** What every tenant's service shares: the pool, the migrations, the cache, the policies and the edges. */
+export interface TenantBase<DB> {
+  readonly config: ResolvedConfig;
+  readonly opened: OpenedDatabase<DB>;
+  readonly source: MigrationSource<MigrationDb>;
+  readonly cache: MigStatusCache<MigrationStatus>;
+  readonly logger: Logger;
+  readonly where: string;
+  /** The service options every tenant has alike (policies, stops, telemetry). */
+  readonly common: Omit<DatabaseServiceOptions<Kysely<DB>>, 'connect' | 'migrator'>;
+}
+
+/**
+ * Each tenant's database service on the shared pool: its store in its own schema (its migrations run there),
+ * its own lock key and cache entry, and a Kysely instance scoped to its schema (`withSchema`). At most
+ * `concurrency` tenants migrate at once; the others wait their turn.
+ */
+export function createTenantServices<DB>(base: TenantBase<DB>, options: TenantOptions): TenantServices<Kysely<DB>> {
+  const { values } = base.config;
+  const limiter = createLimiter(options.concurrency ?? values.tenantConcurrency);
+  const createSchemas = options.createSchemas ?? values.createTenantSchemas;
+  const db = base.opened.db as MigrationDb;
+  // Read once: an engine without namespaces (SQLite) says so on the first tenant's request.
+  let namespaces: ReturnType<typeof tenantNamespaces> | undefined;
+  const source = sharedSource(base.source);
+  return new TenantServices<Kysely<DB>>({
+    namespaceOf: options.schema,
+    create(tenant, name) {
+      const logger = tenantLogger(base.logger, tenant);
+      const { migrator } = migrationOn(
+        base.config,
+        base.opened,
+        source,
+        { ...base.common, logger },
+        {
+          schema: name,
+          tenant: true,
+        },
+      );
+      const scoped = base.opened.db.withSchema(name);
+      return createDatabaseService<Kysely<DB>>({
+        ...base.common,
+        tenant,
+        target: `${base.where}, ${tenant}`,
+        logger,
+        connect: async () => {
+          namespaces ??= tenantNamespaces(db);
+          if (!(await namespaces.exists(db, name))) {
+            if (!createSchemas) throw missing(tenant, name, namespaces.kind);
+            // Two processes may create it at once: the one that lost finds it there.
+            await namespaces.create(db, name).catch(async (error: unknown) => {
+              if (!(await namespaces?.exists(db, name))) throw error;
+            });
+          }
+          return scoped;
+        },
+        migrator: () => limited(migrator, limiter),
+      });
+    },
+  });
+}
+
+/** Counts and names, from each known tenant's state. */
+export function reportTenants(states: Record<string, ServiceState>): TenantsReport {
+  let ready = 0;
+  let initializing = 0;
+  const failing: string[] = [];
+  let failingCount = 0;
+  for (const [tenant, state] of Object.entries(states)) {
+    if (state.phase === 'ready') ready += 1;
+    else if (state.phase === 'initializing' || state.phase === 'idle') initializing += 1;
+    else if (state.phase === 'failed' || state.phase === 'degraded') {
+      failingCount += 1;
+      if (failing.length < 100) failing.push(tenant);
+    }
+  }
+  return { known: Object.keys(states).length, ready, initializing, failing, failingCount };
+}
+
+function missing(tenant: string, name: string, kind: string): MigError {
+  return new MigError(
+    MigErrorCode.InvalidConfig,
+    `Tenant "${tenant}" has no ${kind} "${name}", and createTenantSchemas is off: create the ${kind}, or set ` +
+      'createTenantSchemas to true.',
+    { context: { tenant, name, option: 'createTenantSchemas' } },
+  );
+}
+
+/** The migrations read once for every tenant (a failed read is tried again). */
+function sharedSource(source: MigrationSource<MigrationDb>): MigrationSource<MigrationDb> {
+  let loading: ReturnType<MigrationSource<MigrationDb>['load']> | undefined;
+  return {
+    description: source.description,
+    load() {
+      if (loading === undefined) {
+        const attempt = source.load();
+        attempt.catch(() => {
+          if (loading === attempt) loading = undefined;
+        });
+        loading = attempt;
+      }
+      return loading;
+    },
+  };
+}
+
+/** The migrator, with its runs taking a turn of the limiter: a bounded number of tenants migrate at once. */
+function limited<Db>(migrator: Migrator<Db>, limiter: Limiter): Migrator<Db> {
+  return new Proxy(migrator, {
+    get(target, property) {
+      if (property === 'up')
+        return (options?: Parameters<Migrator<Db>['up']>[0]) => limiter.run(() => target.up(options));
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Every line about a tenant carries its id. */
+function tenantLogger(logger: Logger, tenant: string): Logger {
+  return {
+    debug: (fields, message) => logger.debug({ ...fields, tenant }, message),
+    info: (fields, message) => logger.info({ ...fields, tenant }, message),
+    warn: (fields, message) => logger.warn({ ...fields, tenant }, message),
+    error: (fields, message) => logger.error({ ...fields, tenant }, message),
+  };
+}
