@@ -1,7 +1,8 @@
 import type { MigConfigInput, ResolvedConfig } from '@mig/config';
+import type { MigrationSource } from '@mig/core';
 import { ConnectionError, type Migrator } from '@mig/core';
 import type { KyselyAdapter, MigrationDb } from '@mig/kysely-adapter';
-import { loadMigConfig, openMigration } from '@mig/service';
+import { loadMigConfig, type OpenedPlace, openMigration } from '@mig/service';
 import { sql } from 'kysely';
 import type { Io, Output } from './output.js';
 
@@ -20,6 +21,9 @@ export interface CommandContext {
   readonly migrator: Migrator<MigrationDb>;
   /** "postgresql 127.0.0.1:5432/shop (public.mig_migrations)": where this command works, no secrets. */
   readonly where: string;
+  /** The database as opened, and the migrations: for a store per tenant on it. */
+  readonly opened: OpenedPlace;
+  readonly source: MigrationSource<MigrationDb>;
   close(): Promise<void>;
 }
 
@@ -38,13 +42,17 @@ export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfi
 }
 
 /** Opens the database and builds the migrator the command works with. */
-export async function openContext(config: ResolvedConfig, output: Output): Promise<CommandContext> {
+export async function openContext(
+  config: ResolvedConfig,
+  output: Output,
+  options: { readonly maxConnections?: number | undefined } = {},
+): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
-  const { db, where, adapter, migrator } = await openMigration<unknown>(config, {
+  const { db, where, adapter, migrator, opened, source } = await openMigration<unknown>(config, {
     urlFlag: '--url',
     applicationName: 'mig',
-    maxConnections: 3,
+    maxConnections: options.maxConnections ?? 3,
     logger: output.logger,
   });
   const started = performance.now();
@@ -60,6 +68,8 @@ export async function openContext(config: ResolvedConfig, output: Output): Promi
     adapter,
     migrator,
     where: `${where} (${adapter.store.tables.qualified})`,
+    opened: { db: opened.db as MigrationDb, target: opened.target },
+    source,
     close: () => db.destroy(),
   };
 }

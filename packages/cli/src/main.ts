@@ -7,6 +7,7 @@ import { create } from './commands/create.js';
 import { type AdoptFlags, adopt, baseline, repair } from './commands/history.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
+import { statusTenants, type TenantFlags, upTenants } from './commands/tenants.js';
 import { unlock } from './commands/unlock.js';
 import { verify } from './commands/verify.js';
 import { type CommandContext, type GlobalFlags, openContext, resolveCliConfig } from './context.js';
@@ -86,6 +87,13 @@ function createProgram(io: Io): Command {
     );
 }
 
+const TENANTS_FLAG = '--tenants [selection]';
+const TENANTS_HELP =
+  "every tenant schema (database on MySQL) whose name matches a LIKE pattern ('tenant_%'), or a comma-separated " +
+  'list; with no value, `tenants` of mig.config';
+const CONCURRENCY_FLAG = '--concurrency <n>';
+const CONCURRENCY_HELP = `with --tenants: tenants at once (default: ${ENV.MIGRATION_TENANT_CONCURRENCY} or 4)`;
+
 /** The flags of `up` and `down`. */
 interface RunCommandFlags {
   readonly to?: string;
@@ -100,13 +108,16 @@ async function withDatabase(
   command: Command,
   overrides: MigConfigInput,
   fn: (ctx: CommandContext, output: Output) => Promise<number>,
+  tenants = false,
 ): Promise<void> {
   const { io } = invocation;
   const flags = command.optsWithGlobals<GlobalFlags>();
   const output = createOutput(io, flags.json === true);
   const config = await resolveCliConfig(io, flags, overrides);
   invocation.config = config;
-  const ctx = await openContext(config, output);
+  // Over tenants, each running tenant may hold a lock session and a migration's connection at once.
+  const maxConnections = tenants ? config.values.tenantConcurrency * 2 + 1 : undefined;
+  const ctx = await openContext(config, output, { maxConnections });
   try {
     invocation.exitCode = await fn(ctx, output);
   } finally {
@@ -131,10 +142,25 @@ function addStatusCommand(program: Command, invocation: Invocation): void {
     .command('status')
     .description('list applied, pending, changed and missing migrations')
     .option('--fail-on-pending', 'exit 5 when any migration is pending')
-    .addHelpText('after', example(['mig status', 'mig status --fail-on-pending --json']))
-    .action((opts: { failOnPending?: boolean }, command: Command) =>
-      withDatabase(invocation, command, {}, (ctx, output) => status(ctx, output, opts)),
-    );
+    .option(TENANTS_FLAG, TENANTS_HELP)
+    .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
+    .option('--verbose', 'with --tenants: name every tenant, pending ones with their migrations')
+    .addHelpText(
+      'after',
+      example(['mig status', 'mig status --fail-on-pending --json', "mig status --tenants 'tenant_%' --verbose"]),
+    )
+    .action((opts: Partial<TenantFlags> & { concurrency?: string }, command: Command) => {
+      const { tenants } = opts;
+      return tenants === undefined
+        ? withDatabase(invocation, command, {}, (ctx, output) => status(ctx, output, opts))
+        : withDatabase(
+            invocation,
+            command,
+            { tenantConcurrency: opts.concurrency },
+            (ctx, output) => statusTenants(ctx, output, { ...opts, tenants }, 'status'),
+            true,
+          );
+    });
 }
 
 function addUpCommand(program: Command, invocation: Invocation): void {
@@ -152,26 +178,51 @@ function addUpCommand(program: Command, invocation: Invocation): void {
       ),
     )
     .option('--to <name>', 'apply up to and including this migration')
+    .option(TENANTS_FLAG, TENANTS_HELP)
+    .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
     .option(
       '--migration-timeout <duration>',
       `longest run of one migration, then it is stopped and rolled back (default: ${ENV.MIGRATION_TIMEOUT}, or none)`,
     )
     .addHelpText(
       'after',
-      example(['mig up', 'mig up --dry-run', 'mig up --to 20260101000000_create_todos --lock-timeout 2m']),
+      example([
+        'mig up',
+        'mig up --dry-run',
+        'mig up --to 20260101000000_create_todos --lock-timeout 2m',
+        "mig up --tenants 'tenant_%' --concurrency 8",
+      ]),
     )
-    .action((opts: RunCommandFlags & { lockStrategy?: string }, command: Command) =>
-      withDatabase(
-        invocation,
-        command,
-        {
-          dryRun: opts.dryRun,
-          lockTimeout: opts.lockTimeout,
-          lockStrategy: opts.lockStrategy,
-          migrationTimeout: opts.migrationTimeout,
-        },
-        (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
-      ),
+    .action(
+      (
+        opts: RunCommandFlags & { lockStrategy?: string; tenants?: string | true; concurrency?: string },
+        command: Command,
+      ) => {
+        const { tenants } = opts;
+        if (tenants !== undefined && opts.to !== undefined) {
+          command.error('error: --to applies to one database; leave it out with --tenants', {
+            exitCode: ExitCode.Usage,
+            code: 'mig.usage',
+          });
+        }
+        const shutdown = invocation.io.shutdown;
+        return withDatabase(
+          invocation,
+          command,
+          {
+            dryRun: opts.dryRun,
+            lockTimeout: opts.lockTimeout,
+            lockStrategy: opts.lockStrategy,
+            migrationTimeout: opts.migrationTimeout,
+            tenantConcurrency: opts.concurrency,
+          },
+          (ctx, output) =>
+            tenants === undefined
+              ? run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown })
+              : upTenants(ctx, output, invocation.io, { tenants, dryRun: opts.dryRun, shutdown }),
+          tenants !== undefined,
+        );
+      },
     );
 }
 
@@ -219,10 +270,22 @@ function addVerifyCommand(program: Command, invocation: Invocation): void {
   program
     .command('verify')
     .description('check checksums and order of applied migrations against the files')
-    .addHelpText('after', example(['mig verify', 'mig verify --json']))
-    .action((_opts: unknown, command: Command) =>
-      withDatabase(invocation, command, {}, (ctx, output) => verify(ctx, output)),
-    );
+    .option(TENANTS_FLAG, TENANTS_HELP)
+    .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
+    .option('--verbose', 'with --tenants: name every tenant')
+    .addHelpText('after', example(['mig verify', 'mig verify --json', "mig verify --tenants 'tenant_%'"]))
+    .action((opts: Partial<TenantFlags> & { concurrency?: string }, command: Command) => {
+      const { tenants } = opts;
+      return tenants === undefined
+        ? withDatabase(invocation, command, {}, (ctx, output) => verify(ctx, output))
+        : withDatabase(
+            invocation,
+            command,
+            { tenantConcurrency: opts.concurrency },
+            (ctx, output) => statusTenants(ctx, output, { ...opts, tenants }, 'verify'),
+            true,
+          );
+    });
 }
 
 function addUnlockCommand(program: Command, invocation: Invocation): void {

@@ -9,6 +9,7 @@ export {
   loadMigConfig,
   migrationOn,
   type OpenedMigration,
+  type OpenedPlace,
   type OpenMigrationOptions,
   openMigration,
   type StorePlace,
