@@ -24,6 +24,8 @@ export interface CommandContext {
   /** The database as opened, and the migrations: for a store per tenant on it. */
   readonly opened: OpenedPlace;
   readonly source: MigrationSource<MigrationDb>;
+  /** The database URL (secrets in it: never printed). */
+  readonly url: string;
   close(): Promise<void>;
 }
 
@@ -49,7 +51,7 @@ export async function openContext(
 ): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
-  const { db, where, adapter, migrator, opened, source } = await openMigration<unknown>(config, {
+  const { db, where, adapter, migrator, opened, source, url } = await openMigration<unknown>(config, {
     urlFlag: '--url',
     applicationName: 'mig',
     maxConnections: options.maxConnections ?? 3,
@@ -70,6 +72,7 @@ export async function openContext(
     where: `${where} (${adapter.store.tables.qualified})`,
     opened: { db: opened.db as MigrationDb, target: opened.target },
     source,
+    url,
     close: () => db.destroy(),
   };
 }

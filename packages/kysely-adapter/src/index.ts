@@ -26,5 +26,5 @@ export { createFolderSource, type FolderSourceOptions, MIGRATION_EXTENSIONS } fr
 export { createListSource, type InlineMigration } from './sources/list.js';
 export type { SqlSplitter, SqlStatement } from './sql/statement.js';
 export { createKyselyStore, type KyselyStore, type KyselyStoreOptions, STORE_SCHEMA_VERSION } from './store.js';
-export { type TenantNamespaces, tenantNamespaces } from './tenants.js';
+export { type TenantDatabases, type TenantNamespaces, tenantDatabases, tenantNamespaces } from './tenants.js';
 export { VERSION } from './version.js';

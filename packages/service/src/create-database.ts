@@ -230,7 +230,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     logConfig(config, this.#logger);
     const { values } = config;
     const telemetry = { tracerProvider: o.tracerProvider, meterProvider: o.meterProvider };
-    const { db, engine, where, migrator, opened, source } = await openMigration<DB>(config, {
+    const { db, engine, where, migrator, opened, source, url } = await openMigration<DB>(config, {
       defaultUrl: o.defaultUrl,
       applicationName: o.applicationName,
       maxConnections: o.maxConnections,
@@ -273,6 +273,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
               config,
               opened,
               source,
+              url,
               // One entry per tenant: a bound as large as the tenants, never a churn of re-checks.
               cache: createStatusCache<MigrationStatus>({
                 ttlMs: values.cacheTtlMs,

@@ -14,5 +14,6 @@ export {
   openMigration,
   type StorePlace,
 } from './open-migration.js';
+export { type TenantLayout, type TenantPlace, tenantLayout } from './tenant-layout.js';
 export type { TenantOptions, TenantsReport } from './tenants.js';
 export { VERSION } from './version.js';

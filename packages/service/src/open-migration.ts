@@ -60,6 +60,8 @@ export interface OpenedMigration<DB> {
   readonly opened: OpenedDatabase<DB>;
   /** The migrations: the folder (split as the engine reads SQL) or the given source. */
   readonly source: MigrationSource<MigrationDb>;
+  /** The database URL opened (it holds secrets: never log it). */
+  readonly url: string;
 }
 
 /**
@@ -94,7 +96,7 @@ export async function openMigration<DB>(
   });
   const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: splitterOf(opened) });
   const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
-  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source };
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
 }
 
 /** A database already opened: the Kysely instance and where it goes. */

@@ -14,9 +14,10 @@ import {
   type ServiceState,
   TenantServices,
 } from '@mig/core';
-import { type MigrationDb, type OpenedDatabase, tenantNamespaces } from '@mig/kysely-adapter';
+import type { MigrationDb, OpenedDatabase } from '@mig/kysely-adapter';
 import type { Kysely } from 'kysely';
 import { migrationOn } from './open-migration.js';
+import { type TenantLayout, type TenantPlace, tenantLayout } from './tenant-layout.js';
 
 /** A schema (a database on MySQL) per tenant: see `CreateDatabaseOptions.tenants`. */
 export interface TenantOptions {
@@ -47,6 +48,8 @@ export interface TenantBase<DB> {
   readonly config: ResolvedConfig;
   readonly opened: OpenedDatabase<DB>;
   readonly source: MigrationSource<MigrationDb>;
+  /** The database URL (a tenant's own database, where the engine keeps one per tenant, is found from it). */
+  readonly url: string;
   readonly cache: MigStatusCache<MigrationStatus>;
   readonly logger: Logger;
   readonly where: string;
@@ -63,42 +66,42 @@ export function createTenantServices<DB>(base: TenantBase<DB>, options: TenantOp
   const { values } = base.config;
   const limiter = createLimiter(options.concurrency ?? values.tenantConcurrency);
   const createSchemas = options.createSchemas ?? values.createTenantSchemas;
-  const db = base.opened.db as MigrationDb;
-  // Read once: an engine without namespaces (SQLite) says so on the first tenant's request.
-  let namespaces: ReturnType<typeof tenantNamespaces> | undefined;
+  // Read once, on the first tenant's request: an engine that keeps no tenants says so then.
+  let layout: TenantLayout | undefined;
   const source = sharedSource(base.source);
   return new TenantServices<Kysely<DB>>({
     namespaceOf: options.schema,
     create(tenant, name) {
       const logger = tenantLogger(base.logger, tenant);
-      const { migrator } = migrationOn(
-        base.config,
-        base.opened,
-        source,
-        { ...base.common, logger },
-        {
-          schema: name,
-          tenant: true,
-        },
-      );
-      const scoped = base.opened.db.withSchema(name);
+      let opened: TenantPlace | undefined;
       return createDatabaseService<Kysely<DB>>({
         ...base.common,
         tenant,
         target: `${base.where}, ${tenant}`,
         logger,
         connect: async () => {
-          namespaces ??= tenantNamespaces(db);
-          if (!(await namespaces.exists(db, name))) {
-            if (!createSchemas) throw missing(tenant, name, namespaces.kind);
-            // Two processes may create it at once: the one that lost finds it there.
-            await namespaces.create(db, name).catch(async (error: unknown) => {
-              if (!(await namespaces?.exists(db, name))) throw error;
-            });
+          layout ??= tenantLayout(base.url, { db: base.opened.db as MigrationDb, target: base.opened.target });
+          if (!(await layout.exists(name))) {
+            if (!createSchemas) throw missing(tenant, name, layout.kind);
+            await layout.create(name);
           }
-          return scoped;
+          opened ??= await layout.open(name);
+          return opened.db as Kysely<DB>;
         },
-        migrator: () => limited(migrator, limiter),
+        disconnect: async () => {
+          await opened?.close();
+        },
+        migrator: () => {
+          if (opened === undefined) throw new Error(`tenant ${tenant} is not open`);
+          const { migrator } = migrationOn(
+            base.config,
+            opened.opened,
+            source,
+            { ...base.common, logger },
+            opened.place,
+          );
+          return limited(migrator, limiter);
+        },
       });
     },
   });

@@ -1,6 +1,6 @@
 import type { TenantSelection } from '@mig/config';
 import { InvalidOptionError, namespaceProblem } from '@mig/core';
-import { tenantNamespaces } from '@mig/kysely-adapter';
+import type { TenantLayout } from '@mig/service';
 import type { CommandContext } from '../context.js';
 
 /** The tenants a command works on, and the names it was given that it refuses (never touched). */
@@ -17,7 +17,11 @@ export interface TenantList {
  * list, or (with no value) the configuration's `tenants` (a pattern, a list, or a function given the Kysely
  * instance). A name that is not a valid tenant name is refused before anything runs.
  */
-export async function selectTenants(ctx: CommandContext, flag: string | true): Promise<TenantList> {
+export async function selectTenants(
+  ctx: CommandContext,
+  layout: TenantLayout,
+  flag: string | true,
+): Promise<TenantList> {
   const selection: TenantSelection | undefined = flag === true ? ctx.config.values.tenants : flag;
   if (selection === undefined) {
     throw new InvalidOptionError(
@@ -26,10 +30,9 @@ export async function selectTenants(ctx: CommandContext, flag: string | true): P
         'over schema names) or a comma-separated list, or set tenants in mig.config.ts.',
     );
   }
-  const namespaces = tenantNamespaces(ctx.db);
   if (typeof selection === 'string' && !selection.includes(',')) {
-    const names = await namespaces.list(ctx.db, selection);
-    return { described: `${namespaces.kind}s like '${selection}'`, names, explicit: false };
+    const names = await layout.list(selection);
+    return { described: `${layout.kind}s like '${selection}'`, names, explicit: false };
   }
   const names =
     typeof selection === 'string'

@@ -1,7 +1,6 @@
 import { isMigError, type Logger, type MigrationStatus } from '@mig/core';
 import { describeProblem, describeThrown, silentLogger } from '@mig/core/adapter';
-import { tenantNamespaces } from '@mig/kysely-adapter';
-import { migrationOn } from '@mig/service';
+import { migrationOn, type TenantLayout, tenantLayout } from '@mig/service';
 import type { CommandContext } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { formatMs, type Io, type Output } from '../output.js';
@@ -30,9 +29,27 @@ interface TenantOutcome {
   readonly durationMs: number;
 }
 
-/** A tenant's migrator: its store in its own schema, where its migrations run; its own lock key. */
-function tenantMigrator(ctx: CommandContext, tenant: string, logger: Logger) {
-  return migrationOn(ctx.config, ctx.opened, ctx.source, { logger }, { schema: tenant, tenant: true }).migrator;
+/**
+ * Runs `work` with a tenant's migrator: its store in its own schema (database, file), where its migrations
+ * run, with its own lock key; a tenant's own database is closed afterwards.
+ */
+async function withTenant<T>(
+  ctx: CommandContext,
+  layout: TenantLayout,
+  tenant: string,
+  logger: Logger,
+  work: (migrator: ReturnType<typeof migrationOn>['migrator']) => Promise<T>,
+): Promise<T> {
+  const opened = await layout.open(tenant);
+  try {
+    return await work(migrationOn(ctx.config, opened.opened, ctx.source, { logger }, opened.place).migrator);
+  } finally {
+    await opened.close();
+  }
+}
+
+function layoutOf(ctx: CommandContext): TenantLayout {
+  return tenantLayout(ctx.url, ctx.opened, { applicationName: 'mig' });
 }
 
 function failure(tenant: string, started: number, error: unknown): TenantOutcome {
@@ -59,14 +76,14 @@ function tenantLogger(output: Output, tenant: string): Logger {
  * what is left, once. A failure in one tenant never stops the others; the summary and the exit code name them.
  */
 export async function upTenants(ctx: CommandContext, output: Output, io: Io, flags: TenantFlags): Promise<number> {
-  const list = await selectTenants(ctx, flags.tenants);
+  const layout = layoutOf(ctx);
+  const list = await selectTenants(ctx, layout, flags.tenants);
   const concurrency = ctx.config.values.tenantConcurrency;
   const dryRun = flags.dryRun ?? ctx.config.values.dryRun;
   const progress = tenantProgress(io, output, list.names.length);
   const outcomes: TenantOutcome[] = [];
   const { shutdown } = flags;
   const unhold = dryRun ? undefined : shutdown?.hold();
-  const namespaces = tenantNamespaces(ctx.db);
   try {
     await forEachTenant(
       list.names,
@@ -75,12 +92,10 @@ export async function upTenants(ctx: CommandContext, output: Output, io: Io, fla
         const started = performance.now();
         let outcome: TenantOutcome;
         try {
-          if (list.explicit && !dryRun) await ensureNamespace(ctx, namespaces, tenant);
-          const result = await tenantMigrator(ctx, tenant, tenantLogger(output, tenant)).up({
-            dryRun,
-            signal: shutdown?.stop,
-            interrupt: shutdown?.interrupt,
-          });
+          if (list.explicit && !dryRun) await ensureTenant(ctx, layout, tenant);
+          const result = await withTenant(ctx, layout, tenant, tenantLogger(output, tenant), (migrator) =>
+            migrator.up({ dryRun, signal: shutdown?.stop, interrupt: shutdown?.interrupt }),
+          );
           const applied = result.results.filter((r) => r.status === 'applied' || r.status === 'planned');
           outcome = result.error
             ? { ...failure(tenant, started, result.error), applied: applied.map((r) => r.name) }
@@ -137,27 +152,28 @@ function upLine(output: Output, o: TenantOutcome, dryRun: boolean): string {
   return `${color.green('✓')} ${o.tenant}: ${what} (${formatMs(o.durationMs)})`;
 }
 
-async function ensureNamespace(
-  ctx: CommandContext,
-  namespaces: ReturnType<typeof tenantNamespaces>,
-  tenant: string,
-): Promise<void> {
-  if (await namespaces.exists(ctx.db, tenant)) return;
+async function ensureTenant(ctx: CommandContext, layout: TenantLayout, tenant: string): Promise<void> {
+  if (await layout.exists(tenant)) return;
   if (!ctx.config.values.createTenantSchemas) {
     throw new Error(
-      `no ${namespaces.kind} "${tenant}", and createTenantSchemas is off: create it, or set createTenantSchemas to true`,
+      `no ${layout.kind} "${tenant}", and createTenantSchemas is off: create it, or set createTenantSchemas to true`,
     );
   }
-  await namespaces.create(ctx.db, tenant).catch(async (error: unknown) => {
-    if (!(await namespaces.exists(ctx.db, tenant))) throw error;
-  });
+  await layout.create(tenant);
 }
 
 /** One tenant's status, read (one round trip), never written. */
-async function readStatus(ctx: CommandContext, tenant: string, output: Output): Promise<TenantOutcome> {
+async function readStatus(
+  ctx: CommandContext,
+  layout: TenantLayout,
+  tenant: string,
+  output: Output,
+): Promise<TenantOutcome> {
   const started = performance.now();
   try {
-    const status: MigrationStatus = await tenantMigrator(ctx, tenant, tenantLogger(output, tenant)).status();
+    const status: MigrationStatus = await withTenant(ctx, layout, tenant, tenantLogger(output, tenant), (m) =>
+      m.status(),
+    );
     const problems = [
       ...status.problems.map((p) => describeProblem(p)),
       ...status.ahead.map((name) => `"${name}" was applied by a newer version of the code`),
@@ -186,10 +202,11 @@ export async function statusTenants(
   flags: TenantFlags,
   command: 'status' | 'verify',
 ): Promise<number> {
-  const list = await selectTenants(ctx, flags.tenants);
+  const layout = layoutOf(ctx);
+  const list = await selectTenants(ctx, layout, flags.tenants);
   const outcomes: TenantOutcome[] = [];
   await forEachTenant(list.names, ctx.config.values.tenantConcurrency, async (tenant) => {
-    outcomes.push(await readStatus(ctx, tenant, output));
+    outcomes.push(await readStatus(ctx, layout, tenant, output));
   });
   const all = sorted(outcomes);
   const upToDate = all.filter((o) => o.ok && (o.pending?.length ?? 0) === 0).map((o) => o.tenant);
