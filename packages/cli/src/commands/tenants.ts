@@ -1,5 +1,6 @@
 import { isMigError, type Logger, type MigrationStatus } from '@mig/core';
 import { describeProblem, describeThrown, silentLogger } from '@mig/core/adapter';
+import { isTransientConnectionError } from '@mig/kysely-adapter';
 import { migrationOn, type TenantLayout, tenantLayout } from '@mig/service';
 import type { CommandContext } from '../context.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
@@ -40,13 +41,31 @@ async function withTenant<T>(
   logger: Logger,
   work: (migrator: ReturnType<typeof migrationOn>['migrator']) => Promise<T>,
 ): Promise<T> {
-  const opened = await layout.open(tenant);
-  try {
-    return await work(migrationOn(ctx.config, opened.opened, ctx.source, { logger }, opened.place).migrator);
-  } finally {
-    await opened.close();
+  for (let attempt = 1; ; attempt++) {
+    const opened = await layout.open(tenant);
+    try {
+      return await work(migrationOn(ctx.config, opened.opened, ctx.source, { logger }, opened.place).migrator);
+    } catch (error) {
+      // A server full of clients for a moment (others share it) is no failure of this tenant: try again.
+      if (attempt >= TRANSIENT_ATTEMPTS || !transient(ctx, error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    } finally {
+      await opened.close();
+    }
   }
 }
+
+/** The server refused a connection for now (too many clients, starting up), as the error or its cause says. */
+function transient(ctx: CommandContext, error: unknown): boolean {
+  const { engine } = ctx.adapter;
+  return (
+    isTransientConnectionError(error, engine) ||
+    isTransientConnectionError((error as { cause?: unknown } | null)?.cause, engine)
+  );
+}
+
+/** Tries of one tenant when the server refuses a connection for now (too many clients). */
+const TRANSIENT_ATTEMPTS = 4;
 
 function layoutOf(ctx: CommandContext): TenantLayout {
   return tenantLayout(ctx.url, ctx.opened, { applicationName: 'mig' });
@@ -93,9 +112,14 @@ export async function upTenants(ctx: CommandContext, output: Output, io: Io, fla
         let outcome: TenantOutcome;
         try {
           if (list.explicit && !dryRun) await ensureTenant(ctx, layout, tenant);
-          const result = await withTenant(ctx, layout, tenant, tenantLogger(output, tenant), (migrator) =>
-            migrator.up({ dryRun, signal: shutdown?.stop, interrupt: shutdown?.interrupt }),
-          );
+          const result = await withTenant(ctx, layout, tenant, tenantLogger(output, tenant), async (migrator) => {
+            const run = await migrator.up({ dryRun, signal: shutdown?.stop, interrupt: shutdown?.interrupt });
+            // Refused a connection before anything was applied: thrown, so that it is tried again.
+            if (run.error && run.results.every((r) => r.status !== 'applied') && transient(ctx, run.error)) {
+              throw run.error;
+            }
+            return run;
+          });
           const applied = result.results.filter((r) => r.status === 'applied' || r.status === 'planned');
           outcome = result.error
             ? { ...failure(tenant, started, result.error), applied: applied.map((r) => r.name) }
