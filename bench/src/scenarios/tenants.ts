@@ -169,8 +169,9 @@ export async function tenantsScenario(ctx: BenchContext): Promise<ScenarioResult
     const mig = by[migLabel] as Summary;
     const floor = (by[psqlLabel] as Summary).median - (by[startLabel] as Summary).median;
     const r = mig.median / floor;
-    const wanted = count * migrations;
-    const onceMet = exactly.length > 0 && exactly.every((n) => n === wanted);
+    // Every migration leaves a record; each but the first (which creates the audit table) an audit row.
+    const wanted = [count * migrations, count * (migrations - 1)];
+    const onceMet = exactly.length > 0 && exactly.every((n, i) => n === wanted[i % 2]);
 
     ctx.log(`  ${many} tenants: mig up --tenants, mig status --tenants, a service with all of them cached`);
     const big = await tenantDatabase('tenants_many', many);
@@ -240,7 +241,7 @@ export async function tenantsScenario(ctx: BenchContext): Promise<ScenarioResult
         target: 'mig up --tenants: each migration applied exactly once in every tenant',
         kind: 'correctness',
         met: onceMet,
-        detail: `records and audit rows per run: ${exactly.join(', ')} (wanted ${wanted} each)`,
+        detail: `records and audit rows per run: ${exactly.join(', ')} (wanted ${wanted.join(' and ')})`,
       },
       {
         target: 'a ready tenant costs under a microsecond per call, no I/O',
