@@ -282,6 +282,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
               }),
               logger: this.#logger,
               where,
+              maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
               common,
             },
             o.tenants === true ? {} : o.tenants,
@@ -289,6 +290,9 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     return { config, db, engine, where, cache, service, tenants };
   }
 }
+
+/** The pool's size when `maxConnections` is not given (the engines' dialects default to it too). */
+const DEFAULT_MAX_CONNECTIONS = 10;
 
 /** Tenants whose status one service keeps in its cache at most (about 1 KB each). */
 const MAX_CACHED_TENANTS = 1_000_000;

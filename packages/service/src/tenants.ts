@@ -53,6 +53,8 @@ export interface TenantBase<DB> {
   readonly cache: MigStatusCache<MigrationStatus>;
   readonly logger: Logger;
   readonly where: string;
+  /** The shared pool's size. */
+  readonly maxConnections: number;
   /** The service options every tenant has alike (policies, stops, telemetry). */
   readonly common: Omit<DatabaseServiceOptions<Kysely<DB>>, 'connect' | 'migrator'>;
 }
@@ -64,7 +66,10 @@ export interface TenantBase<DB> {
  */
 export function createTenantServices<DB>(base: TenantBase<DB>, options: TenantOptions): TenantServices<Kysely<DB>> {
   const { values } = base.config;
-  const limiter = createLimiter(options.concurrency ?? values.tenantConcurrency);
+  // A migrating tenant may hold two of the pool's connections (its lock session and its migration's), and
+  // the others' status reads need one: never more at once than the pool can carry.
+  const poolBound = Math.max(1, Math.floor((base.maxConnections - 1) / 2));
+  const limiter = createLimiter(Math.min(options.concurrency ?? values.tenantConcurrency, poolBound));
   const createSchemas = options.createSchemas ?? values.createTenantSchemas;
   // Read once, on the first tenant's request: an engine that keeps no tenants says so then.
   let layout: TenantLayout | undefined;
