@@ -164,6 +164,22 @@ describe('createDatabase({ tenants }) on PostgreSQL schemas', () => {
     expect(lenient.state('fine').phase).toBe('ready');
   });
 
+  it("runs a no-transaction migration in the tenant's schema too, and leaves the pooled connection as it was", async () => {
+    const migrations = createListSource([
+      { name: '001_notes', sql: 'create table notes (id int primary key, body text);' },
+      { name: '002_index', sql: '-- mig:no-transaction\ncreate index concurrently notes_body on notes (body);' },
+    ]);
+    const db = open({ migrations, tenants: { schema: (id) => `nt_${id}` }, maxConnections: 1 });
+    const kysely = await db.ensureInitialized({ tenant: 'one' });
+    const { rows } = await database.query<{ schema: string }>(
+      `select schemaname as schema from pg_indexes where indexname = 'notes_body'`,
+    );
+    expect(rows).toEqual([{ schema: 'nt_one' }]);
+    // The one pooled connection ran the migration: its search_path is back to the default.
+    const path = await sql<{ p: string }>`select current_setting('search_path') as p`.execute(kysely);
+    expect(path.rows[0]?.p).toBe('"$user", public');
+  });
+
   it('bounds how many tenants migrate at once in a process', async () => {
     let active = 0;
     let most = 0;
