@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { CLI, mig, startNode, type Workspace, workspace } from './support.js';
@@ -109,6 +111,25 @@ describe('mig --tenants on PostgreSQL schemas', () => {
     const none = await run(['up', '--tenants']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--tenants was given no pattern/);
+  });
+
+  it("takes the tenants from mig.config's function, given the Kysely instance, when --tenants has no value", async () => {
+    await database.query('create table public.tenant_registry (name text not null)');
+    try {
+      await database.query("insert into public.tenant_registry values ('reg_one'), ('reg_two')");
+      await writeFile(
+        join(ws.dir, 'mig.config.mjs'),
+        "export default { tenants: async (db) => (await db.selectFrom('public.tenant_registry').select('name').execute()).map((r) => r.name) };\n",
+      );
+      const up = await run(['up', '--tenants', '--json']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.json()).toMatchObject({ tenants: 2, failed: [], applied: 4 });
+      expect(await tablesIn('reg_two')).toContain('todos');
+      const status = await run(['status', '--tenants']);
+      expect(status.stdout).toMatch(/2 up to date, 0 pending/);
+    } finally {
+      await database.query('drop table public.tenant_registry');
+    }
   });
 
   it('killed with -9 part-way, run again, applies each migration exactly once in every tenant', async () => {
