@@ -132,6 +132,38 @@ describe('mig --tenants on PostgreSQL schemas', () => {
     }
   });
 
+  it('SIGINT part-way: no new tenant starts, the summary says how many did not, exit 130; the next run finishes', async () => {
+    const tenants = Array.from({ length: 8 }, (_, i) => `tenant_s${i}`);
+    for (const t of tenants) await database.query(`create schema ${t}`);
+    await ws.write('003_slow.sql', `select pg_sleep(0.3);\n${log('003')}`);
+    const up = startNode(CLI, ['up', '--tenants', 'tenant_s%', '--concurrency', '1', '--json'], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: database.url, NO_COLOR: '1' },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(async () => {
+        if ((await runs()).some((r) => r.m === '003')) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+      up.done.then(() => {
+        clearInterval(timer);
+        reject(new Error('the run ended before it was stopped'));
+      });
+    });
+    up.child.kill('SIGINT');
+    const result = await up.done;
+    expect(result.code, result.stderr).toBe(130);
+    const doc = JSON.parse(result.stdout);
+    expect(doc.notStarted).toBeGreaterThan(0);
+    expect(doc.notStarted + doc.outcomes.length).toBe(tenants.length);
+    const again = await run(['up', '--tenants', 'tenant_s%', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const all = await runs();
+    for (const t of tenants) expect(all.filter((r) => r.s === t).length, t).toBe(3);
+  });
+
   it('killed with -9 part-way, run again, applies each migration exactly once in every tenant', async () => {
     const tenants = Array.from({ length: 10 }, (_, i) => `tenant_k${String(i).padStart(2, '0')}`);
     for (const t of tenants) await database.query(`create schema ${t}`);
