@@ -71,6 +71,11 @@ try {
   const readyStarted = performance.now();
   for (let i = 0; i < calls; i++) sink = database.ensureInitialized(options[i % count] as { tenant: string });
   const readyNs = ((performance.now() - readyStarted) * 1e6) / calls;
+  // One ready tenant called again and again, as one tenant's requests are: what a single database costs.
+  const one = options[0] as { tenant: string };
+  const oneStarted = performance.now();
+  for (let i = 0; i < calls; i++) sink = database.ensureInitialized(one);
+  const readyOneNs = ((performance.now() - oneStarted) * 1e6) / calls;
   await sink;
   // New tenants: schema created, every migration applied, on the first request.
   const fresh: number[] = [];
@@ -87,6 +92,7 @@ try {
     ready: report?.ready ?? 0,
     failing: report?.failingCount ?? 0,
     readyNs,
+    readyOneNs,
     fresh,
   });
   await database.close();
