@@ -12,7 +12,8 @@ export function childScript(
     | 'race-instance'
     | 'race-kysely'
     | 'race-engine'
-    | 'fast-path',
+    | 'fast-path'
+    | 'tenants-service',
 ): string {
   return fileURLToPath(new URL(`./child/${name}.js`, import.meta.url));
 }

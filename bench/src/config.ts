@@ -28,6 +28,17 @@ export interface Settings {
    * Scenario 11, per engine (MariaDB, SQLite): no-op check rounds and timed calls per round; full-apply runs
    * and warm-up runs per tool; racing process counts and race rounds.
    */
+  /**
+   * Scenario 14: tenants and migrations of the mig-vs-psql runs, rounds of them; tenants of the many-tenant
+   * part, and ready calls timed there.
+   */
+  readonly tenants: {
+    readonly count: number;
+    readonly migrations: number;
+    readonly rounds: number;
+    readonly many: number;
+    readonly calls: number;
+  };
   /** Scenario 13: migrations in the long history, rounds. */
   readonly longHistory: { readonly count: number; readonly rounds: number };
   readonly engines: {
@@ -60,6 +71,7 @@ const FULL: Settings = {
   cliStatus: { rounds: 20, warmup: 2 },
   engines: { checkRounds: 20, callsPerRound: 10, applyRounds: 5, applyWarmup: 1, raceSizes: [10], raceRounds: 3 },
   longHistory: { count: 10_000, rounds: 3 },
+  tenants: { count: 200, migrations: 5, rounds: 3, many: 10_000, calls: 1_000_000 },
 };
 
 const QUICK: Settings = {
@@ -76,6 +88,7 @@ const QUICK: Settings = {
   cliStatus: { rounds: 3, warmup: 1 },
   engines: { checkRounds: 5, callsPerRound: 5, applyRounds: 1, applyWarmup: 0, raceSizes: [5], raceRounds: 1 },
   longHistory: { count: 1_000, rounds: 1 },
+  tenants: { count: 20, migrations: 5, rounds: 1, many: 200, calls: 100_000 },
 };
 
 export function settingsFor(mode: Mode): Settings {

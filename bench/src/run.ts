@@ -28,6 +28,7 @@ import { poolerScenario } from './scenarios/pooler.js';
 import { raceScenario } from './scenarios/race.js';
 import { statusCache } from './scenarios/status-cache.js';
 import { statusCheck } from './scenarios/status-check.js';
+import { tenantsScenario } from './scenarios/tenants.js';
 import { warmInit } from './scenarios/warm-init.js';
 import type { BenchReport, Mode, ScenarioResult } from './types.js';
 import { runFailures } from './verdict.js';
@@ -50,6 +51,7 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
   },
   { id: '12', title: 'the lock queue: worst read while a migration waits behind a long transaction', run: lockQueue },
   { id: '13', title: 'a long history: 10,000 migrations applied, and the check on top', run: longHistory },
+  { id: '14', title: 'a schema per tenant: mig up --tenants beside psql, and 10,000 tenants', run: tenantsScenario },
 ];
 
 const { values } = parseArgs({

@@ -1,7 +1,7 @@
 import type { MigConfigInput, ResolvedConfig } from '@mig/config';
 import { ConnectionError, type MigrationSource, type Migrator } from '@mig/core';
 import { describeServerWhere, type KyselyAdapter, type MigrationDb } from '@mig/kysely-adapter';
-import { loadMigConfig, openMigration } from '@mig/service';
+import { loadMigConfig, type OpenedPlace, openMigration } from '@mig/service';
 import { sql } from 'kysely';
 import type { Io, Output } from './output.js';
 
@@ -18,10 +18,17 @@ export interface CommandContext {
   readonly db: MigrationDb;
   readonly adapter: KyselyAdapter;
   readonly migrator: Migrator<MigrationDb>;
-  /** Where the migrations come from: a folder says which layout it read (`layout`) once loaded. */
-  readonly source?: MigrationSource<MigrationDb> & { readonly notices?: readonly string[] };
+  /**
+   * Where the migrations come from (also for a store per tenant): a folder says which layout it read
+   * (`layout`) once loaded, and what it noticed (`notices`).
+   */
+  readonly source: MigrationSource<MigrationDb> & { readonly notices?: readonly string[] };
   /** "postgresql 127.0.0.1:5432/shop (public.mig_migrations)": where this command works, no secrets. */
   readonly where: string;
+  /** The database as opened: for a store per tenant on it. */
+  readonly opened: OpenedPlace;
+  /** The database URL (secrets in it: never printed). */
+  readonly url: string;
   close(): Promise<void>;
 }
 
@@ -43,6 +50,8 @@ export function resolveCliConfig(io: Io, flags: GlobalFlags, overrides: MigConfi
 export interface OpenOptions {
   /** Lint each migration about to be applied and warn of its findings (unless `lint` is off): `mig up`. */
   readonly lintWarnings?: boolean | undefined;
+  /** The pool's size (over tenants, each running tenant may hold a lock session and a migration's connection). */
+  readonly maxConnections?: number | undefined;
 }
 
 /** Opens the database and builds the migrator the command works with. */
@@ -53,10 +62,10 @@ export async function openContext(
 ): Promise<CommandContext> {
   for (const warning of config.warnings) output.logger.warn({}, warning);
   // The engine's driver is loaded here, and only the one this URL needs.
-  const { db, where, adapter, migrator, source } = await openMigration<unknown>(config, {
+  const { db, where, adapter, migrator, opened, source, url } = await openMigration<unknown>(config, {
     urlFlag: '--url',
     applicationName: 'mig',
-    maxConnections: 3,
+    maxConnections: options.maxConnections ?? 3,
     logger: output.logger,
     lint: options.lintWarnings === true && config.values.lint !== 'off' ? 'warn' : undefined,
   });
@@ -77,6 +86,8 @@ export async function openContext(
     migrator,
     source,
     where: `${server} (${adapter.store.tables.qualified})`,
+    opened: { db: opened.db as MigrationDb, target: opened.target },
+    url,
     close: () => db.destroy(),
   };
 }

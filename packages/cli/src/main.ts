@@ -8,6 +8,7 @@ import { type AdoptFlags, adopt, baseline, repair } from './commands/history.js'
 import { lint } from './commands/lint.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
+import { statusTenants, type TenantFlags, upTenants } from './commands/tenants.js';
 import { unlock } from './commands/unlock.js';
 import { verify } from './commands/verify.js';
 import { type CommandContext, type GlobalFlags, type OpenOptions, openContext, resolveCliConfig } from './context.js';
@@ -89,6 +90,13 @@ function createProgram(io: Io): Command {
     );
 }
 
+const TENANTS_FLAG = '--tenants [selection]';
+const TENANTS_HELP =
+  "every tenant schema (database on MySQL) whose name matches a LIKE pattern ('tenant_%'), or a comma-separated " +
+  'list; with no value, `tenants` of mig.config';
+const CONCURRENCY_FLAG = '--concurrency <n>';
+const CONCURRENCY_HELP = `with --tenants: tenants at once (default: ${ENV.MIGRATION_TENANT_CONCURRENCY} or 4)`;
+
 /** The flags of `up` and `down`. */
 interface RunCommandFlags {
   readonly to?: string;
@@ -103,14 +111,16 @@ async function withDatabase(
   command: Command,
   overrides: MigConfigInput,
   fn: (ctx: CommandContext, output: Output) => Promise<number>,
-  open: OpenOptions = {},
+  open: OpenOptions & { readonly tenants?: boolean } = {},
 ): Promise<void> {
   const { io } = invocation;
   const flags = command.optsWithGlobals<GlobalFlags>();
   const output = createOutput(io, flags.json === true);
   const config = await resolveCliConfig(io, flags, overrides);
   invocation.config = config;
-  const ctx = await openContext(config, output, open);
+  // Over tenants, each running tenant may hold a lock session and a migration's connection at once.
+  const maxConnections = open.tenants ? config.values.tenantConcurrency * 2 + 1 : undefined;
+  const ctx = await openContext(config, output, { lintWarnings: open.lintWarnings, maxConnections });
   try {
     invocation.exitCode = await fn(ctx, output);
   } finally {
@@ -135,10 +145,25 @@ function addStatusCommand(program: Command, invocation: Invocation): void {
     .command('status')
     .description('list applied, pending, changed and missing migrations')
     .option('--fail-on-pending', 'exit 5 when any migration is pending')
-    .addHelpText('after', example(['mig status', 'mig status --fail-on-pending --json']))
-    .action((opts: { failOnPending?: boolean }, command: Command) =>
-      withDatabase(invocation, command, {}, (ctx, output) => status(ctx, output, opts)),
-    );
+    .option(TENANTS_FLAG, TENANTS_HELP)
+    .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
+    .option('--verbose', 'with --tenants: name every tenant, pending ones with their migrations')
+    .addHelpText(
+      'after',
+      example(['mig status', 'mig status --fail-on-pending --json', "mig status --tenants 'tenant_%' --verbose"]),
+    )
+    .action((opts: Partial<TenantFlags> & { concurrency?: string }, command: Command) => {
+      const { tenants } = opts;
+      return tenants === undefined
+        ? withDatabase(invocation, command, {}, (ctx, output) => status(ctx, output, opts))
+        : withDatabase(
+            invocation,
+            command,
+            { tenantConcurrency: opts.concurrency },
+            (ctx, output) => statusTenants(ctx, output, { ...opts, tenants }, 'status'),
+            { tenants: true },
+          );
+    });
 }
 
 function addUpCommand(program: Command, invocation: Invocation): void {
@@ -156,6 +181,8 @@ function addUpCommand(program: Command, invocation: Invocation): void {
       ),
     )
     .option('--to <name>', 'apply up to and including this migration')
+    .option(TENANTS_FLAG, TENANTS_HELP)
+    .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
     .option(
       '--migration-timeout <duration>',
       `longest run of one migration, then it is stopped and rolled back (default: ${ENV.MIGRATION_TIMEOUT}, or none)`,
@@ -171,23 +198,46 @@ function addUpCommand(program: Command, invocation: Invocation): void {
         'mig up --dry-run',
         'mig up --single-transaction',
         'mig up --to 20260101000000_create_todos --lock-timeout 2m',
+        "mig up --tenants 'tenant_%' --concurrency 8",
       ]),
     )
-    .action((opts: RunCommandFlags & { lockStrategy?: string; singleTransaction?: boolean }, command: Command) =>
-      withDatabase(
-        invocation,
-        command,
-        {
-          dryRun: opts.dryRun,
-          lockTimeout: opts.lockTimeout,
-          lockStrategy: opts.lockStrategy,
-          migrationTimeout: opts.migrationTimeout,
-          ...(opts.singleTransaction ? { transaction: 'all' } : {}),
+    .action(
+      (
+        opts: RunCommandFlags & {
+          lockStrategy?: string;
+          singleTransaction?: boolean;
+          tenants?: string | true;
+          concurrency?: string;
         },
-        (ctx, output) => run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown: invocation.io.shutdown }),
-        // A person runs `mig up`: lint findings are warnings, whatever `lint` says (unless off).
-        { lintWarnings: true },
-      ),
+        command: Command,
+      ) => {
+        const { tenants } = opts;
+        if (tenants !== undefined && opts.to !== undefined) {
+          command.error('error: --to applies to one database; leave it out with --tenants', {
+            exitCode: ExitCode.Usage,
+            code: 'mig.usage',
+          });
+        }
+        const shutdown = invocation.io.shutdown;
+        return withDatabase(
+          invocation,
+          command,
+          {
+            dryRun: opts.dryRun,
+            lockTimeout: opts.lockTimeout,
+            lockStrategy: opts.lockStrategy,
+            migrationTimeout: opts.migrationTimeout,
+            tenantConcurrency: opts.concurrency,
+            ...(opts.singleTransaction ? { transaction: 'all' } : {}),
+          },
+          (ctx, output) =>
+            tenants === undefined
+              ? run(ctx, output, 'up', { to: opts.to, dryRun: opts.dryRun, shutdown })
+              : upTenants(ctx, output, invocation.io, { tenants, dryRun: opts.dryRun, shutdown }),
+          // A person runs `mig up`: lint findings are warnings, whatever `lint` says (unless off).
+          { lintWarnings: true, tenants: tenants !== undefined },
+        );
+      },
     );
 }
 
@@ -250,10 +300,22 @@ function addVerifyCommand(program: Command, invocation: Invocation): void {
   program
     .command('verify')
     .description('check checksums and order of applied migrations against the files')
-    .addHelpText('after', example(['mig verify', 'mig verify --json']))
-    .action((_opts: unknown, command: Command) =>
-      withDatabase(invocation, command, {}, (ctx, output) => verify(ctx, output)),
-    );
+    .option(TENANTS_FLAG, TENANTS_HELP)
+    .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
+    .option('--verbose', 'with --tenants: name every tenant')
+    .addHelpText('after', example(['mig verify', 'mig verify --json', "mig verify --tenants 'tenant_%'"]))
+    .action((opts: Partial<TenantFlags> & { concurrency?: string }, command: Command) => {
+      const { tenants } = opts;
+      return tenants === undefined
+        ? withDatabase(invocation, command, {}, (ctx, output) => verify(ctx, output))
+        : withDatabase(
+            invocation,
+            command,
+            { tenantConcurrency: opts.concurrency },
+            (ctx, output) => statusTenants(ctx, output, { ...opts, tenants }, 'verify'),
+            { tenants: true },
+          );
+    });
 }
 
 function addUnlockCommand(program: Command, invocation: Invocation): void {

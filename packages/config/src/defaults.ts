@@ -7,6 +7,7 @@ import {
   DEFAULT_MIGRATION_TIMEOUT_MS,
   DEFAULT_PENDING_POLICY,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TENANT_CONCURRENCY,
   DEFAULT_TRANSACTION_MODE,
 } from '@mig/core';
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA, DEFAULT_TABLE } from '@mig/core/adapter';
@@ -31,6 +32,8 @@ export const ENV = {
   MIGRATION_TIMEOUT: 'MIGRATION_TIMEOUT',
   MIGRATION_DDL_LOCK_TIMEOUT: 'MIGRATION_DDL_LOCK_TIMEOUT',
   MIGRATION_STATEMENT_TIMEOUT: 'MIGRATION_STATEMENT_TIMEOUT',
+  MIGRATION_TENANTS: 'MIGRATION_TENANTS',
+  MIGRATION_TENANT_CONCURRENCY: 'MIGRATION_TENANT_CONCURRENCY',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -57,4 +60,7 @@ export const DEFAULTS = Object.freeze({
   schema: DEFAULT_SCHEMA,
   table: DEFAULT_TABLE,
   transaction: DEFAULT_TRANSACTION_MODE,
+  tenants: undefined,
+  tenantConcurrency: DEFAULT_TENANT_CONCURRENCY,
+  createTenantSchemas: true,
 } as const satisfies Omit<MigConfig, 'autoMigrate'>);

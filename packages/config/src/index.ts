@@ -21,4 +21,5 @@ export type {
   MigConfigInput,
   PendingPolicy,
   ResolvedConfig,
+  TenantSelection,
 } from './types.js';

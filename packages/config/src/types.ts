@@ -3,6 +3,17 @@ import type { FailurePolicy, LintMode, LockStrategy, PendingPolicy, TransactionM
 // The unions are core's (`@mig/core` defines every closed set of values once); config re-exports them.
 export type { FailurePolicy, LintMode, LockStrategy, PendingPolicy, TransactionMode };
 
+/**
+ * Which tenants `mig up --tenants` and `mig status --tenants` work on: a SQL LIKE pattern over schema (or
+ * database) names (`'tenant_%'`), a comma-separated list, a list, or a function that returns the names (it
+ * gets the Kysely instance, to read them from a table of your own).
+ */
+export type TenantSelection =
+  | string
+  | readonly string[]
+  // biome-ignore lint/suspicious/noExplicitAny: the Kysely instance of any database.
+  | ((db: any) => Promise<readonly string[]> | readonly string[]);
+
 /** The resolved, validated configuration. Durations are in milliseconds. */
 export interface MigConfig {
   /** Where to connect; `undefined` when nothing set it (the app decides, e.g. an embedded database). */
@@ -52,6 +63,12 @@ export interface MigConfig {
    * it), or `all` in one (a failure leaves nothing; refused on MySQL, whose DDL commits implicitly).
    */
   readonly transaction: TransactionMode;
+  /** The tenants the CLI works on with `--tenants` and no value; undefined for none. */
+  readonly tenants: TenantSelection | undefined;
+  /** Tenants migrated at once (the CLI's `--concurrency`, a service's first requests). Default 4. */
+  readonly tenantConcurrency: number;
+  /** A tenant's schema (database) is created on its first request when it is missing. Default true. */
+  readonly createTenantSchemas: boolean;
 }
 
 /** Where a resolved value came from. Precedence: flag > env > file > default. */
@@ -118,4 +135,10 @@ export interface MigConfigInput {
   table?: string | undefined;
   /** `each` or `all` (every pending migration in one transaction; `mig up --single-transaction`). Default each. */
   transaction?: OneOf<TransactionMode> | undefined;
+  /** A LIKE pattern (`tenant_%`), a comma-separated list, a list, or a function. Env: MIGRATION_TENANTS. */
+  tenants?: TenantSelection | undefined;
+  /** 1 to 64. Env: MIGRATION_TENANT_CONCURRENCY. Default 4. */
+  tenantConcurrency?: number | string | undefined;
+  /** Default true. */
+  createTenantSchemas?: boolean | string | undefined;
 }

@@ -37,6 +37,9 @@ describe('summarizeConfig', () => {
       ddlLockTimeoutMs: { value: 1_000, source: 'default' },
       lint: { value: 'error', source: 'default' },
       statementTimeoutMs: { value: undefined, source: 'default' },
+      tenants: { value: undefined, source: 'default' },
+      tenantConcurrency: { value: 4, source: 'default' },
+      createTenantSchemas: { value: true, source: 'default' },
     });
   });
 

@@ -83,6 +83,8 @@ describe('public constants', () => {
         'MIGRATION_TIMEOUT',
         'MIGRATION_DDL_LOCK_TIMEOUT',
         'MIGRATION_STATEMENT_TIMEOUT',
+        'MIGRATION_TENANTS',
+        'MIGRATION_TENANT_CONCURRENCY',
       ].sort(),
     );
   });
@@ -104,6 +106,8 @@ describe('public constants', () => {
       ddlLockTimeoutMs: 1_000,
       lint: 'error',
       statementTimeoutMs: undefined,
+      tenantConcurrency: 4,
+      createTenantSchemas: true,
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });

@@ -192,6 +192,8 @@ describe('environment variables', () => {
       ddlLockTimeoutMs: 1_000,
       lint: 'error',
       statementTimeoutMs: undefined,
+      tenantConcurrency: 4,
+      createTenantSchemas: true,
     });
     expect(nodeEnv).toBeUndefined();
   });
@@ -296,6 +298,9 @@ describe('precedence: flag > env > file > default', () => {
       ddlLockTimeoutMs: 'default',
       lint: 'default',
       statementTimeoutMs: 'default',
+      tenants: 'default',
+      tenantConcurrency: 'default',
+      createTenantSchemas: 'default',
     });
     expect(resolved.values).toMatchObject({ cacheTtlMs: 60_000, dryRun: true, onPending: 'refuse', schema: 'mig' });
     expect(resolved.file).toBe('/srv/app/config/mig.config.json');
@@ -468,7 +473,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint, statementTimeout',
+      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint, statementTimeout, tenants, tenantConcurrency, createTenantSchemas',
     );
   });
 });

@@ -17,6 +17,11 @@ export const DEFAULT_STATEMENT_LOCK_WAIT_MS = 30_000;
  */
 export const DEFAULT_MIGRATION_TIMEOUT_MS: number | undefined = undefined;
 /**
+ * Tenants migrated at once (`mig up --tenants`, and first requests of many tenants in one service): a few,
+ * so that a release over thousands of schemas goes faster than one at a time without filling the server.
+ */
+export const DEFAULT_TENANT_CONCURRENCY = 4;
+/**
  * Longest time a migration's transaction may sit idle (no statement running) before the server ends its
  * session (PostgreSQL's idle_in_transaction_session_timeout, MySQL's wait_timeout on the migration's
  * connection): a process that is wedged, or gone without the server noticing, never holds a transaction (and

@@ -11,6 +11,7 @@ export {
   DEFAULT_MIGRATION_TIMEOUT_MS,
   DEFAULT_PENDING_POLICY,
   DEFAULT_STATUS_TTL_MS,
+  DEFAULT_TENANT_CONCURRENCY,
   DEFAULT_TRANSACTION_MODE,
   FAILURE_POLICIES,
   type FailurePolicy,
@@ -60,6 +61,14 @@ export type {
 export { createMigrator } from './migrator.js';
 export type { AppliedMigration, Logger, MigrationLock, MigrationStore, StatusCache } from './ports.js';
 export type { MigrationState, ServicePhase, ServiceState } from './service/state.js';
+export {
+  createLimiter,
+  type Limiter,
+  namespaceProblem,
+  TenantServices,
+  type TenantServicesOptions,
+  tenantNamespace,
+} from './service/tenants.js';
 export type { DatabaseService, DatabaseServiceOptions, EnsureOptions, RunStops } from './service/types.js';
 export { createDatabaseService } from './service.js';
 export type { MigrationInspection, MigrationStatus, StatusState } from './status.js';

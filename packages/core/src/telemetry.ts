@@ -40,6 +40,8 @@ export const Attr = {
   LockAttempts: 'mig.lock.attempts',
   LockHolder: 'mig.lock.holder',
   Outcome: 'mig.outcome',
+  /** The tenant whose schema (database, file) a span works on. */
+  Tenant: 'mig.tenant',
   /** On `mig.record`: the record was written in the same round trip as the migration itself. */
   RecordWithMigration: 'mig.record.with_migration',
   /** On `mig.migration`: how many attempts it took (short table-lock attempts, see `ddlLockTimeoutMs`). */

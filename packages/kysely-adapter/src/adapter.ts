@@ -77,10 +77,12 @@ export function createKyselyAdapter(options: KyselyStoreOptions): KyselyAdapter 
   // The in-process mutex is per database. Without a described target, this Kysely instance is the best
   // identity there is: two instances on one database then meet at the database lock instead, which is
   // still correct, only less frugal.
-  const scope =
+  const database =
     options.target?.server !== undefined && !detected.capabilities.embedded
       ? `${target.server}/${target.namespace}`
       : instanceScope(options.db);
+  // Tenants of one database lock apart, as their database locks are apart (one key per schema.table).
+  const scope = options.tenant === true ? `${database}/${tables.qualified}` : database;
   const driver = async () => driverOf(await confirmEngine(options.db, detected));
   const primitives = (logger?: Logger): LockPrimitiveOptions => ({
     db: options.db,

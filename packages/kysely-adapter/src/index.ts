@@ -42,4 +42,5 @@ export { compareVersions, LAYOUT_LABELS, type LayoutName } from './sources/layou
 export { createListSource, type InlineMigration } from './sources/list.js';
 export type { SqlSplitter, SqlStatement } from './sql/statement.js';
 export { createKyselyStore, type KyselyStore, type KyselyStoreOptions, STORE_SCHEMA_VERSION } from './store.js';
+export { type TenantDatabases, type TenantNamespaces, tenantDatabases, tenantNamespaces } from './tenants.js';
 export { VERSION } from './version.js';

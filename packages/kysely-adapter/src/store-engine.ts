@@ -159,6 +159,12 @@ export interface EngineSettings {
    * vanished process never holds it for ever), ms; 0 for none.
    */
   readonly idleInTransactionMs: number;
+  /**
+   * A tenant's namespace (its schema on PostgreSQL, its database on MySQL): each migration runs with it as
+   * the default for unqualified names, and the connection goes back to the pool as it was. Undefined: as
+   * the connection is.
+   */
+  readonly runIn?: string | undefined;
 }
 
 /** A record row as engines read it; the columns after `transactional` are absent from tables of version 1. */

@@ -60,6 +60,11 @@ export interface KyselyStoreOptions {
   readonly db: MigrationDb;
   /** Schema of mig's tables (PostgreSQL; on MySQL, the database). Default "public" on PostgreSQL, the connection's own elsewhere. */
   readonly schema?: string | undefined;
+  /**
+   * A tenant's store: `schema` is the tenant's own (a schema on PostgreSQL, a database on MySQL), and each
+   * migration runs with it as the default for unqualified names. Default false.
+   */
+  readonly tenant?: boolean | undefined;
   /** Table of applied migrations; the head and lock tables take this name plus `_head` and `_lock`. */
   readonly table?: string | undefined;
   /** How to name the database in spans and messages (no secrets). See `describeConnection`. */
@@ -124,6 +129,7 @@ export function createKyselyStore(options: KyselyStoreOptions): KyselyStore {
     statementTimeoutMs: options.statementTimeoutMs ?? 0,
     logger: options.logger ?? silentLogger,
     idleInTransactionMs: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS,
+    runIn: options.tenant === true ? schema : undefined,
   };
   const { tracer } = createTelemetry({ tracerProvider: options.tracerProvider }, '@mig/kysely-adapter', VERSION);
   return new KyselyStore(options.db, {

@@ -2,6 +2,8 @@ import { InvalidOptionError } from '@mig/core';
 import { type RawBuilder, sql } from 'kysely';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** A schema may also hold hyphens (a tenant's, "acme-eu"): every statement quotes it. */
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
 /** mig's tables, quoted and schema-qualified (where the engine has schemas, or the user named one). */
 export interface StoreTables {
@@ -22,10 +24,11 @@ export function storeTables(schema: string | undefined, table: string): StoreTab
   ] as const) {
     if (option === 'schema' && value === undefined) continue;
     // The lock and head tables add up to 5 characters to the name.
-    if (typeof value !== 'string' || !IDENTIFIER.test(value) || (option === 'table' && value.length > 58)) {
+    const pattern = option === 'schema' ? SCHEMA : IDENTIFIER;
+    if (typeof value !== 'string' || !pattern.test(value) || (option === 'table' && value.length > 58)) {
       throw new InvalidOptionError(
         option,
-        `Invalid ${option} name ${JSON.stringify(value)}: use letters, digits and underscores, starting with a letter or underscore, at most ${option === 'table' ? 58 : 63} characters.`,
+        `Invalid ${option} name ${JSON.stringify(value)}: use letters, digits and underscores${option === 'schema' ? ' (and hyphens)' : ''}, starting with a letter or underscore, at most ${option === 'table' ? 58 : 63} characters.`,
       );
     }
   }

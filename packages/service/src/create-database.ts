@@ -11,12 +11,14 @@ import {
   createDatabaseService,
   type DatabaseService,
   type EnsureOptions,
+  InvalidOptionError,
   type Logger,
   MigError,
   MigErrorCode,
   type MigrationSource,
   type MigrationStatus,
   type ServiceState,
+  type TenantServices,
 } from '@mig/core';
 import { IDLE_SERVICE_STATE } from '@mig/core/adapter';
 import { type Engine, isTransientConnectionError, type MigrationDb } from '@mig/kysely-adapter';
@@ -26,6 +28,7 @@ import { createConsoleLogger } from './console-logger.js';
 import type { LintAction } from './lint-guard.js';
 import { loadMigConfig, openMigration } from './open-migration.js';
 import { processStops } from './process-stops.js';
+import { createTenantServices, reportTenants, type TenantOptions, type TenantsReport } from './tenants.js';
 
 export interface CreateDatabaseOptions {
   /** Where the config file is searched from, and what relative paths resolve against. Default `process.cwd()`. */
@@ -60,6 +63,12 @@ export interface CreateDatabaseOptions {
   readonly handleSignals?: boolean | undefined;
   readonly tracerProvider?: TracerProvider | undefined;
   readonly meterProvider?: MeterProvider | undefined;
+  /**
+   * A schema per tenant (a database per tenant on MySQL): `ensureInitialized({ tenant })` then resolves to
+   * a Kysely instance in that tenant's schema, brought up to date on the tenant's first request. `true` for
+   * the defaults (the schema is named as the tenant id).
+   */
+  readonly tenants?: TenantOptions | true | undefined;
 }
 
 /** What a `/migrations` endpoint or a readiness probe shows: no I/O to read. */
@@ -75,6 +84,8 @@ export interface DatabaseReport {
     readonly nodeEnv: string | undefined;
     readonly values: ConfigSummary;
   } | null;
+  /** With tenants: how many are known, ready, starting and failing (named); null without tenants. */
+  readonly tenants: TenantsReport | null;
 }
 
 /** A Kysely database that brings its schema up to date on first use. See {@link createDatabase}. */
@@ -92,8 +103,8 @@ export interface MigDatabase<DB> {
   configuration(): Promise<ResolvedConfig>;
   /** Reads the configuration, connects and fills the status cache, without migrating. Never rejects. */
   warm(): Promise<void>;
-  /** The service's state, without I/O. */
-  state(): ServiceState;
+  /** The service's state, without I/O; with tenants, that tenant's (idle before its first request). */
+  state(tenant?: string): ServiceState;
   report(): DatabaseReport;
   /** Closes the connections. */
   close(): Promise<void>;
@@ -121,6 +132,7 @@ interface Built<DB> {
   readonly where: string;
   readonly cache: MigStatusCache<MigrationStatus>;
   readonly service: DatabaseService<Kysely<DB>>;
+  readonly tenants: TenantServices<Kysely<DB>> | undefined;
 }
 
 class OneCallDatabase<DB> implements MigDatabase<DB> {
@@ -140,8 +152,14 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
 
   ensureInitialized(options?: EnsureOptions): Promise<Kysely<DB>> {
     const built = this.#built;
-    if (built !== undefined) return built.service.ensureInitialized(options);
-    return this.#build().then((b) => b.service.ensureInitialized(options));
+    if (built !== undefined) {
+      const tenant = options?.tenant;
+      if (tenant === undefined && built.tenants === undefined) return built.service.ensureInitialized(options);
+      return tenant !== undefined && built.tenants !== undefined
+        ? built.tenants.ensureInitialized(tenant, options)
+        : Promise.reject(tenantMismatch(tenant));
+    }
+    return this.#build().then(() => this.ensureInitialized(options));
   }
 
   async configuration(): Promise<ResolvedConfig> {
@@ -156,8 +174,10 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     }
   }
 
-  state(): ServiceState {
-    return this.#built?.service.state() ?? IDLE_SERVICE_STATE;
+  state(tenant?: string): ServiceState {
+    const built = this.#built;
+    if (tenant !== undefined) return built?.tenants?.state(tenant) ?? { ...IDLE_SERVICE_STATE, tenant };
+    return built?.service.state() ?? IDLE_SERVICE_STATE;
   }
 
   report(): DatabaseReport {
@@ -170,6 +190,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       config: built
         ? { file: built.config.file, nodeEnv: built.config.nodeEnv, values: summarizeConfig(built.config) }
         : null,
+      tenants: built?.tenants ? reportTenants(built.tenants.states()) : null,
     };
   }
 
@@ -178,6 +199,11 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     const built = await this.#building?.catch(() => undefined);
     if (built) {
       await built.service.close();
+      if (built.tenants) {
+        await built.tenants.close();
+        // The tenants share the pool, which no single service owns.
+        await built.db.destroy();
+      }
       built.cache.dispose();
     }
   }
@@ -205,7 +231,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
     logConfig(config, this.#logger);
     const { values } = config;
     const telemetry = { tracerProvider: o.tracerProvider, meterProvider: o.meterProvider };
-    const { db, engine, where, migrator } = await openMigration<DB>(config, {
+    const { db, engine, where, migrator, opened, source, url } = await openMigration<DB>(config, {
       defaultUrl: o.defaultUrl,
       applicationName: o.applicationName,
       maxConnections: o.maxConnections,
@@ -215,18 +241,11 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       ...telemetry,
     });
     const cache = createStatusCache<MigrationStatus>({ ttlMs: values.cacheTtlMs, meterProvider: o.meterProvider });
-    const service = createDatabaseService<Kysely<DB>>({
-      connect: async () => {
-        // A connection opened and handed back to the pool, with no statement: the status check reuses it.
-        await db.connection().execute(async () => {});
-        return db;
-      },
-      disconnect: (conn) => conn.destroy(),
-      migrator: () => migrator,
+    const common = {
       cache,
       // Many instances starting at once can fill the server's connections for a moment: that is retried, as
       // this engine reports it, not fatal.
-      isTransientConnectError: (error) => isTransientConnectionError(error, engine),
+      isTransientConnectError: (error: unknown) => isTransientConnectionError(error, engine),
       autoMigrate: values.autoMigrate,
       dryRun: values.dryRun,
       onPending: values.onPending,
@@ -237,8 +256,41 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       // While a run holds the lock, SIGTERM and SIGINT let it go first (then end the process as they would).
       stops: o.handleSignals === false ? undefined : processStops(this.#logger),
       ...telemetry,
+    };
+    const service = createDatabaseService<Kysely<DB>>({
+      ...common,
+      connect: async () => {
+        // A connection opened and handed back to the pool, with no statement: the status check reuses it.
+        await db.connection().execute(async () => {});
+        return db;
+      },
+      disconnect: (conn) => conn.destroy(),
+      migrator: () => migrator,
     });
-    return { config, db, engine, where, cache, service };
+    const tenants =
+      o.tenants === undefined
+        ? undefined
+        : createTenantServices<DB>(
+            {
+              config,
+              opened,
+              source,
+              url,
+              // One entry per tenant: a bound as large as the tenants, never a churn of re-checks.
+              cache: createStatusCache<MigrationStatus>({
+                ttlMs: values.cacheTtlMs,
+                maxEntries: MAX_CACHED_TENANTS,
+                meterProvider: o.meterProvider,
+              }),
+              logger: this.#logger,
+              where,
+              maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+              common,
+              lint: lintAction(config),
+            },
+            o.tenants === true ? {} : o.tenants,
+          );
+    return { config, db, engine, where, cache, service, tenants };
   }
 }
 
@@ -250,6 +302,24 @@ function lintAction(config: ResolvedConfig): LintAction | undefined {
   const { lint, autoMigrate } = config.values;
   if (lint === 'off' || !autoMigrate || config.nodeEnv !== 'production') return undefined;
   return lint === 'error' ? 'refuse' : 'warn';
+}
+
+/** The pool's size when `maxConnections` is not given (the engines' dialects default to it too). */
+const DEFAULT_MAX_CONNECTIONS = 10;
+
+/** Tenants whose status one service keeps in its cache at most (about 1 KB each). */
+const MAX_CACHED_TENANTS = 1_000_000;
+
+function tenantMismatch(tenant: string | undefined): InvalidOptionError {
+  return tenant === undefined
+    ? new InvalidOptionError(
+        'tenant',
+        'This database has a schema per tenant: pass the tenant, as in ensureInitialized({ tenant: "acme" }).',
+      )
+    : new InvalidOptionError(
+        'tenant',
+        `A tenant ("${tenant}") was given, but this database has no tenants: pass createDatabase({ tenants: … }).`,
+      );
 }
 
 function closedError(): MigError {

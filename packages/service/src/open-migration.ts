@@ -17,6 +17,7 @@ import {
   type KyselyAdapter,
   type KyselyFence,
   type MigrationDb,
+  type OpenedDatabase,
   openDatabase,
   URL_FORMS,
 } from '@mig/kysely-adapter';
@@ -62,8 +63,12 @@ export interface OpenedMigration<DB> {
   readonly adapter: KyselyAdapter;
   readonly lock: MigrationLock<KyselyFence>;
   readonly migrator: Migrator<MigrationDb>;
-  /** Where the migrations come from; its `layout` says which layout a folder was read as, once loaded. */
+  /** The database as opened (its engine and target), for more stores on it: a tenant's. */
+  readonly opened: OpenedDatabase<DB>;
+  /** The migrations: the folder (split as the engine reads SQL) or the given source. */
   readonly source: MigrationSource<MigrationDb>;
+  /** The database URL opened (it holds secrets: never log it). */
+  readonly url: string;
 }
 
 /**
@@ -90,17 +95,48 @@ export async function openMigration<DB>(
       { context: { option: 'databaseUrl' } },
     );
   }
-  const telemetry = { tracerProvider: options.tracerProvider, meterProvider: options.meterProvider };
   const opened = await openDatabase<DB>(url, {
     applicationName: options.applicationName,
     maxConnections: options.maxConnections,
     onConnectionError: (error) =>
       options.logger.warn({ err: error.message }, `database connection error: ${redactCredentials(error.message)}`),
   });
+  const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: splitterOf(opened) });
+  const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
+}
+
+/** A database already opened: the Kysely instance and where it goes. */
+export type OpenedPlace = Pick<OpenedDatabase<unknown>, 'target'> & { readonly db: MigrationDb };
+
+/** What a store's schema is, and whether it is a tenant's (its migrations then run in it). */
+export interface StorePlace {
+  readonly schema?: string | undefined;
+  readonly tenant?: boolean | undefined;
+}
+
+/** The folder's SQL split as the opened engine reads it. */
+function splitterOf(opened: OpenedPlace): KyselyAdapter['splitter'] {
+  return createKyselyAdapter({ db: opened.db, target: opened.target }).splitter;
+}
+
+/**
+ * mig's store, lock and migrator on an opened database, as the configuration says: in the configured schema,
+ * or in `place` (a tenant's schema, where its migrations run too).
+ */
+export function migrationOn(
+  config: ResolvedConfig,
+  opened: OpenedPlace,
+  source: MigrationSource<MigrationDb>,
+  options: Pick<OpenMigrationOptions, 'logger' | 'tracerProvider' | 'meterProvider' | 'lint'>,
+  place: StorePlace = {},
+): { adapter: KyselyAdapter; lock: MigrationLock<KyselyFence>; migrator: Migrator<MigrationDb> } {
+  const { values } = config;
+  const telemetry = { tracerProvider: options.tracerProvider, meterProvider: options.meterProvider };
   // 0 reads as none; a migration's transaction idles no longer than its whole run may last.
   const migrationTimeoutMs = values.migrationTimeoutMs || undefined;
   const adapter = createKyselyAdapter({
-    db: opened.db as MigrationDb,
+    db: opened.db,
     target: opened.target,
     // The migration lock timeout is also the budget of a migration's short table-lock attempts.
     lockWaitTimeoutMs: values.lockTimeoutMs,
@@ -111,7 +147,8 @@ export async function openMigration<DB>(
       migrationTimeoutMs ?? Number.POSITIVE_INFINITY,
     ),
     // Unless set, the engine's own: `public` where there are schemas, the connection's database elsewhere.
-    schema: config.sources.schema === 'default' ? undefined : values.schema,
+    schema: place.schema ?? (config.sources.schema === 'default' ? undefined : values.schema),
+    tenant: place.tenant,
     table: values.table,
     logger: options.logger,
     ...telemetry,
@@ -121,8 +158,8 @@ export async function openMigration<DB>(
     leaseTtlMs: values.leaseTtlMs,
     logger: options.logger,
   });
-  const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: adapter.splitter });
-  const linter = options.lint === undefined ? undefined : createMigrationLinter({ engine: opened.engine });
+  // Lint each migration as it is about to be applied, where the caller asked for it.
+  const linter = options.lint === undefined ? undefined : createMigrationLinter({ engine: adapter.engine });
   const migrator = createMigrator({
     source:
       linter === undefined || options.lint === undefined
@@ -136,5 +173,5 @@ export async function openMigration<DB>(
     logger: options.logger,
     ...telemetry,
   });
-  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, source };
+  return { adapter, lock, migrator };
 }

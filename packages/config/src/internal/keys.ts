@@ -1,7 +1,7 @@
 import { FAILURE_POLICIES, LINT_MODES, LOCK_STRATEGIES, PENDING_POLICIES, TRANSACTION_MODES } from '@mig/core';
 import { urlScheme } from '@mig/core/adapter';
 import type { EnvName } from '../defaults.js';
-import type { MigConfig, MigConfigInput } from '../types.js';
+import type { MigConfig, MigConfigInput, TenantSelection } from '../types.js';
 import { BOOLEAN_HINT, DURATION_HINT, formatDuration, toBoolean, toMilliseconds } from './values.js';
 
 /**
@@ -27,6 +27,7 @@ export const BOUNDS = {
   leaseTtlMs: { min: SECOND, max: HOUR },
   ddlLockTimeoutMs: { min: 0, max: HOUR },
   statementTimeoutMs: { min: 0, max: 7 * DAY },
+  tenantConcurrency: { min: 1, max: 64 },
 } as const satisfies Record<string, Bounds>;
 
 /** PostgreSQL truncates identifiers at 63 bytes; mig adds `_lock`/`_head` to the table name, hence 58. */
@@ -134,6 +135,32 @@ function folder(): Check<string> {
   };
 }
 
+/** A whole number within the bounds (a number, or a string of digits). */
+function count(bounds: Bounds): Check<number> {
+  const message = `is not a whole number from ${bounds.min} to ${bounds.max}`;
+  return (input) => {
+    const n = typeof input === 'string' && /^\s*\d+\s*$/.test(input) ? Number(input) : input;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= bounds.min && n <= bounds.max
+      ? ok(n)
+      : fail(message);
+  };
+}
+
+/** A LIKE pattern or comma list (trimmed, not empty), a list of names, or a function that returns them. */
+function tenantSelection(): Check<TenantSelection> {
+  const message =
+    "is not a tenant selection; use a LIKE pattern ('tenant_%'), a comma-separated list, a list of names, " +
+    'or a function that returns them';
+  return (input) => {
+    if (typeof input === 'function') return ok(input as TenantSelection);
+    if (typeof input === 'string') return input.trim() === '' ? fail(message) : ok(input.trim());
+    if (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'string' && x.trim() !== '')) {
+      return ok(input.map((x: string) => x.trim()));
+    }
+    return fail(message);
+  };
+}
+
 interface KeyDefinition<T> {
   /** The key in a config file, `defineConfig` and overrides. */
   readonly input: keyof MigConfigInput;
@@ -178,6 +205,13 @@ export const KEYS: KeyDefinitions = {
     env: 'MIGRATION_STATEMENT_TIMEOUT',
     check: duration(BOUNDS.statementTimeoutMs),
   },
+  tenants: { input: 'tenants', env: 'MIGRATION_TENANTS', check: tenantSelection() },
+  tenantConcurrency: {
+    input: 'tenantConcurrency',
+    env: 'MIGRATION_TENANT_CONCURRENCY',
+    check: count(BOUNDS.tenantConcurrency),
+  },
+  createTenantSchemas: { input: 'createTenantSchemas', check: boolean() },
 };
 
 export type ConfigKey = keyof MigConfig;

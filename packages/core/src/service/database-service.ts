@@ -2,7 +2,7 @@
 // re-checks, failures and close. It holds the connection and the work in flight and one state model,
 // changed only through the reducer (./state.ts); it carries out what the policy (./policy.ts) decides,
 // and leaves connecting to the connector (./connector.ts).
-import type { Tracer } from '@opentelemetry/api';
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import { type Clock, systemClock } from '../clock.js';
 import {
   DEFAULT_CHECK_TIMEOUT_MS,
@@ -170,7 +170,8 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
     this.#dispatch({ type: 'initialize' });
     const deadline = options?.timeBudgetMs === undefined ? undefined : this.#clock.now() + options.timeBudgetMs;
     const { autoMigrate, dryRun } = this.#policy;
-    const attributes = { [Attr.AutoMigrate]: autoMigrate, [Attr.DryRun]: dryRun };
+    const attributes: Attributes = { [Attr.AutoMigrate]: autoMigrate, [Attr.DryRun]: dryRun };
+    if (this.#options.tenant !== undefined) attributes[Attr.Tenant] = this.#options.tenant;
     return withSpan(this.#tracer, SpanName.Initialize, attributes, async (span) => {
       try {
         const { conn, migrator, key } = await this.#prepared();
@@ -420,7 +421,8 @@ export class DatabaseServiceImpl<Conn> implements DatabaseService<Conn> {
   }
 
   state(): ServiceState {
-    return viewServiceState(this.#model, this.#policy, this.#clock);
+    const state = viewServiceState(this.#model, this.#policy, this.#clock);
+    return this.#options.tenant === undefined ? state : Object.freeze({ ...state, tenant: this.#options.tenant });
   }
 
   close(): Promise<void> {

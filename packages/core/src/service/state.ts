@@ -201,6 +201,8 @@ export interface ServiceState {
   /** When a failed or degraded service tries again. */
   readonly retryAt: string | null;
   readonly policy: ServicePolicy;
+  /** The tenant, for a tenant's service. */
+  readonly tenant?: string | undefined;
 }
 
 /**

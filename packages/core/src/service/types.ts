@@ -64,6 +64,8 @@ export interface DatabaseServiceOptions<Conn> extends TelemetryOptions {
   readonly stops?: (() => RunStops) | undefined;
   /** After `close()` (or a `stop`), how long a running migration may go on before it is interrupted. Default 5 s. */
   readonly stopGraceMs?: number | undefined;
+  /** The tenant this service is for (its own schema, database or file): in its state and spans. */
+  readonly tenant?: string | undefined;
   /** How to name the database in messages, without secrets, e.g. "postgresql db.internal:5432/shop". */
   readonly target?: string | undefined;
   readonly logger?: Logger | undefined;
@@ -79,6 +81,8 @@ export interface EnsureOptions {
    * less than `minMigrationTimeMs` left, and the lock wait leaves that much for the migrations.
    */
   readonly timeBudgetMs?: number | undefined;
+  /** With tenants (`createDatabase({ tenants })`): whose schema the Kysely instance works in. */
+  readonly tenant?: string | undefined;
 }
 
 export interface DatabaseService<Conn> {

@@ -52,6 +52,33 @@ export interface DialectOptions {
   readonly onConnectionError?: ((error: Error) => void) | undefined;
 }
 
+/**
+ * Where an engine keeps one tenant apart from the others, in the same server: a schema (PostgreSQL) or a
+ * database (MySQL). Names reach SQL as bound values or quoted identifiers, never pasted.
+ */
+export interface TenantNamespaces {
+  /** What a tenant is on this engine, for messages: "schema", "database". */
+  readonly kind: string;
+  /** The tenants' namespaces whose names match a SQL LIKE pattern, sorted; the engine's own are never listed. */
+  list(db: MigrationDb, pattern: string): Promise<string[]>;
+  exists(db: MigrationDb, name: string): Promise<boolean>;
+  /** Creates it if it is missing. */
+  create(db: MigrationDb, name: string): Promise<void>;
+}
+
+/**
+ * A database per tenant at a location of its own, where the engine keeps no namespaces on one connection
+ * (SQLite: a file per tenant beside the configured one).
+ */
+export interface TenantFiles {
+  readonly kind: string;
+  /** The URL of a tenant's database, from the configured location. */
+  url(location: DatabaseLocation, name: string): string;
+  /** The tenants whose databases exist and whose names match a SQL LIKE pattern, sorted. */
+  list(location: DatabaseLocation, pattern: string): Promise<string[]>;
+  exists(location: DatabaseLocation, name: string): Promise<boolean>;
+}
+
 /** What a lock primitive of an engine is built from. */
 export interface LockPrimitiveOptions {
   readonly db: MigrationDb;
@@ -98,6 +125,10 @@ export interface EngineDriver {
   confirm?(db: MigrationDb): Promise<string>;
   /** The database name when the target names none. */
   readonly defaultNamespace: string;
+  /** A namespace per tenant on one server, where the engine has them (absent: a tenant is its own file). */
+  readonly tenants?: TenantNamespaces | undefined;
+  /** A database per tenant at its own location, where the engine has no namespaces (`tenants`). */
+  readonly tenantFiles?: TenantFiles | undefined;
   /** mig's store SQL on this engine. */
   createStore(tables: StoreTables, settings: EngineSettings): StoreEngine;
   /** How the engine splits a SQL script into statements (the folder source's checks, no-transaction runs). */

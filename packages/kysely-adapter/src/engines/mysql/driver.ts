@@ -8,6 +8,7 @@ import { createMysqlLeasePrimitive } from './lease.js';
 import { createMysqlSessionPrimitive, readMysqlLockHolder } from './lock.js';
 import { splitMysqlStatements } from './split.js';
 import { createMysqlStoreEngine } from './store.js';
+import { mysqlTenants } from './tenants.js';
 
 /**
  * MySQL and MariaDB through mysql2: GET_LOCK as the advisory lock, a lease row, InnoDB transactions for
@@ -40,6 +41,7 @@ export const mysqlDriver: EngineDriver = {
   },
   recognize: (adapter) => (isAdapterOf(adapter, MysqlAdapter) ? 'certain' : false),
   defaultNamespace: 'mysql',
+  tenants: mysqlTenants,
   createStore: createMysqlStoreEngine,
   split: splitMysqlStatements,
   locks: {

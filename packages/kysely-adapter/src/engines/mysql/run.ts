@@ -12,6 +12,7 @@ import { attemptSeconds, mysqlAttempts } from './lock-attempts.js';
 import { advanceProgress, clearProgress, describeEarlierRun, readProgress, startProgress } from './progress.js';
 import { isDataStatement, splitMysqlStatements } from './split.js';
 import { checkLatest, lockMysqlHead, writeMysqlRecord } from './tables.js';
+import { useDatabase } from './tenants.js';
 
 /** What a run needs beyond the step: mig's tables and the engine's settings. */
 export interface MysqlRunContext {
@@ -234,6 +235,31 @@ async function savepointGone(conn: MigrationDb, command: 'rollback to savepoint'
  * connection's own values come back afterwards, since it goes back to the application's pool.
  */
 async function withLockWait<T>(conn: MigrationDb, settings: EngineSettings, work: () => Promise<T>): Promise<T> {
+  if (settings.runIn !== undefined) return inDatabase(conn, settings.runIn, () => lockWaitOnly(conn, settings, work));
+  return lockWaitOnly(conn, settings, work);
+}
+
+/**
+ * A tenant's migration runs with the tenant's database as the connection's default (unqualified names go
+ * there); the connection goes back to the pool with the database it had.
+ */
+async function inDatabase<T>(conn: MigrationDb, database: string, work: () => Promise<T>): Promise<T> {
+  const { rows } = await sql<{ name: string | null }>`select database() as name`.execute(conn);
+  const before = rows[0]?.name ?? null;
+  await sql.raw(useDatabase(database)).execute(conn);
+  try {
+    return await work();
+  } finally {
+    if (before !== null) {
+      await sql
+        .raw(useDatabase(before))
+        .execute(conn)
+        .catch(() => {});
+    }
+  }
+}
+
+async function lockWaitOnly<T>(conn: MigrationDb, settings: EngineSettings, work: () => Promise<T>): Promise<T> {
   const sets: string[] = [];
   const restores: string[] = [];
   if (settings.lockWaitTimeoutMs > 0) {

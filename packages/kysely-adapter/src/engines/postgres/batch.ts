@@ -41,6 +41,8 @@ export interface BatchSettings {
    * that a stop can find it in pg_locks and end it from another session.
    */
   readonly marker?: { readonly classId: number; readonly objId: number } | undefined;
+  /** A tenant's `search_path` (quoted), for the migration's transaction only. */
+  readonly searchPath?: string | undefined;
 }
 
 /**
@@ -62,6 +64,9 @@ export function prologue(tables: StoreTables, expected: StoreHead, settings: Bat
   }
   if (settings.statementMs !== undefined && settings.statementMs > 0) {
     lines.push(`PERFORM set_config('statement_timeout', '${Math.round(settings.statementMs)}ms', true);`);
+  }
+  if (settings.searchPath !== undefined) {
+    lines.push(`PERFORM set_config('search_path', ${literal(settings.searchPath)}, true);`);
   }
   if (settings.marker !== undefined) {
     lines.push(`PERFORM pg_advisory_xact_lock_shared(${settings.marker.classId}, ${settings.marker.objId});`);

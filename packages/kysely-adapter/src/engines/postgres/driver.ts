@@ -10,6 +10,7 @@ import { isSessionEnded, isTransientConnectionError } from './errors.js';
 import { createLeasePrimitive } from './lease.js';
 import { splitPostgresStatements } from './split.js';
 import { PostgresStoreEngine } from './store.js';
+import { postgresTenants } from './tenants.js';
 
 /** PostgreSQL through pg: advisory and lease locks, transactional DDL, LISTEN/NOTIFY for lock waiters. */
 export const postgresDriver: EngineDriver = {
@@ -53,6 +54,7 @@ export const postgresDriver: EngineDriver = {
     return /pglite|emscripten|wasm32/i.test(rows[0]?.version ?? '') ? 'pglite' : 'postgres';
   },
   defaultNamespace: 'postgres',
+  tenants: postgresTenants,
   createStore: (tables, settings) => new PostgresStoreEngine(tables, settings, { notifies: true, embedded: false }),
   split: splitPostgresStatements,
   locks: {

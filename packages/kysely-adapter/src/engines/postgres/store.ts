@@ -55,6 +55,7 @@ import {
   withLockAttempts,
 } from './lock-attempts.js';
 import { splitPostgresStatements } from './split.js';
+import { tenantSearchPath } from './tenants.js';
 
 /** First key of the advisory locks that mark a running step's session: "mih", beside the lock's "mig". */
 const STEP_MARKER_CLASS_ID = 0x6d6968;
@@ -237,6 +238,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       step.running.conn = conn;
       if (marker) await sql`select pg_advisory_lock_shared(${marker.classId}::int, ${marker.objId}::int)`.execute(conn);
       const limited = step.statementTimeoutMs > 0;
+      const restore = await this.#enterTenant(conn);
       try {
         if (limited) {
           await sql`select set_config('statement_timeout', ${`${Math.round(step.statementTimeoutMs)}ms`}, false)`.execute(
@@ -253,6 +255,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       } finally {
         if (session.lockTimeoutMs !== undefined) await sql`reset lock_timeout`.execute(conn).catch(() => {});
         if (limited) await sql`reset statement_timeout`.execute(conn).catch(() => {});
+        await restore();
         if (marker) {
           await sql`select pg_advisory_unlock_shared(${marker.classId}::int, ${marker.objId}::int)`
             .execute(conn)
@@ -390,6 +393,23 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
     });
   }
 
+  /**
+   * Outside a transaction, a tenant's migration runs with the tenant's schema first on the session's
+   * search_path; the returned function puts back what the pooled connection had.
+   */
+  async #enterTenant(conn: MigrationDb): Promise<() => Promise<void>> {
+    const runIn = this.#settings.runIn;
+    if (runIn === undefined) return async () => {};
+    const { rows } = await sql<{ before: string }>`
+      select current_setting('search_path') as before, set_config('search_path', ${tenantSearchPath(runIn)}, false)`.execute(
+      conn,
+    );
+    const before = rows[0]?.before ?? '"$user", public';
+    return async () => {
+      await sql`select set_config('search_path', ${before}, false)`.execute(conn).catch(() => {});
+    };
+  }
+
   /** lock_timeout and, where the server has it, client_connection_check_interval, for a migration's batch. */
   async #batchSettings(db: MigrationDb): Promise<BatchSettings> {
     const checkClient = await this.#clientCheckSupported(db);
@@ -397,6 +417,7 @@ export class PostgresStoreEngine extends StoreReads implements StoreEngine {
       lockWaitMs: this.#settings.lockWaitTimeoutMs,
       clientCheckMs: checkClient ? this.#settings.clientCheckIntervalMs : 0,
       idleMs: this.#settings.idleInTransactionMs,
+      searchPath: this.#settings.runIn === undefined ? undefined : tenantSearchPath(this.#settings.runIn),
     };
   }
 

@@ -6,6 +6,7 @@ import { findSqliteTables } from './catalog.js';
 import { createSqliteLeasePrimitive } from './lease.js';
 import { splitSqliteStatements } from './split.js';
 import { createSqliteStoreEngine } from './store.js';
+import { sqliteTenantFiles } from './tenants.js';
 
 /**
  * A SQLite file through better-sqlite3, shared by several processes: the lease row is its only lock, and
@@ -34,6 +35,7 @@ export const sqliteDriver: EngineDriver = {
   },
   recognize: (adapter) => (isAdapterOf(adapter, SqliteAdapter) ? 'certain' : false),
   defaultNamespace: 'sqlite',
+  tenantFiles: sqliteTenantFiles,
   createStore: createSqliteStoreEngine,
   split: splitSqliteStatements,
   locks: {
