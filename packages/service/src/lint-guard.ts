@@ -12,9 +12,12 @@ import {
 export type LintAction = 'refuse' | 'warn';
 
 /**
- * The migration source with each migration linted as it is loaded to be applied (only the pending ones are
+ * The migration source with each SQL migration linted as it is loaded to be applied (only the pending ones are
  * loaded, and only when they are about to run): a finding no `-- mig:allow` accepts refuses the migration, or
  * is logged. The parser is loaded on the first such migration; a service with nothing pending loads none of it.
+ * A code migration is not linted here: its SQL is known only by running its `up` against a capturing Kysely
+ * (as `mig lint` does), and at apply time that would run the user's code one more time, before the migration
+ * itself (a migration that sleeps, exits or calls out would do so twice). `mig lint` covers it.
  */
 export function guardSource(
   source: MigrationSource<MigrationDb>,
@@ -22,7 +25,11 @@ export function guardSource(
 ): MigrationSource<MigrationDb> {
   return {
     description: source.description,
-    load: async () => (await source.load()).map((m) => guarded(m, options)),
+    // What the source says of itself once loaded (its layout), read through.
+    get layout() {
+      return source.layout;
+    },
+    load: async () => (await source.load()).map((m) => (m.sql === undefined ? m : guarded(m, options))),
   };
 }
 
@@ -54,6 +61,7 @@ function guarded(
     checksum: migration.checksum,
     origin: migration.origin,
     sql: migration.sql,
+    transaction: migration.transaction,
     load: async () => {
       checked ??= check();
       await checked;

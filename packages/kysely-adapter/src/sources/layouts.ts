@@ -189,9 +189,13 @@ function dieselFolders(folder: string, dirs: readonly Dirent[]): LayoutReading {
   return reading('diesel', entries, false, problems);
 }
 
+/** A migration named as `mig create` names it: `20260101000000_name.sql` (or a code migration). */
+const MIG_OWN_NAME = /^\d{14}_[^/]+$/;
+
 /**
  * drizzle-kit's journal: `meta/_journal.json` lists the migrations to run, in order, by tag (the file's name
- * without .sql). A .sql file the journal does not list is never run by Drizzle, and not by mig.
+ * without .sql). A .sql file the journal does not list is never run by Drizzle, and not by mig, unless it is
+ * named as mig names its own (written after a switch to mig).
  */
 function drizzleJournal(folder: string, files: readonly string[]): LayoutReading {
   const journalPath = join(folder, 'meta', '_journal.json');
@@ -217,8 +221,14 @@ function drizzleJournal(folder: string, files: readonly string[]): LayoutReading
     if (files.includes(`${tag}.sql`)) entries.push({ name: tag, path: join(folder, `${tag}.sql`), dialect: 'mig' });
     else problems.push(`${tag}.sql is listed in meta/_journal.json but is not in the folder: restore it`);
   }
-  const notices = files
-    .filter((f) => extname(f) === '.sql' && !listed.has(stem(f)))
+  // A team that switched to mig (`mig adopt --from drizzle`) writes its new migrations in mig's own form
+  // (`mig create`: a 14-digit timestamp): those run after the journal's, in name order. Drizzle's own tags
+  // (`0007_name`) are never of that form.
+  const unlisted = files.filter((f) => isMigFile(f) && !listed.has(stem(f)));
+  const migOwn = unlisted.filter((f) => MIG_OWN_NAME.test(f)).sort();
+  for (const file of migOwn) entries.push({ name: stem(file), path: join(folder, file), dialect: 'mig' });
+  const notices = unlisted
+    .filter((f) => extname(f) === '.sql' && !MIG_OWN_NAME.test(f))
     .map((f) => `${f} is not listed in meta/_journal.json, so Drizzle does not run it, and mig does not either`);
   return reading('drizzle', entries, true, problems, notices);
 }
