@@ -1,19 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Logger, MigErrorCode } from '@mig/core';
+import { MigErrorCode } from '@mig/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { recordingLogger } from '../../../test/support/recording.js';
 import { createDatabase, type MigDatabase } from '../src/index.js';
 
 // The production guard: a service migrating itself in production refuses a migration that lint finds would
 // lock or rewrite a table, unless the file accepts the finding; elsewhere, or with lint: 'warn', it warns.
-
-function recordingLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  const none = () => {};
-  return { warnings, debug: none, info: none, error: none, warn: (_f: object, m?: string) => warnings.push(m ?? '') };
-}
 
 const CREATE = 'create table accounts (id int primary key, email text);\n';
 const INDEX = 'create index accounts_email on accounts (email);\n';

@@ -1,29 +1,10 @@
 import { createMigrator, type Logger, MigrationFailedError } from '@mig/core';
 import { createConnection } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordingLogger, until } from '../../../../../test/support/recording.js';
 import { createFolderSource, createKyselyStore } from '../../../src/index.js';
 import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 import { createTestMysqlDatabase } from '../../support/mysql.js';
-
-function recordingLogger(): Logger & { readonly warnings: string[] } {
-  const warnings: string[] = [];
-  const none = () => {};
-  return {
-    warnings,
-    debug: none,
-    info: none,
-    error: none,
-    warn: (_f: unknown, m?: string) => warnings.push(String(m)),
-  };
-}
-
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("MariaDB: short lock attempts behind a long transaction's metadata lock", () => {
   let database: Awaited<ReturnType<typeof createTestMysqlDatabase>>;

@@ -2,30 +2,10 @@ import { createMigrator, type Logger, MigrationFailedError } from '@mig/core';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../../test/support/postgres.js';
+import { recordingLogger, until } from '../../../../../test/support/recording.js';
 import { createFolderSource, createKyselyStore } from '../../../src/index.js';
 import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 import { createTelemetryProbe, findSpan } from '../../support/otel.js';
-
-/** What the migrator logged at warn level: one line per attempt that ran out of its lock timeout. */
-function recordingLogger(): Logger & { readonly warnings: string[] } {
-  const warnings: string[] = [];
-  const none = () => {};
-  return {
-    warnings,
-    debug: none,
-    info: none,
-    error: none,
-    warn: (_fields: unknown, message?: string) => warnings.push(String(message)),
-  };
-}
-
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('short lock attempts: a migration behind a long transaction', () => {
   let database: TestDatabase;
