@@ -1,3 +1,4 @@
+import { d1Driver } from './d1/driver.js';
 import type { EngineDriver } from './driver.js';
 import { mysqlDriver } from './mysql/driver.js';
 import { pgliteDriver } from './pglite/driver.js';
@@ -13,6 +14,7 @@ export const DRIVERS = Object.freeze({
   mysql: mysqlDriver,
   sqlite: sqliteDriver,
   pglite: pgliteDriver,
+  d1: d1Driver,
 } satisfies Record<string, EngineDriver>);
 
 /** The database engines mig runs on through Kysely. */
