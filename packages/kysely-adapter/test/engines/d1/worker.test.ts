@@ -78,7 +78,10 @@ interface Answer {
 }
 
 async function request(mf: Miniflare, path = '/', isolate = 0): Promise<Answer> {
-  const worker = await mf.getWorker(`isolate-${isolate}`);
+  // miniflare types the Worker with @cloudflare/workers-types' Fetcher, which this package does not install.
+  const worker = (await mf.getWorker(`isolate-${isolate}`)) as unknown as {
+    fetch(url: string): Promise<{ status: number; json(): Promise<unknown> }>;
+  };
   const response = await worker.fetch(`http://worker.test${path}`);
   return { status: response.status, body: (await response.json()) as Answer['body'] };
 }
