@@ -1,4 +1,5 @@
 import type { EngineDriver } from './driver.js';
+import { libsqlDriver } from './libsql/driver.js';
 import { mysqlDriver } from './mysql/driver.js';
 import { pgliteDriver } from './pglite/driver.js';
 import { postgresDriver } from './postgres/driver.js';
@@ -13,6 +14,7 @@ export const DRIVERS = Object.freeze({
   mysql: mysqlDriver,
   sqlite: sqliteDriver,
   pglite: pgliteDriver,
+  libsql: libsqlDriver,
 } satisfies Record<string, EngineDriver>);
 
 /** The database engines mig runs on through Kysely. */

@@ -11,6 +11,7 @@ import { createPgDialect } from '../../src/engines/postgres/index.js';
 import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
+import { createTestLibsql } from './libsql.js';
 import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
 import { createTestSqlite } from './sqlite.js';
@@ -346,6 +347,15 @@ const mysql: TestEngine = {
   },
 };
 
+/** The database lives in the instance: it waits in its own code. */
+const IN_PROCESS_STALL: Stall = {
+  files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
+  reached: async (_database, instance, name) => {
+    await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
+  },
+  recoveryMs: 30_000,
+};
+
 const sqlite: TestEngine = {
   name: 'sqlite',
   label: 'SQLite',
@@ -382,19 +392,33 @@ const sqlite: TestEngine = {
   processes: {
     race: { instances: 20, steps: 12 },
     currentApp: "'sql'",
-    // The database lives in the instance: it waits in its own code.
-    stall: {
-      files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
-      reached: async (_database, instance, name) => {
-        await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
-      },
-      recoveryMs: 30_000,
-    },
+    stall: IN_PROCESS_STALL,
   },
 };
 
+/** A local libSQL file (a server cannot run here): SQLite's SQL over libSQL's client and its transactions. */
+const libsql: TestEngine = {
+  name: 'libsql',
+  label: 'libSQL',
+  capabilities: { ...sqlite.capabilities },
+  async open() {
+    const file = await createTestLibsql();
+    return {
+      db: file.db,
+      url: file.url,
+      connect: () => file.open(),
+      exists: () => file.exists(),
+      tables: () => file.tables(),
+      close: () => file.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  locks: sqlite.locks,
+  processes: { race: { instances: 20, steps: 12 }, currentApp: "'sql'", stall: IN_PROCESS_STALL },
+};
+
 /** Every engine, in the order the suites run them. */
-export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite];
+export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql];
 
 /** The engine of the matrix by its registry name. */
 export function engine(name: Engine): TestEngine {
