@@ -1,3 +1,4 @@
+import { d1Driver } from './d1/driver.js';
 import type { EngineDriver } from './driver.js';
 import { libsqlDriver } from './libsql/driver.js';
 import { mysqlDriver } from './mysql/driver.js';
@@ -15,6 +16,7 @@ export const DRIVERS = Object.freeze({
   sqlite: sqliteDriver,
   pglite: pgliteDriver,
   libsql: libsqlDriver,
+  d1: d1Driver,
 } satisfies Record<string, EngineDriver>);
 
 /** The database engines mig runs on through Kysely. */
