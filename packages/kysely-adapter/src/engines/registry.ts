@@ -1,5 +1,6 @@
 import type { EngineDriver } from './driver.js';
 import { mysqlDriver } from './mysql/driver.js';
+import { neonDriver } from './neon/driver.js';
 import { pgliteDriver } from './pglite/driver.js';
 import { postgresDriver } from './postgres/driver.js';
 import { sqliteDriver } from './sqlite/driver.js';
@@ -13,6 +14,7 @@ export const DRIVERS = Object.freeze({
   mysql: mysqlDriver,
   sqlite: sqliteDriver,
   pglite: pgliteDriver,
+  neon: neonDriver,
 } satisfies Record<string, EngineDriver>);
 
 /** The database engines mig runs on through Kysely. */
