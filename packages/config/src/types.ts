@@ -100,7 +100,7 @@ type OneOf<T extends string> = T | (string & {});
 export interface MigConfigInput {
   /**
    * Where the database is: `postgres://…`, `postgresql://…`, `mysql://…`, `mariadb://…`, `sqlite:PATH`,
-   * `file:PATH` or `pglite:DIR`. Env: DATABASE_URL.
+   * `file:PATH`, `pglite:DIR` or `neon://…`. Env: DATABASE_URL.
    */
   databaseUrl?: string | undefined;
   /** Env: AUTO_MIGRATE. Default: true when NODE_ENV is development, test or unset; false otherwise. */
