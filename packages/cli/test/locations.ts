@@ -9,6 +9,7 @@ import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { isUserTable, openLocalD1 } from '../../kysely-adapter/test/support/d1.js';
+import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
 const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
@@ -29,7 +30,7 @@ export interface Location {
   readonly cwd?: string | undefined;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'mariadb' | 'd1';
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon' | 'd1';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -47,6 +48,11 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
       },
       drop: () => database.drop(),
     };
+  },
+  /** The local PostgreSQL through Neon's serverless driver: a WebSocket-to-TCP proxy of the test process. */
+  async neon() {
+    const [postgres, proxy] = await Promise.all([LOCATIONS.postgres(), neonProxy()]);
+    return { ...postgres, url: neonUrl(postgres.url, proxy) };
   },
   async pglite() {
     const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));
@@ -71,28 +77,9 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
       drop: () => rm(dir, { recursive: true, force: true }),
     };
   },
-  async sqlite() {
-    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
-    const file = join(dir, 'app.db');
-    const rows = async <R>(text: string) => {
-      if (!(await readdir(dir)).includes('app.db')) return [];
-      const db = new Database(file, { readonly: true });
-      try {
-        return db.prepare(text).all() as R[];
-      } finally {
-        db.close();
-      }
-    };
-    return {
-      url: `sqlite:${file}`,
-      rows,
-      async tables() {
-        const found = await rows<{ name: string }>("select name from sqlite_master where type = 'table' order by 1");
-        return found.map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
-      },
-      drop: () => rm(dir, { recursive: true, force: true }),
-    };
-  },
+  sqlite: () => sqliteFile('sqlite'),
+  // A local libSQL file is a SQLite file: read from outside mig with better-sqlite3.
+  libsql: () => sqliteFile('libsql+file'),
   async mariadb() {
     const name = `mig_cli_${randomBytes(5).toString('hex')}`;
     const admin = await createConnection(MYSQL_ADMIN);
@@ -145,3 +132,27 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
     };
   },
 };
+
+/** A SQLite file in a folder of its own, named in a URL by `scheme` (`sqlite`, `libsql+file`). */
+async function sqliteFile(scheme: string): Promise<Location> {
+  const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
+  const file = join(dir, 'app.db');
+  const rows = async <R>(text: string) => {
+    if (!(await readdir(dir)).includes('app.db')) return [];
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare(text).all() as R[];
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    url: `${scheme}:${file}`,
+    rows,
+    async tables() {
+      const found = await rows<{ name: string }>("select name from sqlite_master where type = 'table' order by 1");
+      return found.map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
+    },
+    drop: () => rm(dir, { recursive: true, force: true }),
+  };
+}

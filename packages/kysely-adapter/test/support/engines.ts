@@ -2,18 +2,22 @@ import type { LockStrategy } from '@mig/core';
 import type { LockLease } from '@mig/core/adapter';
 import type { LockCapabilities } from '@mig/core/testing';
 import { Kysely, type RawBuilder, sql } from 'kysely';
+import WebSocket from 'ws';
 import { createTestPGlite } from '../../../../test/support/pglite.js';
 import { createTestDatabase } from '../../../../test/support/postgres.js';
 import type { ProcessResult, RunningProcess } from '../../../../test/support/processes.js';
 import { createMysqlDialect } from '../../src/engines/mysql/index.js';
+import { createNeonDialect } from '../../src/engines/neon/index.js';
 import { PGliteDialect } from '../../src/engines/pglite/index.js';
 import { createPgDialect } from '../../src/engines/postgres/index.js';
 import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
 import { createTestD1 } from './d1.js';
+import { createTestLibsql } from './libsql.js';
 import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
+import { neonProxy, neonUrl } from './neon-proxy.js';
 import { createTestSqlite } from './sqlite.js';
 
 // The engine matrix: every engine the adapter runs on, as the shared suites see it. The contract suites
@@ -248,6 +252,43 @@ const postgres: TestEngine = {
   },
 };
 
+/** A Kysely on a `neon://` URL (Neon's serverless Pool over WebSockets), as `openDatabase` makes it. */
+function neonKysely(url: string, max: number): MigrationDb {
+  return new Kysely<any>({ dialect: createNeonDialect({ url, max, webSocketConstructor: WebSocket }) });
+}
+
+// PostgreSQL through Neon's serverless driver in WebSocket mode, reaching the local server through a
+// WebSocket-to-TCP proxy of this process (support/neon-proxy.ts), as Neon's own proxy reaches its computes.
+// Everything mig does goes over the WebSockets; only creating and dropping the database does not.
+const neon: TestEngine = {
+  ...postgres,
+  name: 'neon',
+  label: 'Neon (WebSocket)',
+  async open(label = 'adapter') {
+    const [database, proxy] = await Promise.all([createTestDatabase(`neon_${label}`), neonProxy()]);
+    const url = neonUrl(database.url, proxy);
+    const db = neonKysely(url, 5);
+    const connections: MigrationDb[] = [db];
+    return {
+      db,
+      url,
+      connect() {
+        const other = neonKysely(url, 3);
+        connections.push(other);
+        return other;
+      },
+      exists: () => true,
+      tables: () => publicTables(db),
+      close: closing(connections, () => database.drop()),
+    };
+  },
+  processes: {
+    ...(postgres.processes as ProcessTraits),
+    // Every instance's connections go through the one proxy of the test process.
+    race: { instances: 20, steps: 8 },
+  },
+};
+
 const pglite: TestEngine = {
   name: 'pglite',
   label: 'PGlite',
@@ -353,6 +394,15 @@ const mysql: TestEngine = {
   },
 };
 
+/** The database lives in the instance: it waits in its own code. */
+const IN_PROCESS_STALL: Stall = {
+  files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
+  reached: async (_database, instance, name) => {
+    await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
+  },
+  recoveryMs: 30_000,
+};
+
 const sqlite: TestEngine = {
   name: 'sqlite',
   label: 'SQLite',
@@ -389,15 +439,29 @@ const sqlite: TestEngine = {
   processes: {
     race: { instances: 20, steps: 12 },
     currentApp: "'sql'",
-    // The database lives in the instance: it waits in its own code.
-    stall: {
-      files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
-      reached: async (_database, instance, name) => {
-        await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
-      },
-      recoveryMs: 30_000,
-    },
+    stall: IN_PROCESS_STALL,
   },
+};
+
+/** A local libSQL file (a server cannot run here): SQLite's SQL over libSQL's client and its transactions. */
+const libsql: TestEngine = {
+  name: 'libsql',
+  label: 'libSQL',
+  capabilities: { ...sqlite.capabilities },
+  async open() {
+    const file = await createTestLibsql();
+    return {
+      db: file.db,
+      url: file.url,
+      connect: () => file.open(),
+      exists: () => file.exists(),
+      tables: () => file.tables(),
+      close: () => file.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  locks: sqlite.locks,
+  processes: { race: { instances: 20, steps: 12 }, currentApp: "'sql'", stall: IN_PROCESS_STALL },
 };
 
 const d1: TestEngine = {
@@ -438,7 +502,7 @@ const d1: TestEngine = {
 };
 
 /** Every engine, in the order the suites run them. */
-export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, d1];
+export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql, d1, neon];
 
 /** The engine of the matrix by its registry name. */
 export function engine(name: Engine): TestEngine {
