@@ -13,6 +13,7 @@ import {
   createFolderSource,
   createKyselyAdapter,
   createMigrationLinter,
+  describeDatabase,
   type Engine,
   type KyselyAdapter,
   type KyselyFence,
@@ -44,6 +45,11 @@ export interface OpenMigrationOptions {
   readonly maxConnections?: number | undefined;
   /** Migrations from code (`createListSource`, a bundle) instead of the configured folder. */
   readonly migrations?: MigrationSource<MigrationDb> | undefined;
+  /**
+   * A Kysely instance the application made, instead of one opened on the configured URL: a database no URL
+   * reaches (a Worker's D1 binding). Its engine is read from it.
+   */
+  readonly db?: MigrationDb | undefined;
   readonly logger: Logger;
   /**
    * Lint each migration as it is about to be applied (on an engine with lint rules): `refuse` a migration with
@@ -86,6 +92,22 @@ export async function openMigration<DB>(
   options: OpenMigrationOptions,
 ): Promise<OpenedMigration<DB>> {
   const { values } = config;
+  // A Kysely instance the application made has no URL: where it goes is the instance's.
+  const { opened, url } =
+    options.db === undefined
+      ? await openConfigured<DB>(config, options)
+      : { opened: describeDatabase(options.db) as OpenedDatabase<DB>, url: '' };
+  const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: splitterOf(opened) });
+  const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
+}
+
+/** The configured URL (or the default) opened with its engine's driver; an error when none is named. */
+async function openConfigured<DB>(
+  config: ResolvedConfig,
+  options: OpenMigrationOptions,
+): Promise<{ opened: OpenedDatabase<DB>; url: string }> {
+  const { values } = config;
   const url = values.databaseUrl ?? options.defaultUrl;
   if (url === undefined) {
     const flag = options.urlFlag === undefined ? '' : `pass ${options.urlFlag}, `;
@@ -102,9 +124,7 @@ export async function openMigration<DB>(
     onConnectionError: (error) =>
       options.logger.warn({ err: error.message }, `database connection error: ${redactCredentials(error.message)}`),
   });
-  const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: splitterOf(opened) });
-  const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
-  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
+  return { opened, url };
 }
 
 /** A database already opened: the Kysely instance and where it goes. */
