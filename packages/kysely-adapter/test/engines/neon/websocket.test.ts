@@ -175,6 +175,19 @@ describe('a dropped WebSocket', () => {
 });
 
 describe('createNeonDialect', () => {
+  it('says to pass ws where the runtime has no WebSocket and none is configured', () => {
+    expect(typeof (globalThis as { WebSocket?: unknown }).WebSocket).toBe('undefined'); // Node 20
+    const configured = neonConfig.webSocketConstructor;
+    neonConfig.webSocketConstructor = undefined;
+    try {
+      expect(() => createNeonDialect({ url: 'postgres://app@ep-x.aws.neon.tech/shop' })).toThrow(
+        /no WebSocket \(Node 20\): pass the ws package/,
+      );
+    } finally {
+      neonConfig.webSocketConstructor = configured;
+    }
+  });
+
   it("sets each connection's socket options, never Neon's global ones", async () => {
     const [database, proxy] = await Promise.all([createTestDatabase('neon_dialect'), startNeonProxy()]);
     const before = { wsProxy: neonConfig.wsProxy, useSecureWebSocket: neonConfig.useSecureWebSocket };
