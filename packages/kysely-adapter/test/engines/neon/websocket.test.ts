@@ -8,6 +8,7 @@ import { createNeonDialect, readNeonUrl } from '../../../src/engines/neon/index.
 import { createFolderSource, createKyselyAdapter, type MigrationDb, openDatabase } from '../../../src/index.js';
 import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 import { type NeonProxy, neonUrl, startNeonProxy } from '../../support/neon-proxy.js';
+import { expectReleaseNotice } from '../../support/release-notice.js';
 
 // Neon's serverless driver in WebSocket mode, through WebSocket-to-TCP proxies of this process to the local
 // PostgreSQL: a user's own Kysely on Neon's Pool, and what a dropped WebSocket does to the lock and to the
@@ -171,6 +172,28 @@ describe('a dropped WebSocket', () => {
     await held.release();
     const taken = await lease.acquire({ timeoutMs: 5_000 });
     await taken.release();
+  });
+});
+
+describe('the release notice over a WebSocket', () => {
+  it("tells a waiting instance the head the holder left: LISTEN/NOTIFY through Neon's pool", async () => {
+    const [database, proxy] = await Promise.all([createTestDatabase('neon_notice'), startNeonProxy()]);
+    try {
+      await expectReleaseNotice(
+        (name) =>
+          new Kysely<unknown>({
+            dialect: createNeonDialect({
+              url: neonUrl(database.url, proxy),
+              max: 2,
+              applicationName: name,
+              webSocketConstructor: WebSocket,
+            }),
+          }),
+      );
+    } finally {
+      await proxy.close();
+      await database.drop();
+    }
   });
 });
 
