@@ -11,8 +11,9 @@ import { LOCATIONS, type Location } from './locations.js';
 import { CLI, mig, type Workspace, workspace } from './support.js';
 
 // Every command on the engines beside PostgreSQL (whose own suite is cli.test.ts), with the same portable
-// migrations: PGlite from the command line on a data directory an app would use, a SQLite file, MariaDB, and
-// PostgreSQL through Neon's serverless driver (a neon:// URL, over a WebSocket proxy of the test process).
+// migrations: PGlite from the command line on a data directory an app would use, a SQLite file, a local libSQL
+// file, MariaDB, and PostgreSQL through Neon's serverless driver (a neon:// URL, over a WebSocket proxy of the
+// test process).
 
 const MIGRATIONS = {
   '001_todos.sql':
@@ -24,6 +25,7 @@ const MIGRATIONS = {
 const ENGINES: Record<string, () => Promise<Location>> = {
   pglite: LOCATIONS.pglite,
   sqlite: LOCATIONS.sqlite,
+  libsql: LOCATIONS.libsql,
   mariadb: LOCATIONS.mariadb,
   neon: LOCATIONS.neon,
 };

@@ -23,7 +23,7 @@ export interface Location {
   drop(): Promise<void>;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'mariadb' | 'neon';
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -70,28 +70,9 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
       drop: () => rm(dir, { recursive: true, force: true }),
     };
   },
-  async sqlite() {
-    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
-    const file = join(dir, 'app.db');
-    const rows = async <R>(text: string) => {
-      if (!(await readdir(dir)).includes('app.db')) return [];
-      const db = new Database(file, { readonly: true });
-      try {
-        return db.prepare(text).all() as R[];
-      } finally {
-        db.close();
-      }
-    };
-    return {
-      url: `sqlite:${file}`,
-      rows,
-      async tables() {
-        const found = await rows<{ name: string }>("select name from sqlite_master where type = 'table' order by 1");
-        return found.map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
-      },
-      drop: () => rm(dir, { recursive: true, force: true }),
-    };
-  },
+  sqlite: () => sqliteFile('sqlite'),
+  // A local libSQL file is a SQLite file: read from outside mig with better-sqlite3.
+  libsql: () => sqliteFile('libsql+file'),
   async mariadb() {
     const name = `mig_cli_${randomBytes(5).toString('hex')}`;
     const admin = await createConnection(MYSQL_ADMIN);
@@ -122,3 +103,27 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
     };
   },
 };
+
+/** A SQLite file in a folder of its own, named in a URL by `scheme` (`sqlite`, `libsql+file`). */
+async function sqliteFile(scheme: string): Promise<Location> {
+  const dir = await mkdtemp(join(tmpdir(), 'mig-cli-sqlite-'));
+  const file = join(dir, 'app.db');
+  const rows = async <R>(text: string) => {
+    if (!(await readdir(dir)).includes('app.db')) return [];
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare(text).all() as R[];
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    url: `${scheme}:${file}`,
+    rows,
+    async tables() {
+      const found = await rows<{ name: string }>("select name from sqlite_master where type = 'table' order by 1");
+      return found.map((r) => r.name).filter((n) => !n.startsWith('sqlite_'));
+    },
+    drop: () => rm(dir, { recursive: true, force: true }),
+  };
+}

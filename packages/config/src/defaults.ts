@@ -23,6 +23,7 @@ import type { MigConfig } from './types.js';
  */
 export const ENV = {
   DATABASE_URL: 'DATABASE_URL',
+  DATABASE_AUTH_TOKEN: 'DATABASE_AUTH_TOKEN',
   AUTO_MIGRATE: 'AUTO_MIGRATE',
   MIGRATION_LOCK_TIMEOUT: 'MIGRATION_LOCK_TIMEOUT',
   MIGRATION_DRY_RUN: 'MIGRATION_DRY_RUN',
@@ -45,6 +46,7 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
  */
 export const DEFAULTS = Object.freeze({
   databaseUrl: undefined,
+  databaseAuthToken: undefined,
   lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS,
   dryRun: false,
   cacheTtlMs: DEFAULT_STATUS_TTL_MS,

@@ -1,4 +1,5 @@
 import { CONFIG_KEYS } from './internal/keys.js';
+import { MASK } from './internal/redact.js';
 import { redactUrl } from './redact-url.js';
 import type { ConfigSource, MigConfig, ResolvedConfig } from './types.js';
 
@@ -30,11 +31,18 @@ export function summarizeConfig(resolved: ResolvedConfig): ConfigSummary {
   for (const key of CONFIG_KEYS) {
     const value = resolved.values[key];
     summary[key] = {
-      value: key === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : value,
+      value: shownValue(key, value),
       source: resolved.sources[key],
     };
   }
   return summary as ConfigSummary;
+}
+
+/** A value as a log may show it: the URL redacted, the auth token masked. */
+function shownValue(key: string, value: unknown): unknown {
+  if (key === 'databaseUrl' && typeof value === 'string') return redactUrl(value);
+  if (key === 'databaseAuthToken' && value !== undefined) return MASK;
+  return value;
 }
 
 /**

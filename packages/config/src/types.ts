@@ -18,6 +18,8 @@ export type TenantSelection =
 export interface MigConfig {
   /** Where to connect; `undefined` when nothing set it (the app decides, e.g. an embedded database). */
   readonly databaseUrl: string | undefined;
+  /** A libSQL server's auth token (Turso's database token), kept out of the URL; never shown. */
+  readonly databaseAuthToken: string | undefined;
   /** Apply pending migrations on first use. Default: true when NODE_ENV is development, test or unset. */
   readonly autoMigrate: boolean;
   /** Longest wait for the migration lock. */
@@ -100,9 +102,15 @@ type OneOf<T extends string> = T | (string & {});
 export interface MigConfigInput {
   /**
    * Where the database is: `postgres://…`, `postgresql://…`, `mysql://…`, `mariadb://…`, `sqlite:PATH`,
-   * `file:PATH`, `pglite:DIR` or `neon://…`. Env: DATABASE_URL.
+   * `file:PATH`, `pglite:DIR`, `neon://…`, or libSQL's `libsql+file:PATH`, `libsql://HOST`, `https://HOST`.
+   * Env: DATABASE_URL.
    */
   databaseUrl?: string | undefined;
+  /**
+   * A libSQL server's auth token, when the URL does not carry it (`?authToken=`). Env: DATABASE_AUTH_TOKEN.
+   * Keep it in the environment rather than a committed file.
+   */
+  databaseAuthToken?: string | undefined;
   /** Env: AUTO_MIGRATE. Default: true when NODE_ENV is development, test or unset; false otherwise. */
   autoMigrate?: boolean | string | undefined;
   /** 0 to 24h. Env: MIGRATION_LOCK_TIMEOUT. Default 30s. */

@@ -12,15 +12,21 @@ function recordingLogger() {
 
 const resolved = resolveConfig({
   cwd: '/srv/app',
-  env: { NODE_ENV: 'production', AUTO_MIGRATE: 'true', DATABASE_URL: 'postgres://app:pw@db/app' },
+  env: {
+    NODE_ENV: 'production',
+    AUTO_MIGRATE: 'true',
+    DATABASE_URL: 'postgres://app:pw@db/app',
+    DATABASE_AUTH_TOKEN: 'tok-s3cret',
+  },
   file: { path: '/srv/app/mig.config.json', config: { lockTimeout: '10s' } },
   overrides: { dryRun: true },
 });
 
 describe('summarizeConfig', () => {
-  it('gives every key its value and source, the URL redacted', () => {
+  it('gives every key its value and source, the URL redacted and the auth token masked', () => {
     expect(summarizeConfig(resolved)).toEqual({
       databaseUrl: { value: 'postgres://app:***@db/app', source: 'env' },
+      databaseAuthToken: { value: '***', source: 'env' },
       autoMigrate: { value: true, source: 'env' },
       lockTimeoutMs: { value: 10_000, source: 'file' },
       dryRun: { value: true, source: 'flag' },

@@ -74,6 +74,7 @@ describe('public constants', () => {
     expect(Object.values(ENV).sort()).toEqual(
       [
         'AUTO_MIGRATE',
+        'DATABASE_AUTH_TOKEN',
         'DATABASE_URL',
         'MIGRATIONS_DIR',
         'MIGRATION_CACHE_TTL',

@@ -65,6 +65,21 @@ describe('secrets never reach an output', () => {
     expectNoSecret(lines);
   });
 
+  it('a libSQL auth token in DATABASE_AUTH_TOKEN, or in the URL: summary, log lines and the serialized result', async () => {
+    const dir = await tempProject({});
+    const resolved = await loadConfig({
+      cwd: dir,
+      env: { DATABASE_URL: `libsql://shop.turso.io?authToken=${ENCODED}`, DATABASE_AUTH_TOKEN: PASSWORD },
+    });
+    expect(resolved.values.databaseAuthToken).toBe(PASSWORD);
+    expectNoSecret(resolved);
+    expectNoSecret(resolved.values);
+    expectNoSecret(summarizeConfig(resolved));
+    const { logger, lines } = captureLogs();
+    logConfig(resolved, logger);
+    expectNoSecret(lines);
+  });
+
   const failing: [string, LoadConfigOptions | ((dir: string) => LoadConfigOptions), Record<string, string>?][] = [
     ['a URL of an engine mig does not read', { env: { DATABASE_URL: `mssql://app:${PASSWORD}@db/app` } }],
     ['an unparsable URL', { env: { DATABASE_URL: `postgres://app:${PASSWORD}#@db:port/app` } }],

@@ -282,6 +282,7 @@ describe('precedence: flag > env > file > default', () => {
     });
     expect(resolved.sources).toEqual({
       databaseUrl: 'env',
+      databaseAuthToken: 'default',
       autoMigrate: 'default',
       lockTimeoutMs: 'default',
       dryRun: 'flag',
@@ -473,7 +474,7 @@ describe('unknown keys', () => {
   it('lists the keys when nothing is close', () => {
     const error = problemsOf({ env: {}, cwd, overrides: { colour: 'blue' } as MigConfigInput });
     expect(error.problems[0]?.message).toBe(
-      'unknown key; the keys are databaseUrl, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint, statementTimeout, tenants, tenantConcurrency, createTenantSchemas',
+      'unknown key; the keys are databaseUrl, databaseAuthToken, autoMigrate, lockTimeout, dryRun, cacheTtl, lockStrategy, migrationsDir, onPending, onFailure, leaseTtl, migrationTimeout, schema, table, transaction, ddlLockTimeout, lint, statementTimeout, tenants, tenantConcurrency, createTenantSchemas',
     );
   });
 });

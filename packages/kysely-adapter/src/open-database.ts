@@ -12,6 +12,8 @@ export interface OpenDatabaseOptions {
   readonly connectTimeoutMs?: number | undefined;
   /** Connection errors outside a query (a server restart): reported here instead of crashing the process. */
   readonly onConnectionError?: ((error: Error) => void) | undefined;
+  /** A libSQL server's auth token (Turso's database token), when the URL does not carry it as `?authToken=`. */
+  readonly authToken?: string | undefined;
 }
 
 /** A Kysely instance on a URL, with what mig needs to know about where it goes. */

@@ -98,6 +98,7 @@ export async function openMigration<DB>(
   const opened = await openDatabase<DB>(url, {
     applicationName: options.applicationName,
     maxConnections: options.maxConnections,
+    authToken: values.databaseAuthToken,
     onConnectionError: (error) =>
       options.logger.warn({ err: error.message }, `database connection error: ${redactCredentials(error.message)}`),
   });

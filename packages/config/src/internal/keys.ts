@@ -126,6 +126,14 @@ function databaseUrl(): Check<string> {
   };
 }
 
+/** A secret (a token): any string that is not blank, trimmed. */
+function secret(): Check<string> {
+  return (input) =>
+    typeof input === 'string' && input.trim() !== ''
+      ? ok(input.trim())
+      : fail('is not a token; use a non-empty string');
+}
+
 /** Trimmed, not resolved: a relative folder resolves against the file's folder or `cwd`, once the source is known. */
 function folder(): Check<string> {
   return (input) => {
@@ -173,6 +181,7 @@ type KeyDefinitions = { readonly [K in keyof MigConfig]: KeyDefinition<NonNullab
 
 export const KEYS: KeyDefinitions = {
   databaseUrl: { input: 'databaseUrl', env: 'DATABASE_URL', check: databaseUrl() },
+  databaseAuthToken: { input: 'databaseAuthToken', env: 'DATABASE_AUTH_TOKEN', check: secret() },
   autoMigrate: { input: 'autoMigrate', env: 'AUTO_MIGRATE', check: boolean() },
   lockTimeoutMs: { input: 'lockTimeout', env: 'MIGRATION_LOCK_TIMEOUT', check: duration(BOUNDS.lockTimeoutMs) },
   dryRun: { input: 'dryRun', env: 'MIGRATION_DRY_RUN', check: boolean() },

@@ -5,6 +5,7 @@ import type { ConfigProblem } from '../errors.js';
 import { redactUrl } from '../redact-url.js';
 import type { ConfigSource, MigConfig, MigConfigInput, ResolvedConfig } from '../types.js';
 import { CONFIG_KEYS } from './keys.js';
+import { MASK } from './redact.js';
 import { closest } from './suggest.js';
 import { envValue, NOTHING, validateEnv, validateInput } from './validate.js';
 
@@ -116,6 +117,7 @@ function hideSecrets(values: MigConfig): MigConfig {
   const redacted = (): Record<string, unknown> => ({
     ...values,
     databaseUrl: values.databaseUrl === undefined ? undefined : redactUrl(values.databaseUrl),
+    databaseAuthToken: values.databaseAuthToken === undefined ? undefined : MASK,
   });
   Object.defineProperty(values, 'toJSON', { value: redacted, enumerable: false });
   Object.defineProperty(values, inspect.custom, { value: redacted, enumerable: false });

@@ -50,6 +50,8 @@ export interface DialectOptions {
   readonly maxConnections?: number | undefined;
   readonly connectTimeoutMs?: number | undefined;
   readonly onConnectionError?: ((error: Error) => void) | undefined;
+  /** A libSQL server's auth token, given apart from the URL (which may carry it as `?authToken=`). */
+  readonly authToken?: string | undefined;
 }
 
 /**

@@ -1,4 +1,6 @@
+import { d1Driver } from './d1/driver.js';
 import type { EngineDriver } from './driver.js';
+import { libsqlDriver } from './libsql/driver.js';
 import { mysqlDriver } from './mysql/driver.js';
 import { neonDriver } from './neon/driver.js';
 import { pgliteDriver } from './pglite/driver.js';
@@ -14,6 +16,8 @@ export const DRIVERS = Object.freeze({
   mysql: mysqlDriver,
   sqlite: sqliteDriver,
   pglite: pgliteDriver,
+  libsql: libsqlDriver,
+  d1: d1Driver,
   neon: neonDriver,
 } satisfies Record<string, EngineDriver>);
 

@@ -13,6 +13,8 @@ import { createPgDialect } from '../../src/engines/postgres/index.js';
 import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
+import { createTestD1 } from './d1.js';
+import { createTestLibsql } from './libsql.js';
 import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
 import { neonProxy, neonUrl } from './neon-proxy.js';
@@ -42,6 +44,12 @@ export interface EngineCapabilities {
    * owns it, and its lock is an in-process mutex.
    */
   readonly processes: boolean;
+  /**
+   * Instances share the database without being processes of this machine (Workers' isolates on a D1
+   * binding): the lock contract runs between Kysely instances on it, each as another instance, while the
+   * real-process scenarios do not apply (the engine's own folder races its isolates).
+   */
+  readonly isolates?: boolean;
   /**
    * A lease whose holder is a process of this host that no longer exists is taken over at once (and the
    * instance says so), not when it expires.
@@ -386,6 +394,15 @@ const mysql: TestEngine = {
   },
 };
 
+/** The database lives in the instance: it waits in its own code. */
+const IN_PROCESS_STALL: Stall = {
+  files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
+  reached: async (_database, instance, name) => {
+    await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
+  },
+  recoveryMs: 30_000,
+};
+
 const sqlite: TestEngine = {
   name: 'sqlite',
   label: 'SQLite',
@@ -422,19 +439,70 @@ const sqlite: TestEngine = {
   processes: {
     race: { instances: 20, steps: 12 },
     currentApp: "'sql'",
-    // The database lives in the instance: it waits in its own code.
-    stall: {
-      files: (name) => ({ [`${name}.mjs`]: gatedMigration(name) }),
-      reached: async (_database, instance, name) => {
-        await instance.waitFor(new RegExp(`^started ${name}$`), 60_000);
-      },
-      recoveryMs: 30_000,
-    },
+    stall: IN_PROCESS_STALL,
   },
 };
 
+/** A local libSQL file (a server cannot run here): SQLite's SQL over libSQL's client and its transactions. */
+const libsql: TestEngine = {
+  name: 'libsql',
+  label: 'libSQL',
+  capabilities: { ...sqlite.capabilities },
+  async open() {
+    const file = await createTestLibsql();
+    return {
+      db: file.db,
+      url: file.url,
+      connect: () => file.open(),
+      exists: () => file.exists(),
+      tables: () => file.tables(),
+      close: () => file.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  locks: sqlite.locks,
+  processes: { race: { instances: 20, steps: 12 }, currentApp: "'sql'", stall: IN_PROCESS_STALL },
+};
+
+const d1: TestEngine = {
+  name: 'd1',
+  label: 'Cloudflare D1',
+  capabilities: {
+    system: 'sqlite',
+    transactionalDdl: true,
+    nonTransactional: true,
+    previewsSql: true,
+    sessionLocks: false,
+    processes: false,
+    isolates: true,
+    takesOverDeadHolder: false,
+  },
+  // A local D1 through miniflare's workerd, in a persist folder of its own.
+  async open() {
+    const database = await createTestD1();
+    return {
+      db: database.db,
+      url: database.url,
+      connect: () => database.connect(),
+      exists: () => true,
+      tables: () => database.tables(),
+      close: () => database.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  // D1 has no session: the lease is its only lock.
+  locks: [
+    {
+      strategy: 'lease',
+      title: 'lease lock',
+      capabilities: DATABASE_LOCK,
+      loseLock: expiredLease(sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')`),
+    },
+  ],
+};
+
 /** Every engine, in the order the suites run them. */
-export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, neon];
+export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql, d1, neon];
 
 /** The engine of the matrix by its registry name. */
 export function engine(name: Engine): TestEngine {

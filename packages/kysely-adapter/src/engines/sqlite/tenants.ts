@@ -4,12 +4,13 @@ import { InvalidOptionError } from '@mig/core';
 import type { DatabaseLocation, TenantFiles } from '../driver.js';
 
 /** The folder and extension of the configured file: each tenant's file goes beside it, as NAME.EXT. */
-function layout(location: DatabaseLocation): { dir: string; ext: string; own: string } {
+function layout(location: DatabaseLocation, files: FileUrls): { dir: string; ext: string; own: string } {
   const path = location.path;
   if (path === undefined || path === ':memory:' || path === '') {
     throw new InvalidOptionError(
       'tenants',
-      'Tenants on SQLite are files beside the configured one: name a file (sqlite:./data/app.db), not memory.',
+      `Tenants on ${files.label} are files beside the configured one: name a file (${files.scheme}:./data/app.db), ` +
+        `not ${path === undefined ? 'a server' : 'memory'}.`,
       { context: { reason: 'no-tenant-folder' } },
     );
   }
@@ -32,28 +33,44 @@ function likeToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`, 's');
 }
 
-/** A file per tenant on SQLite: NAME.EXT beside the configured file (which is no tenant's). */
-export const sqliteTenantFiles: TenantFiles = {
-  kind: 'file',
-  url(location, name) {
-    const { dir, ext } = layout(location);
-    return `sqlite:${join(dir, `${name}${ext}`)}`;
-  },
-  async list(location, pattern) {
-    const { dir, ext, own } = layout(location);
-    const like = likeToRegExp(pattern);
-    const files = await readdir(dir).catch(() => [] as string[]);
-    return files
-      .filter((f) => f.endsWith(ext) && f !== own)
-      .map((f) => f.slice(0, -ext.length))
-      .filter((name) => like.test(name))
-      .sort();
-  },
-  async exists(location, name) {
-    const { dir, ext } = layout(location);
-    return access(join(dir, `${name}${ext}`)).then(
-      () => true,
-      () => false,
-    );
-  },
-};
+/** How an engine on SQLite files names one in a URL: `sqlite:PATH`, `libsql+file:PATH`. */
+export interface FileUrls {
+  readonly scheme: string;
+  /** The engine, for messages. */
+  readonly label: string;
+}
+
+/** A file per tenant: NAME.EXT beside the configured file (which is no tenant's), named by `files.scheme`. */
+export function fileTenants(files: FileUrls): TenantFiles {
+  return {
+    kind: 'file',
+    url(location, name) {
+      const { dir, ext } = layout(location, files);
+      return `${files.scheme}:${join(dir, `${name}${ext}`)}`;
+    },
+    list: (location, pattern) => listTenants(layout(location, files), pattern),
+    async exists(location, name) {
+      const { dir, ext } = layout(location, files);
+      return access(join(dir, `${name}${ext}`)).then(
+        () => true,
+        () => false,
+      );
+    },
+  };
+}
+
+/** A file per tenant on SQLite. */
+export const sqliteTenantFiles: TenantFiles = fileTenants({ scheme: 'sqlite', label: 'SQLite' });
+
+async function listTenants(
+  { dir, ext, own }: { dir: string; ext: string; own: string },
+  pattern: string,
+): Promise<string[]> {
+  const like = likeToRegExp(pattern);
+  const files = await readdir(dir).catch(() => [] as string[]);
+  return files
+    .filter((f) => f.endsWith(ext) && f !== own)
+    .map((f) => f.slice(0, -ext.length))
+    .filter((name) => like.test(name))
+    .sort();
+}

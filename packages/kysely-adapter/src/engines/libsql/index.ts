@@ -1,0 +1,1 @@
+export { createLibsqlDialect, type LibsqlDialectOptions } from './dialect.js';
