@@ -7,6 +7,14 @@ import { createLibsqlDialect } from '../../src/engines/libsql/index.js';
 import type { MigrationDb } from '../../src/index.js';
 import { type HranaServer, startHranaServer } from './hrana-server.js';
 
+/** The tables of a libSQL database, sorted, without SQLite's own (reads only: creates no file). */
+async function userTables(db: MigrationDb): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'
+    order by name`.execute(db);
+  return rows.map((r) => r.name);
+}
+
 /** A fresh local libSQL file in a folder of its own, for one test; the folder is removed by `close`. */
 export interface TestLibsql {
   /** The database file (not created until something writes to it). */
@@ -41,12 +49,7 @@ export async function createTestLibsql(prefix = 'mig-libsql-'): Promise<TestLibs
     db,
     open,
     exists: () => existsSync(path),
-    async tables() {
-      const { rows } = await sql<{ name: string }>`
-        select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'
-        order by name`.execute(db);
-      return rows.map((r) => r.name);
-    },
+    tables: () => userTables(db),
     async close() {
       await Promise.all(opened.map((d) => d.destroy().catch(() => {})));
       await rm(dir, { recursive: true, force: true });
@@ -82,12 +85,7 @@ export async function createTestLibsqlServer(options: { authToken?: string } = {
     url: server.url,
     db,
     open,
-    async tables() {
-      const { rows } = await sql<{ name: string }>`
-        select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'
-        order by name`.execute(db);
-      return rows.map((r) => r.name);
-    },
+    tables: () => userTables(db),
     async close() {
       await Promise.all(opened.map((d) => d.destroy().catch(() => {})));
       await server.close();
