@@ -1,6 +1,7 @@
 import { PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type { Pool } from 'pg';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 import { NotificationHub, withNotifications } from './notifications.js';
 
 export interface PgDialectOptions {
@@ -30,26 +31,32 @@ export interface PgDialectOptions {
  */
 export function createPgDialect(options: PgDialectOptions): PostgresDialect {
   const onError = options.onConnectionError ?? (() => {});
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.max ?? 10,
-    application_name: options.applicationName,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
-    // A server that vanished (a failover) is noticed by TCP keepalive instead of after hours.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
-  // Idle clients report through the pool; a checked-out client reports on itself, and Kysely does not
-  // listen there, so every client gets its own listener for its whole life.
-  // Notifications too: a waiter for the migration lock LISTENs on its own connection and sleeps until the
-  // holder says something changed, instead of polling.
   const hub = new NotificationHub();
-  pool.on('error', onError);
-  pool.on('connect', (client) => {
-    client.on('error', onError);
-    client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
-  });
+  // pg, and the pool, when the first query runs: never at import, so a bundle that includes this module
+  // builds and starts without pg installed (`openDatabase` loads it up front, to name it when missing).
+  const pool = async (): Promise<Pool> => {
+    const { default: pg } = await import('pg').catch(missingDriver('pg'));
+    const created = new pg.Pool({
+      connectionString: options.url,
+      max: options.max ?? 10,
+      application_name: options.applicationName,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+      // A server that vanished (a failover) is noticed by TCP keepalive instead of after hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    // Idle clients report through the pool; a checked-out client reports on itself, and Kysely does not
+    // listen there, so every client gets its own listener for its whole life.
+    // Notifications too: a waiter for the migration lock LISTENs on its own connection and sleeps until the
+    // holder says something changed, instead of polling.
+    created.on('error', onError);
+    created.on('connect', (client) => {
+      client.on('error', onError);
+      client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
+    });
+    return created;
+  };
   return new BrandedPostgresDialect({ pool }, hub);
 }
 
