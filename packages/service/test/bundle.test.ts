@@ -10,6 +10,13 @@ import { type CreateDatabaseOptions, createDatabase, type MigDatabase } from '..
 // createDatabase({ migrations }) takes the default export of the module `mig bundle` wrote, as a bundled
 // service passes it: no migrations folder is read, and the database sees the folder's own migrations.
 
+const MIGRATIONS = {
+  '001_todos.sql': 'create table todos (id serial primary key, title text);\n',
+  '002_index.sql': '-- mig:no-transaction\ncreate index concurrently todos_title on todos (title);\n',
+  '003_seed.js':
+    "export async function up(db) {\n  await db.insertInto('todos').values({ title: 'seeded' }).execute();\n}\n",
+};
+
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,18 +31,7 @@ async function setup(): Promise<{ pg: TestDatabase; dir: string; bundle: Migrati
     () => rm(dir, { recursive: true, force: true }),
   );
   await mkdir(join(dir, 'migrations'));
-  await writeFile(
-    join(dir, 'migrations', '001_todos.sql'),
-    'create table todos (id serial primary key, title text);\n',
-  );
-  await writeFile(
-    join(dir, 'migrations', '002_index.sql'),
-    '-- mig:no-transaction\ncreate index concurrently todos_title on todos (title);\n',
-  );
-  await writeFile(
-    join(dir, 'migrations', '003_seed.js'),
-    "export async function up(db) {\n  await db.insertInto('todos').values({ title: 'seeded' }).execute();\n}\n",
-  );
+  for (const [file, text] of Object.entries(MIGRATIONS)) await writeFile(join(dir, 'migrations', file), text);
   const outFile = join(dir, 'src', 'migrations.bundle.js');
   await mkdir(join(dir, 'src'));
   await writeFile(outFile, (await renderBundleModule({ folder: join(dir, 'migrations'), outFile })).text);

@@ -31,6 +31,21 @@ const ENTRY = [
   '',
 ].join('\n');
 
+/** A SQL migration, a TypeScript one that imports from kysely, and one that runs outside a transaction. */
+const MIGRATIONS = {
+  '20260101000000_create_todos.sql': 'create table todos (id serial primary key, title text not null);\n',
+  '20260102000000_add_done.ts': [
+    "import { type Kysely, sql } from 'kysely';",
+    '',
+    'export async function up(db: Kysely<any>): Promise<void> {',
+    "  await db.schema.alterTable('todos').addColumn('done', 'boolean', (c) => c.notNull().defaultTo(false)).execute();",
+    "  await sql`insert into todos (title) values ('bundled')`.execute(db);",
+    '}',
+    '',
+  ].join('\n'),
+  '20260103000000_index_open.sql': '-- mig:no-transaction\ncreate index concurrently todos_open on todos (done);\n',
+};
+
 const REQUIRE_BANNER =
   "import { createRequire as bannerCreateRequire } from 'node:module'; const require = bannerCreateRequire(import.meta.url);";
 
@@ -44,26 +59,7 @@ beforeAll(async () => {
   project = await packedProject('bundler', ['kysely', 'pg']);
   const { dir } = project;
   await mkdir(join(dir, 'migrations'));
-  await writeFile(
-    join(dir, 'migrations', '20260101000000_create_todos.sql'),
-    'create table todos (id serial primary key, title text not null);\n',
-  );
-  await writeFile(
-    join(dir, 'migrations', '20260102000000_add_done.ts'),
-    [
-      "import { type Kysely, sql } from 'kysely';",
-      '',
-      'export async function up(db: Kysely<any>): Promise<void> {',
-      "  await db.schema.alterTable('todos').addColumn('done', 'boolean', (c) => c.notNull().defaultTo(false)).execute();",
-      "  await sql`insert into todos (title) values ('bundled')`.execute(db);",
-      '}',
-      '',
-    ].join('\n'),
-  );
-  await writeFile(
-    join(dir, 'migrations', '20260103000000_index_open.sql'),
-    '-- mig:no-transaction\ncreate index concurrently todos_open on todos (done);\n',
-  );
+  for (const [file, text] of Object.entries(MIGRATIONS)) await writeFile(join(dir, 'migrations', file), text);
   await writeFile(join(dir, 'main.ts'), ENTRY);
   // The installed `mig`, as the project's build script would run it.
   await exec(join(dir, 'node_modules', '.bin', 'mig'), ['bundle', '--out', 'migrations.bundle.ts'], { cwd: dir });
