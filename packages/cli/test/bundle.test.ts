@@ -110,7 +110,7 @@ describe('mig verify --bundle', () => {
     expect(stale.stdout).toContain('+ added: 004_more');
     expect(stale.stdout).toContain('- removed: 003_index');
     expect(stale.stdout).toContain('~ changed: 001_todos');
-    expect(stale.stdout).toContain('Write it again: mig bundle --out src/migrations.bundle.ts');
+    expect(stale.stdout).toContain('Write it again: mig bundle --migrations migrations --out src/migrations.bundle.ts');
     const json = (await mig(['verify', '--bundle', 'src/migrations.bundle.ts', '--json'], { cwd: ws.dir })).json();
     expect(json).toMatchObject({
       ok: false,
@@ -126,6 +126,26 @@ describe('mig verify --bundle', () => {
     await ws.write('002_done.ts', `${FILES['002_done.ts']}// edited\n`);
     const code = await mig(['verify', '--bundle', 'src/migrations.bundle.ts', '--json'], { cwd: ws.dir });
     expect(code.json()).toMatchObject({ exitCode: 4, changed: ['002_done'], added: [], removed: [] });
+  });
+
+  it('compares with the folder the bundle was written from, unless another is configured', async () => {
+    const ws = await project();
+    await mkdir(join(ws.dir, 'db'));
+    await writeFile(join(ws.dir, 'db', '001_other.sql'), 'create table other (id int);\n');
+    const args = ['bundle', '--migrations', 'db', '--out', 'src/b.mjs'];
+    expect((await mig(args, { cwd: ws.dir })).code).toBe(0);
+    const own = await mig(['verify', '--bundle', 'src/b.mjs'], { cwd: ws.dir });
+    expect(own.stdout).toContain('src/b.mjs holds the 1 migration(s) of db, unchanged');
+    expect(own.code).toBe(0);
+    const other = await mig(['verify', '--bundle', 'src/b.mjs', '--migrations', 'migrations', '--json'], {
+      cwd: ws.dir,
+    });
+    expect(other.json()).toMatchObject({
+      exitCode: 4,
+      added: ['001_todos', '002_done', '003_index'],
+      removed: ['001_other'],
+      fix: 'mig bundle --migrations migrations --out src/b.mjs',
+    });
   });
 
   it('exits 2 for a file that is missing or not a bundle', async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import type { ResolvedConfig } from '@mig/config';
 import { InvalidOptionError, type Migration } from '@mig/core';
 import { describeProblem, describeThrown } from '@mig/core/adapter';
@@ -64,20 +64,25 @@ export interface BundleDifference {
 }
 
 /**
- * `mig verify --bundle FILE`: the bundle against the migrations folder, both read by the same code, so a
- * bundle that differs was written before the folder last changed. Needs no database. Exits 4 when stale.
+ * `mig verify --bundle FILE`: the bundle against the migrations folder (the configured one, else the one it
+ * was written from), both read by the same code, so a bundle that differs was written before the folder last
+ * changed. Needs no database. Exits 4 when stale.
  */
 export async function verifyBundle(io: Io, config: ResolvedConfig, output: Output, file: string): Promise<number> {
   const path = resolve(io.cwd, file);
   const shown = relative(io.cwd, path) || path;
-  const folder = resolve(io.cwd, config.values.migrationsDir);
-  const bundled = await createBundleSource(await importBundle(path, shown), { description: `bundle ${shown}` }).load();
+  const bundle = await importBundle(path, shown);
+  // Unless a folder is configured, the one the bundle was written from (recorded relative to it).
+  const from = (bundle as { from?: unknown } | null)?.from;
+  const configured = config.sources.migrationsDir !== 'default' || typeof from !== 'string';
+  const folder = configured ? resolve(io.cwd, config.values.migrationsDir) : resolve(dirname(path), from);
+  const bundled = await createBundleSource(bundle, { description: `bundle ${shown}` }).load();
   const current = await createFolderSource(folder).load();
   const difference = compareMigrations(bundled, current);
   const stale = difference.added.length + difference.removed.length + difference.changed.length > 0;
   const exitCode = stale || difference.reordered ? ExitCode.VerifyFailed : ExitCode.Ok;
   const folderShown = relative(io.cwd, folder) || '.';
-  const rerun = `mig bundle${config.sources.migrationsDir === 'default' ? '' : ` --migrations ${folderShown}`} --out ${shown}`;
+  const rerun = `mig bundle --migrations ${folderShown} --out ${shown}`;
   const { color } = output;
   output.result(
     {

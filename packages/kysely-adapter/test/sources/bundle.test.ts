@@ -234,3 +234,38 @@ describe('writing a bundle', () => {
     );
   });
 });
+
+describe("a bundle of another tool's folder", () => {
+  const table = (name: string) => `create table ${name} (id integer primary key);\n`;
+  // Orders that are not name order, separate down files, annotated parts and transaction modes.
+  const folders: Record<string, Record<string, string>> = {
+    drizzle: {
+      'meta/_journal.json': JSON.stringify({ entries: [{ tag: '0001_b' }, { tag: '0000_a' }] }),
+      '0000_a.sql': table('a'),
+      '0001_b.sql': table('b'),
+    },
+    'golang-migrate': {
+      '9_a.up.sql': table('a'),
+      '9_a.down.sql': 'drop table a;\n',
+      '10_b.up.sql': table('b'),
+    },
+    goose: {
+      '00010_c.sql': `-- +goose NO TRANSACTION\n-- +goose Up\n${table('c')}-- +goose Down\ndrop table c;\n`,
+      '00002_b.sql': `-- +goose Up\n${table('b')}-- +goose Down\ndrop table b;\n`,
+    },
+  };
+
+  it.each(Object.keys(folders))('%s: the same order, checksums, downs and transaction modes', async (layout) => {
+    const folder = join(await tempDir('mig-bundle-layout-'), 'migrations');
+    for (const [file, text] of Object.entries(folders[layout] ?? {})) {
+      await mkdir(join(folder, file, '..'), { recursive: true });
+      await writeFile(join(folder, file), text);
+    }
+    const { bundle } = await writeBundle(folder, 'migrations.bundle.js');
+    expect({ layout: bundle.layout, ordered: bundle.ordered }).toEqual({ layout, ordered: true });
+    const fromFolder = await settings(await createFolderSource(folder).load());
+    const fromBundle = createBundleSource(bundle);
+    expect(await settings(await fromBundle.load())).toEqual(fromFolder);
+    expect(fromBundle.layout).toBe(layout);
+  });
+});
