@@ -8,7 +8,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
-import type { MigrationDb } from '../../db.js';
+import type { MigrationDb } from './db.js';
 
 /**
  * Runs a code migration against a Kysely instance that sends nothing: its queries are compiled and kept, in
