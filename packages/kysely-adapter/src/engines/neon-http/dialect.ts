@@ -1,4 +1,4 @@
-import { neon } from '@neondatabase/serverless';
+import type { NeonQueryFunction } from '@neondatabase/serverless';
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -10,6 +10,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 import { attachRunner, type HttpResult, type NeonHttpRunner } from './runner.js';
 import { readNeonHttpUrl } from './url.js';
 
@@ -34,17 +35,28 @@ export interface NeonHttpDialectOptions {
  */
 export function createNeonHttpDialect(options: NeonHttpDialectOptions): Dialect {
   const connectionString = /^postgres(ql)?:/i.test(options.url) ? options.url : readNeonHttpUrl(options.url);
-  const sql = neon(connectionString, {
-    fullResults: true,
-    authToken: options.authToken,
-    fetchOptions: options.fetchOptions,
-  });
+  // The driver on the first query, never at import: a bundle without it builds (see bundler-imports.test.ts).
+  let made: Promise<NeonQueryFunction<false, true>> | undefined;
+  const load = async () => {
+    const { neon } = await import('@neondatabase/serverless').catch(missingDriver('@neondatabase/serverless'));
+    return neon(connectionString, {
+      fullResults: true,
+      authToken: options.authToken,
+      fetchOptions: options.fetchOptions,
+    });
+  };
+  const query = () => {
+    made ??= load();
+    return made;
+  };
   const runner: NeonHttpRunner = {
     async one(text, parameters) {
+      const sql = await query();
       return toResult(await sql.query(text, [...parameters]));
     },
     async transaction(queries) {
       if (queries.length === 0) return [];
+      const sql = await query();
       const results = await sql.transaction(queries.map((q) => sql.query(q.sql, [...q.parameters])));
       return results.map(toResult);
     },
