@@ -13,7 +13,7 @@ import { CLI, mig, type Workspace, workspace } from './support.js';
 // Every command on the engines beside PostgreSQL (whose own suite is cli.test.ts), with the same portable
 // migrations: PGlite from the command line on a data directory an app would use, a SQLite file, a local libSQL
 // file, MariaDB, and PostgreSQL through Neon's serverless driver (a neon:// URL, over a WebSocket proxy of the
-// test process).
+// test process; a neon+https:// URL, through a local endpoint of the test process that speaks Neon's HTTP protocol).
 
 const MIGRATIONS = {
   '001_todos.sql':
@@ -28,6 +28,7 @@ const ENGINES: Record<string, () => Promise<Location>> = {
   libsql: LOCATIONS.libsql,
   mariadb: LOCATIONS.mariadb,
   neon: LOCATIONS.neon,
+  'neon-http': LOCATIONS['neon-http'],
 };
 
 const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
@@ -35,7 +36,7 @@ const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
 describe.each(Object.keys(ENGINES))('the mig command on %s', (engine) => {
   let where: Location;
   let ws: Workspace;
-  const run = (args: string[]) => mig(args, { cwd: ws.dir, env: { DATABASE_URL: where.url } });
+  const run = (args: string[]) => mig(args, { cwd: ws.dir, env: { DATABASE_URL: where.url, ...where.env } });
 
   beforeEach(async () => {
     where = await ENGINES[engine]!();
