@@ -28,6 +28,7 @@ const ENGINES: Record<string, () => Promise<Location>> = {
   libsql: LOCATIONS.libsql,
   mariadb: LOCATIONS.mariadb,
   neon: LOCATIONS.neon,
+  d1: LOCATIONS.d1,
   'neon-http': LOCATIONS['neon-http'],
 };
 
@@ -36,7 +37,11 @@ const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
 describe.each(Object.keys(ENGINES))('the mig command on %s', (engine) => {
   let where: Location;
   let ws: Workspace;
-  const run = (args: string[]) => mig(args, { cwd: ws.dir, env: { DATABASE_URL: where.url, ...where.env } });
+  const run = (args: string[]) =>
+    mig(args, {
+      cwd: where.cwd ?? ws.dir,
+      env: { DATABASE_URL: where.url, MIGRATIONS_DIR: ws.migrations, ...where.env },
+    });
 
   beforeEach(async () => {
     where = await ENGINES[engine]!();

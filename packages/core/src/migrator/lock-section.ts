@@ -80,7 +80,7 @@ export async function enter<Db, F, T>(
   const { store } = context;
   if (!lock || lock.livesInStore) await store.prepare();
   if (!lock) return body({ kind: 'held', store, lease: undefined, reached() {} });
-  const doneElsewhere = request.work ? watchForDoneElsewhere(context, request.work) : NEVER_DONE;
+  const doneElsewhere = request.work ? watchForDoneElsewhere(context, request.work) : neverDone();
   const lease = await acquire(context, lock, request, doneElsewhere);
   if (!lease) {
     // Only a wait with `work` ends without a lease, and its overload takes a body for either section.
@@ -113,7 +113,13 @@ interface DoneElsewhere {
   head(): StoreHead | undefined;
 }
 
-const NEVER_DONE: DoneElsewhere = { signal: new AbortController().signal, look() {}, head: () => undefined };
+let never: DoneElsewhere | undefined;
+
+/** Made on first use: a Worker may not create an AbortController while its module loads. */
+function neverDone(): DoneElsewhere {
+  never ??= { signal: new AbortController().signal, look() {}, head: () => undefined };
+  return never;
+}
 
 /**
  * Waits for the lock in a span. While an `up` waits, it looks (lock-free) whether the holder already
@@ -213,7 +219,9 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
   const needed = last === undefined ? 0 : history.migrations.indexOf(last) + 1;
   const covered = (head: StoreHead) => {
     const pending = history.pendingAfter(head);
-    return pending !== undefined && targets.every((m) => !pending.includes(m));
+    if (pending === undefined) return false;
+    const left = new Set(pending);
+    return targets.every((m) => !left.has(m));
   };
   const look = (wait: LockWait) => {
     if (looking || done.signal.aborted) return;
@@ -226,7 +234,8 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
     looking = true;
     readStatus(history, context.store)
       .then((status) => {
-        const left = targets.filter((m) => status.pending.includes(m.name));
+        const pending = new Set(status.pending);
+        const left = targets.filter((m) => pending.has(m.name));
         if (status.problems.length === 0 && left.length === 0) done.abort('applied by another instance');
       })
       .catch(() => {

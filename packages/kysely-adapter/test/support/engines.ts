@@ -16,7 +16,7 @@ import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
 import { createTestD1 } from './d1.js';
-import { createTestLibsql } from './libsql.js';
+import { createTestLibsql, createTestLibsqlServer } from './libsql.js';
 import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
 import { neonHttpEndpoint, neonHttpUrl } from './neon-http-endpoint.js';
@@ -542,8 +542,43 @@ const d1: TestEngine = {
   ],
 };
 
+/**
+ * A libSQL server over HTTP: the Hrana test server (test/support/hrana-server.ts) on a file, reached through
+ * libSQL's HTTP client, each request a stream's, as with sqld or Turso.
+ */
+const libsqlServer: TestEngine = {
+  name: 'libsql',
+  label: 'libSQL over HTTP',
+  capabilities: { ...sqlite.capabilities },
+  async open() {
+    const server = await createTestLibsqlServer();
+    return {
+      db: server.db,
+      url: server.url,
+      connect: () => server.open(),
+      exists: () => true,
+      tables: () => server.tables(),
+      close: () => server.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  locks: sqlite.locks,
+  // A killed holder's transaction ends when the server ends its idle stream (5 s here).
+  processes: { race: { instances: 6, steps: 6 }, currentApp: "'sql'", stall: IN_PROCESS_STALL },
+};
+
 /** Every engine, in the order the suites run them. */
-export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql, d1, neon, neonHttp];
+export const ENGINES: readonly TestEngine[] = [
+  postgres,
+  pglite,
+  mysql,
+  sqlite,
+  libsql,
+  libsqlServer,
+  d1,
+  neon,
+  neonHttp,
+];
 
 /** The engine of the matrix by its registry name. */
 export function engine(name: Engine): TestEngine {

@@ -351,7 +351,18 @@ class SessionConnection implements DatabaseConnection {
   async begin(mode: TransactionMode): Promise<void> {
     if (this.#transaction) throw sqliteError('cannot start a transaction within a transaction');
     const client = await this.#source.open();
-    this.#transaction = await client.transaction(mode);
+    const transaction = await client.transaction(mode);
+    if (this.#source.remote) {
+      // Over HTTP the client sends the BEGIN with the transaction's first statement: sent now, a BEGIN that
+      // finds the database locked fails here, where it can be tried again, and not in the migration.
+      try {
+        await transaction.execute('select 1');
+      } catch (error) {
+        transaction.close();
+        throw error;
+      }
+    }
+    this.#transaction = transaction;
   }
 
   async commit(): Promise<void> {

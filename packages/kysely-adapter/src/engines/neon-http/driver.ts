@@ -1,5 +1,5 @@
 import { leaseExcludingSession } from '../../exclusive.js';
-import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
+import { missingDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { readAdvisoryHolder } from '../postgres/advisory.js';
 import { postgresDriver } from '../postgres/driver.js';
@@ -25,7 +25,7 @@ export const neonHttpDriver: EngineDriver = {
   describe: (location) => serverTarget(readNeonHttpUrl(location.url), 'postgresql', '5432', 'neondb'),
   where: (target) => `${serverWhere(target)} (Neon, HTTP)`,
   async openDialect(location) {
-    const { createNeonHttpDialect } = await loadDriver('@neondatabase/serverless', () => import('./dialect.js'));
+    const { createNeonHttpDialect } = await import('./dialect.js').catch(missingDriver('@neondatabase/serverless'));
     return createNeonHttpDialect({ url: location.url });
   },
   // Known by mig's brand only: Kysely's PostgresAdapter of another dialect is PostgreSQL's.

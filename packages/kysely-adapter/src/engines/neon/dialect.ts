@@ -1,4 +1,5 @@
-import { Client, Pool } from '@neondatabase/serverless';
+import { InvalidOptionError } from '@mig/core';
+import { Client, neonConfig, Pool } from '@neondatabase/serverless';
 import type { PostgresDialect } from 'kysely';
 import { createPoolDialect } from '../postgres/pool-dialect.js';
 import { type NeonSocketOptions, readNeonUrl } from './url.js';
@@ -38,6 +39,13 @@ export interface NeonDialectOptions extends NeonSocketOptions {
  */
 export function createNeonDialect(given: NeonDialectOptions): PostgresDialect {
   const options = /^neon:/i.test(given.url) ? withNeonUrl(given) : given;
+  const global = (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (options.webSocketConstructor === undefined && neonConfig.webSocketConstructor === undefined && !global) {
+    throw new InvalidOptionError(
+      'webSocketConstructor',
+      "This runtime has no WebSocket (Node 20): pass the ws package, as in createNeonDialect({ url, webSocketConstructor: ws }) with import ws from 'ws' (npm install ws).",
+    );
+  }
   const pool = new Pool({
     connectionString: options.url,
     max: options.max ?? 10,
