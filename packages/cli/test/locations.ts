@@ -9,6 +9,7 @@ import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { isUserTable, openLocalD1 } from '../../kysely-adapter/test/support/d1.js';
+import { neonHttpEndpoint, neonHttpEnv, neonHttpUrl } from '../../kysely-adapter/test/support/neon-http-endpoint.js';
 import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
@@ -28,9 +29,11 @@ export interface Location {
    * miniflare (a Worker's project has it, or wrangler). Default: the workspace.
    */
   readonly cwd?: string | undefined;
+  /** What the `mig` process needs in its environment to reach it, beside the URL. */
+  readonly env?: Record<string, string> | undefined;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon' | 'd1';
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon' | 'neon-http' | 'd1';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -53,6 +56,14 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
   async neon() {
     const [postgres, proxy] = await Promise.all([LOCATIONS.postgres(), neonProxy()]);
     return { ...postgres, url: neonUrl(postgres.url, proxy) };
+  },
+  /**
+   * The local PostgreSQL through Neon's HTTP mode: a local endpoint of the test process that speaks Neon's
+   * SQL-over-HTTP protocol, which the `mig` process's driver reaches through a preloaded module.
+   */
+  async 'neon-http'() {
+    const [postgres, endpoint] = await Promise.all([LOCATIONS.postgres(), neonHttpEndpoint()]);
+    return { ...postgres, url: neonHttpUrl(postgres.url), env: neonHttpEnv(endpoint) };
   },
   async pglite() {
     const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));

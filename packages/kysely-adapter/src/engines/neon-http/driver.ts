@@ -24,9 +24,9 @@ export const neonHttpDriver: EngineDriver = {
   },
   describe: (location) => serverTarget(readNeonHttpUrl(location.url), 'postgresql', '5432', 'neondb'),
   where: (target) => `${serverWhere(target)} (Neon, HTTP)`,
-  async openDialect(location, options) {
+  async openDialect(location) {
     const { createNeonHttpDialect } = await import('./dialect.js').catch(missingDriver('@neondatabase/serverless'));
-    return createNeonHttpDialect({ url: location.url, authToken: options.authToken });
+    return createNeonHttpDialect({ url: location.url });
   },
   // Known by mig's brand only: Kysely's PostgresAdapter of another dialect is PostgreSQL's.
   recognize: () => false,

@@ -7,7 +7,7 @@ export const NEON_HTTP_SCHEME = 'neon+https';
  * Reads `neon+https://USER:PASSWORD@HOST/DATABASE[?…]`: a PostgreSQL URL whose scheme says "through Neon's
  * serverless driver, one HTTP request per query or transaction". Returns the connection string the driver
  * takes (`postgres://…`, parameters kept); the driver sends each request to Neon's SQL-over-HTTP endpoint of
- * that host. A plain `postgres://…` URL is taken as it is (a connection string from Neon's console).
+ * that host. (`createNeonHttpDialect` also takes the plain `postgres://…` string Neon's console shows.)
  *
  * @example
  * readNeonHttpUrl('neon+https://app:secret@ep-cool-name.eu-central-1.aws.neon.tech/shop')
