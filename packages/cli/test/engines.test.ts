@@ -12,7 +12,8 @@ import { CLI, mig, type Workspace, workspace } from './support.js';
 
 // Every command on the engines beside PostgreSQL (whose own suite is cli.test.ts), with the same portable
 // migrations: PGlite from the command line on a data directory an app would use, a SQLite file, a local libSQL
-// file, MariaDB.
+// file, MariaDB, and PostgreSQL through Neon's serverless driver (a neon:// URL, over a WebSocket proxy of the
+// test process).
 
 const MIGRATIONS = {
   '001_todos.sql':
@@ -26,6 +27,7 @@ const ENGINES: Record<string, () => Promise<Location>> = {
   sqlite: LOCATIONS.sqlite,
   libsql: LOCATIONS.libsql,
   mariadb: LOCATIONS.mariadb,
+  neon: LOCATIONS.neon,
 };
 
 const names = (list: Array<{ name: string }>) => list.map((m) => m.name);

@@ -61,4 +61,34 @@ describe('mig lint', () => {
       await database.drop();
     }
   });
+
+  it('reads a MySQL or MariaDB URL as the engine to lint for, and asks for the algorithm by name', async () => {
+    ws = await workspace({
+      '001_accounts.sql':
+        'create table accounts (id int primary key, email varchar(100));\nalter table accounts add index a_email (email);\n',
+      '002_age.sql': 'alter table accounts add column age int;\n',
+      '003_index.sql': 'alter table accounts add index a_age (age), algorithm=inplace, lock=none;\n',
+    });
+    const env = { DATABASE_URL: 'mariadb://root@db.invalid:3306/shop' };
+    const found = await mig(['lint', '--json'], { cwd: ws.dir, env });
+    expect(found.code).toBe(6);
+    const document = JSON.parse(found.stdout);
+    expect(document).toMatchObject({ engine: 'mysql', migrations: 3, unaccepted: 1 });
+    expect(document.findings).toEqual([
+      expect.objectContaining({
+        name: '002_age',
+        findings: [expect.objectContaining({ rule: 'algorithm-instant', line: 1 })],
+      }),
+    ]);
+    const text = await mig(['lint'], { cwd: ws.dir, env });
+    expect(text.stdout).toContain('002_age:1 algorithm-instant:');
+    expect(text.stdout).toContain('Fix: add ALGORITHM=INSTANT');
+  });
+
+  it('says which engines it has rules for when the URL names one without', async () => {
+    ws = await workspace({ '001_accounts.sql': 'create table accounts (id int primary key);\n' });
+    const result = await mig(['lint'], { cwd: ws.dir, env: { DATABASE_URL: 'sqlite:./app.db' } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/mig lint has rules for [a-z, ]*\bmysql\b/);
+  });
 });

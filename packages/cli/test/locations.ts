@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
+import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
 const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
@@ -22,7 +23,7 @@ export interface Location {
   drop(): Promise<void>;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb';
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -40,6 +41,11 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
       },
       drop: () => database.drop(),
     };
+  },
+  /** The local PostgreSQL through Neon's serverless driver: a WebSocket-to-TCP proxy of the test process. */
+  async neon() {
+    const [postgres, proxy] = await Promise.all([LOCATIONS.postgres(), neonProxy()]);
+    return { ...postgres, url: neonUrl(postgres.url, proxy) };
   },
   async pglite() {
     const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));

@@ -102,8 +102,8 @@ type OneOf<T extends string> = T | (string & {});
 export interface MigConfigInput {
   /**
    * Where the database is: `postgres://…`, `postgresql://…`, `mysql://…`, `mariadb://…`, `sqlite:PATH`,
-   * `file:PATH`, `pglite:DIR`, or libSQL's `libsql+file:PATH`, `libsql://HOST`, `https://HOST`. Env:
-   * DATABASE_URL.
+   * `file:PATH`, `pglite:DIR`, `neon://…`, or libSQL's `libsql+file:PATH`, `libsql://HOST`, `https://HOST`.
+   * Env: DATABASE_URL.
    */
   databaseUrl?: string | undefined;
   /**

@@ -26,6 +26,7 @@ export {
   acceptedRules,
   createMigrationLinter,
   formatFinding,
+  LINTED_ENGINES,
   type LintFinding,
   type MigrationLint,
   type MigrationLinter,

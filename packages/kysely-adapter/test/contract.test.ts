@@ -30,13 +30,16 @@ for (const engine of ENGINES) {
   for (const lock of engine.locks) {
     describeLockContract(`${lock.title} on ${engine.label}`, {
       capabilities: lock.capabilities,
-      open: () => (engine.capabilities.processes ? lockFixture(engine, lock) : inProcessLockFixture(engine, lock)),
+      open: () =>
+        engine.capabilities.processes || engine.capabilities.isolates
+          ? lockFixture(engine, lock)
+          : inProcessLockFixture(engine, lock),
     });
   }
 }
 
 /**
- * A lock fixture on a database that processes share: each `createLock()` is another application instance,
+ * A lock fixture on a database that processes (or isolates) share: each `createLock()` is another application instance,
  * with its own connections and adapter (so no in-process queue stands between them), on one fresh database.
  */
 async function lockFixture(engine: TestEngine, lock: TestLock): Promise<LockFixture<KyselyFence, MigrationDb>> {

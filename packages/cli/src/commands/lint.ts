@@ -4,6 +4,7 @@ import {
   createFolderSource,
   createMigrationLinter,
   formatFinding,
+  LINTED_ENGINES,
   type MigrationLint,
   unaccepted,
 } from '@mig/kysely-adapter';
@@ -20,7 +21,7 @@ export async function lint(config: ResolvedConfig, output: Output): Promise<numb
   if (linter === undefined) {
     throw new InvalidOptionError(
       'url',
-      'mig lint has rules for PostgreSQL (and PGlite); this database URL names an engine without them: lint against a PostgreSQL URL, or none.',
+      `mig lint has rules for ${LINTED_ENGINES.join(', ')}; this database URL names an engine without them: lint against the URL of one of those, or none (PostgreSQL's rules).`,
     );
   }
   const migrations = await createFolderSource(config.values.migrationsDir).load();

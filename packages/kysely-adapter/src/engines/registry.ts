@@ -1,6 +1,8 @@
+import { d1Driver } from './d1/driver.js';
 import type { EngineDriver } from './driver.js';
 import { libsqlDriver } from './libsql/driver.js';
 import { mysqlDriver } from './mysql/driver.js';
+import { neonDriver } from './neon/driver.js';
 import { pgliteDriver } from './pglite/driver.js';
 import { postgresDriver } from './postgres/driver.js';
 import { sqliteDriver } from './sqlite/driver.js';
@@ -15,6 +17,8 @@ export const DRIVERS = Object.freeze({
   sqlite: sqliteDriver,
   pglite: pgliteDriver,
   libsql: libsqlDriver,
+  d1: d1Driver,
+  neon: neonDriver,
 } satisfies Record<string, EngineDriver>);
 
 /** The database engines mig runs on through Kysely. */

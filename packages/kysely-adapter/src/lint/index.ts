@@ -1,7 +1,7 @@
 import type { Migration } from '@mig/core';
 import { urlScheme } from '@mig/core/adapter';
 import type { MigrationDb } from '../db.js';
-import { driverOf, type Engine, engineForScheme } from '../engines/registry.js';
+import { driverOf, ENGINES, type Engine, engineForScheme } from '../engines/registry.js';
 import { lintMigration, type MigrationLint } from './lint.js';
 
 export { acceptedRules, formatFinding, type MigrationLint, unaccepted } from './lint.js';
@@ -14,9 +14,12 @@ export interface MigrationLinter {
   lint(migration: Migration<MigrationDb>): Promise<MigrationLint>;
 }
 
+/** The engines that have lint rules. */
+export const LINTED_ENGINES: readonly Engine[] = Object.freeze(ENGINES.filter((e) => driverOf(e).lint !== undefined));
+
 /**
  * The linter of an engine, or of the engine a database URL names (PostgreSQL when none is given); undefined
- * for an engine that has no lint rules (SQLite).
+ * for an engine that has no lint rules (see {@link LINTED_ENGINES}).
  *
  * @example
  * const linter = createMigrationLinter({ url: process.env.DATABASE_URL });

@@ -12,12 +12,13 @@ describe('the engine registry and the test engine matrix', () => {
 
   it.each(ENGINES)('the matrix says of $name what its driver says', (engine) => {
     const driver = DRIVERS[engine.name].capabilities;
-    const { system, transactionalDdl, sessionLocks, processes } = engine.capabilities;
-    expect({ system, transactionalDdl, sessionLocks, processes }).toEqual({
+    const { system, transactionalDdl, sessionLocks, processes, isolates = false } = engine.capabilities;
+    // Instances other than this process share it: separate processes, or (D1) Workers' isolates.
+    expect({ system, transactionalDdl, sessionLocks, shared: processes || isolates }).toEqual({
       system: driver.system,
       transactionalDdl: driver.transactionalDdl,
       sessionLocks: driver.sessionLocks,
-      processes: !driver.embedded,
+      shared: !driver.embedded,
     });
     // The real-process scenarios need to know how, where processes can share the database.
     expect(engine.processes !== undefined).toBe(processes);

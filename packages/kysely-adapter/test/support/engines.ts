@@ -2,18 +2,22 @@ import type { LockStrategy } from '@mig/core';
 import type { LockLease } from '@mig/core/adapter';
 import type { LockCapabilities } from '@mig/core/testing';
 import { Kysely, type RawBuilder, sql } from 'kysely';
+import WebSocket from 'ws';
 import { createTestPGlite } from '../../../../test/support/pglite.js';
 import { createTestDatabase } from '../../../../test/support/postgres.js';
 import type { ProcessResult, RunningProcess } from '../../../../test/support/processes.js';
 import { createMysqlDialect } from '../../src/engines/mysql/index.js';
+import { createNeonDialect } from '../../src/engines/neon/index.js';
 import { PGliteDialect } from '../../src/engines/pglite/index.js';
 import { createPgDialect } from '../../src/engines/postgres/index.js';
 import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
+import { createTestD1 } from './d1.js';
 import { createTestLibsql, createTestLibsqlServer } from './libsql.js';
 import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
+import { neonProxy, neonUrl } from './neon-proxy.js';
 import { createTestSqlite } from './sqlite.js';
 
 // The engine matrix: every engine the adapter runs on, as the shared suites see it. The contract suites
@@ -40,6 +44,12 @@ export interface EngineCapabilities {
    * owns it, and its lock is an in-process mutex.
    */
   readonly processes: boolean;
+  /**
+   * Instances share the database without being processes of this machine (Workers' isolates on a D1
+   * binding): the lock contract runs between Kysely instances on it, each as another instance, while the
+   * real-process scenarios do not apply (the engine's own folder races its isolates).
+   */
+  readonly isolates?: boolean;
   /**
    * A lease whose holder is a process of this host that no longer exists is taken over at once (and the
    * instance says so), not when it expires.
@@ -239,6 +249,43 @@ const postgres: TestEngine = {
       20_000,
     ),
     sessionHolder: async (_database, name) => `application "${name}"`,
+  },
+};
+
+/** A Kysely on a `neon://` URL (Neon's serverless Pool over WebSockets), as `openDatabase` makes it. */
+function neonKysely(url: string, max: number): MigrationDb {
+  return new Kysely<any>({ dialect: createNeonDialect({ url, max, webSocketConstructor: WebSocket }) });
+}
+
+// PostgreSQL through Neon's serverless driver in WebSocket mode, reaching the local server through a
+// WebSocket-to-TCP proxy of this process (support/neon-proxy.ts), as Neon's own proxy reaches its computes.
+// Everything mig does goes over the WebSockets; only creating and dropping the database does not.
+const neon: TestEngine = {
+  ...postgres,
+  name: 'neon',
+  label: 'Neon (WebSocket)',
+  async open(label = 'adapter') {
+    const [database, proxy] = await Promise.all([createTestDatabase(`neon_${label}`), neonProxy()]);
+    const url = neonUrl(database.url, proxy);
+    const db = neonKysely(url, 5);
+    const connections: MigrationDb[] = [db];
+    return {
+      db,
+      url,
+      connect() {
+        const other = neonKysely(url, 3);
+        connections.push(other);
+        return other;
+      },
+      exists: () => true,
+      tables: () => publicTables(db),
+      close: closing(connections, () => database.drop()),
+    };
+  },
+  processes: {
+    ...(postgres.processes as ProcessTraits),
+    // Every instance's connections go through the one proxy of the test process.
+    race: { instances: 20, steps: 8 },
   },
 };
 
@@ -442,8 +489,45 @@ const libsqlServer: TestEngine = {
   processes: { race: { instances: 6, steps: 6 }, currentApp: "'sql'", stall: IN_PROCESS_STALL },
 };
 
+const d1: TestEngine = {
+  name: 'd1',
+  label: 'Cloudflare D1',
+  capabilities: {
+    system: 'sqlite',
+    transactionalDdl: true,
+    nonTransactional: true,
+    previewsSql: true,
+    sessionLocks: false,
+    processes: false,
+    isolates: true,
+    takesOverDeadHolder: false,
+  },
+  // A local D1 through miniflare's workerd, in a persist folder of its own.
+  async open() {
+    const database = await createTestD1();
+    return {
+      db: database.db,
+      url: database.url,
+      connect: () => database.connect(),
+      exists: () => true,
+      tables: () => database.tables(),
+      close: () => database.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  // D1 has no session: the lease is its only lock.
+  locks: [
+    {
+      strategy: 'lease',
+      title: 'lease lock',
+      capabilities: DATABASE_LOCK,
+      loseLock: expiredLease(sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')`),
+    },
+  ],
+};
+
 /** Every engine, in the order the suites run them. */
-export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql, libsqlServer];
+export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql, libsqlServer, d1, neon];
 
 /** The engine of the matrix by its registry name. */
 export function engine(name: Engine): TestEngine {

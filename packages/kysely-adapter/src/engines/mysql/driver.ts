@@ -1,5 +1,6 @@
-import { MysqlAdapter, sql } from 'kysely';
+import { MysqlAdapter, MysqlQueryCompiler, sql } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
+import { compilerOnly } from '../../lint/compiler.js';
 import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findMysqlTables } from './catalog.js';
@@ -60,6 +61,15 @@ export const mysqlDriver: EngineDriver = {
     return productOf(rows[0]?.v);
   },
   findTables: findMysqlTables,
+  lint: {
+    // No parser to load: the rules read each statement's clauses from its tokens.
+    rules: async (text) => (await import('./lint.js')).lintMysqlSql(text),
+    compiler: () =>
+      compilerOnly(
+        () => new MysqlAdapter(),
+        () => new MysqlQueryCompiler(),
+      ),
+  },
 };
 
 /** "10.11.6-MariaDB-0+deb12u1" → "MariaDB 10.11"; "8.0.36" → "MySQL 8.0". */

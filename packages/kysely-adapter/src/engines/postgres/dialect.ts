@@ -1,7 +1,6 @@
-import { PostgresDialect } from 'kysely';
+import type { PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { brandAdapter } from '../../brand.js';
-import { NotificationHub, withNotifications } from './notifications.js';
+import { createPoolDialect } from './pool-dialect.js';
 
 export interface PgDialectOptions {
   /** A PostgreSQL connection string. */
@@ -29,7 +28,6 @@ export interface PgDialectOptions {
  * const db = new Kysely<DB>({ dialect: createPgDialect({ url: process.env.DATABASE_URL!, applicationName: 'api' }) });
  */
 export function createPgDialect(options: PgDialectOptions): PostgresDialect {
-  const onError = options.onConnectionError ?? (() => {});
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
@@ -40,32 +38,5 @@ export function createPgDialect(options: PgDialectOptions): PostgresDialect {
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   });
-  // Idle clients report through the pool; a checked-out client reports on itself, and Kysely does not
-  // listen there, so every client gets its own listener for its whole life.
-  // Notifications too: a waiter for the migration lock LISTENs on its own connection and sleeps until the
-  // holder says something changed, instead of polling.
-  const hub = new NotificationHub();
-  pool.on('error', onError);
-  pool.on('connect', (client) => {
-    client.on('error', onError);
-    client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
-  });
-  return new BrandedPostgresDialect({ pool }, hub);
-}
-
-/**
- * PostgreSQL as mig reads it from the Kysely instance, with no query to tell it from PGlite, and the pool's
- * notifications.
- */
-class BrandedPostgresDialect extends PostgresDialect {
-  readonly #hub: NotificationHub;
-
-  constructor(config: ConstructorParameters<typeof PostgresDialect>[0], hub: NotificationHub) {
-    super(config);
-    this.#hub = hub;
-  }
-
-  override createAdapter() {
-    return withNotifications(brandAdapter(super.createAdapter(), 'postgres'), this.#hub);
-  }
+  return createPoolDialect(pool, 'postgres', options.onConnectionError);
 }
