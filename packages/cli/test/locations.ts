@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
+import { startHranaServer } from '../../kysely-adapter/test/support/hrana-server.js';
 import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
@@ -23,7 +24,7 @@ export interface Location {
   drop(): Promise<void>;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon';
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'libsql-http' | 'mariadb' | 'neon';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -73,6 +74,19 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
   sqlite: () => sqliteFile('sqlite'),
   // A local libSQL file is a SQLite file: read from outside mig with better-sqlite3.
   libsql: () => sqliteFile('libsql+file'),
+  // A libSQL server over HTTP: the adapter's Hrana test server on a SQLite file, read from outside mig.
+  async 'libsql-http'() {
+    const location = await sqliteFile('libsql+file');
+    const server = await startHranaServer({ file: location.url.slice('libsql+file:'.length) });
+    return {
+      ...location,
+      url: server.url,
+      async drop() {
+        await server.close();
+        await location.drop();
+      },
+    };
+  },
   async mariadb() {
     const name = `mig_cli_${randomBytes(5).toString('hex')}`;
     const admin = await createConnection(MYSQL_ADMIN);
