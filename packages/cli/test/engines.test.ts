@@ -29,6 +29,7 @@ const ENGINES: Record<string, () => Promise<Location>> = {
   'libsql over HTTP': LOCATIONS['libsql-http'],
   mariadb: LOCATIONS.mariadb,
   neon: LOCATIONS.neon,
+  d1: LOCATIONS.d1,
 };
 
 const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
@@ -36,7 +37,8 @@ const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
 describe.each(Object.keys(ENGINES))('the mig command on %s', (engine) => {
   let where: Location;
   let ws: Workspace;
-  const run = (args: string[]) => mig(args, { cwd: ws.dir, env: { DATABASE_URL: where.url } });
+  const run = (args: string[]) =>
+    mig(args, { cwd: where.cwd ?? ws.dir, env: { DATABASE_URL: where.url, MIGRATIONS_DIR: ws.migrations } });
 
   beforeEach(async () => {
     where = await ENGINES[engine]!();

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { startHranaServer } from '../../kysely-adapter/test/support/hrana-server.js';
+import { isUserTable, openLocalD1 } from '../../kysely-adapter/test/support/d1.js';
 import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
@@ -22,9 +24,14 @@ export interface Location {
   /** Runs one query from outside mig and returns its rows. */
   rows<R = Record<string, unknown>>(text: string): Promise<R[]>;
   drop(): Promise<void>;
+  /**
+   * Where the command runs, when it needs a project around it: a local D1 is opened through the project's
+   * miniflare (a Worker's project has it, or wrangler). Default: the workspace.
+   */
+  readonly cwd?: string | undefined;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'libsql-http' | 'mariadb' | 'neon';
+export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'libsql-http' | 'mariadb' | 'neon' | 'd1';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -114,6 +121,28 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
         await c.query(`drop database if exists ${name}`);
         await c.end();
       },
+    };
+  },
+  async d1() {
+    const dir = await mkdtemp(join(tmpdir(), 'mig-cli-d1-'));
+    const rows = async <R>(text: string) => {
+      const { mf, binding } = await openLocalD1(dir);
+      try {
+        return ((await binding.prepare(text).all()).results ?? []) as R[];
+      } finally {
+        await mf.dispose();
+      }
+    };
+    return {
+      url: `d1:${dir}?binding=DB`,
+      rows,
+      async tables() {
+        const found = await rows<{ name: string }>("select name from sqlite_master where type = 'table' order by 1");
+        return found.map((r) => r.name).filter(isUserTable);
+      },
+      drop: () => rm(dir, { recursive: true, force: true }),
+      // The adapter's package has miniflare, as a Worker's project would.
+      cwd: fileURLToPath(new URL('../../kysely-adapter', import.meta.url)),
     };
   },
 };

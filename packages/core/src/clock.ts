@@ -36,7 +36,8 @@ export const systemClock: Clock = Object.freeze({
   },
   schedule(ms: number, fn: () => void): () => void {
     const timer = setTimeout(fn, ms);
-    timer.unref();
+    // A Worker's timers are numbers, with nothing to unref: its isolate does not wait for them.
+    timer.unref?.();
     return () => clearTimeout(timer);
   },
 });

@@ -18,7 +18,9 @@ export interface ParsedDatabaseUrl extends DatabaseLocation {
  * - `postgres://…` or `postgresql://…`: PostgreSQL through pg;
  * - `mysql://…` or `mariadb://…`: MySQL or MariaDB through mysql2;
  * - `sqlite:PATH` or `file:PATH`: a SQLite file through better-sqlite3 (`sqlite::memory:` for memory);
- * - `pglite:DIR`: an embedded PGlite keeping its data in DIR (`pglite:` alone, or `pglite:memory:`, in memory).
+ * - `pglite:DIR`: an embedded PGlite keeping its data in DIR (`pglite:` alone, or `pglite:memory:`, in memory);
+ * - `d1:PERSIST_DIR?binding=DB`: a local Cloudflare D1 as miniflare and `wrangler dev` keep it, opened through
+ *   miniflare (`&id=DATABASE_ID` for a binding with a database id). In a Worker, use `createD1Dialect(env.DB)`.
  *
  * Anything else is an error naming the forms it accepts.
  *

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -17,8 +18,25 @@ function pidNamespace(): string | undefined {
 
 const NAMESPACE = pidNamespace();
 
-/** The owner prefix of this process: `host:pid`, with `@pidns` where the system has pid namespaces. */
+/**
+ * A Cloudflare Worker's isolate: workerd answers `localhost` and pid 1 in every one of them, which would name
+ * nothing. Its id is random, made on first use (a Worker may not make random values while its module loads).
+ */
+let isolate: string | undefined;
+
+function inWorker(): boolean {
+  return (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent === 'Cloudflare-Workers';
+}
+
+/**
+ * The owner prefix of this process: `host:pid`, with `@pidns` where the system has pid namespaces; in a
+ * Cloudflare Worker, `worker-isolate-<random>`, one per isolate (never judged dead: its lease lapses).
+ */
 export function processOwner(): string {
+  if (inWorker()) {
+    isolate ??= `worker-isolate-${randomUUID().slice(0, 8)}`;
+    return isolate;
+  }
   return `${hostname()}:${process.pid}${NAMESPACE === undefined ? '' : `@${NAMESPACE}`}`;
 }
 

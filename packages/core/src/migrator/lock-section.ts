@@ -80,7 +80,7 @@ export async function enter<Db, F, T>(
   const { store } = context;
   if (!lock || lock.livesInStore) await store.prepare();
   if (!lock) return body({ kind: 'held', store, lease: undefined, reached() {} });
-  const doneElsewhere = request.work ? watchForDoneElsewhere(context, request.work) : NEVER_DONE;
+  const doneElsewhere = request.work ? watchForDoneElsewhere(context, request.work) : neverDone();
   const lease = await acquire(context, lock, request, doneElsewhere);
   if (!lease) {
     // Only a wait with `work` ends without a lease, and its overload takes a body for either section.
@@ -113,7 +113,13 @@ interface DoneElsewhere {
   head(): StoreHead | undefined;
 }
 
-const NEVER_DONE: DoneElsewhere = { signal: new AbortController().signal, look() {}, head: () => undefined };
+let never: DoneElsewhere | undefined;
+
+/** Made on first use: a Worker may not create an AbortController while its module loads. */
+function neverDone(): DoneElsewhere {
+  never ??= { signal: new AbortController().signal, look() {}, head: () => undefined };
+  return never;
+}
 
 /**
  * Waits for the lock in a span. While an `up` waits, it looks (lock-free) whether the holder already

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '@mig/core';
-import { filePath, loadDriver, serverTarget } from '../../locations.js';
+import { filePath, missingDriver, serverTarget } from '../../locations.js';
 import type { DatabaseLocation, EngineDriver } from '../driver.js';
 import { findSqliteTables } from '../sqlite/catalog.js';
 import { createSqliteLeasePrimitive } from '../sqlite/lease.js';
@@ -57,8 +57,8 @@ export const libsqlDriver: EngineDriver = {
   where: (target) => `libSQL ${target.server === 'file' ? target.namespace : target.server}`,
   async openDialect(location, options) {
     // The packages first, to name the one that is missing; the dialect loads the client again (cached).
-    await loadDriver('@libsql/client', () => import('@libsql/client'));
-    await loadDriver('@libsql/kysely-libsql', () => import('@libsql/kysely-libsql'));
+    await import('@libsql/client').catch(missingDriver('@libsql/client'));
+    await import('@libsql/kysely-libsql').catch(missingDriver('@libsql/kysely-libsql'));
     const { createLibsqlDialect } = await import('./dialect.js');
     return createLibsqlDialect({ url: clientUrl(location), authToken: options.authToken });
   },

@@ -40,7 +40,7 @@ describe('the D1 store', () => {
   const recorded = async () =>
     (await sql<{ name: string }>`select name from mig_migrations order by id`.execute(d1.db)).rows.map((r) => r.name);
 
-  it('creates its tables, with the guard table that never holds a row', async () => {
+  it('creates its tables, and the guard table its checks write to', async () => {
     const store = createKyselyStore({ db: d1.db });
     await Promise.all([store.prepare(), createKyselyStore({ db: d1.connect() }).prepare()]);
     expect(await d1.tables()).toEqual([
@@ -84,6 +84,9 @@ describe('the D1 store', () => {
     expect((error as MigrationConflictError).code).toBe(MigErrorCode.Conflict);
     expect(await d1.tables()).not.toContain('c');
     expect(await store.readHead()).toEqual(EMPTY_HEAD);
+    // The check's row went with the batch: the guard table never holds one.
+    const { rows } = await sql<{ n: number }>`select count(*) as n from mig_migrations_guard`.execute(d1.db);
+    expect(rows).toEqual([{ n: 0 }]);
   });
 
   it("puts a code migration's writes in its batch, and refuses one that reads before anything is sent", async () => {
@@ -154,6 +157,22 @@ describe('the D1 store', () => {
       { id: 2 },
     ]);
     expect(await recorded()).toEqual(['001_free']);
+  });
+
+  it("names the migration that failed among several in one batch (transaction: 'all'), and leaves nothing", async () => {
+    const result = await migrator([
+      { name: '001_a', sql: 'create table a (id integer);' },
+      { name: '002_b', sql: 'create table b (id integer);\ninsert into nowhere values (1);' },
+      { name: '003_c', sql: 'create table c (id integer);' },
+    ]).up({ transaction: 'all' });
+    expect(result.results.map((r) => [r.name, r.status])).toEqual([
+      ['001_a', 'not-run'],
+      ['002_b', 'failed'],
+      ['003_c', 'not-run'],
+    ]);
+    expect(result.error?.message).toMatch(/"002_b"[\s\S]*no such table: nowhere/);
+    expect(await recorded()).toEqual([]);
+    expect(await d1.tables()).not.toContain('a');
   });
 
   it('reverts the latest migration in one batch', async () => {
