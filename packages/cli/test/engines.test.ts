@@ -26,6 +26,7 @@ const ENGINES: Record<string, () => Promise<Location>> = {
   pglite: LOCATIONS.pglite,
   sqlite: LOCATIONS.sqlite,
   libsql: LOCATIONS.libsql,
+  'libsql over HTTP': LOCATIONS['libsql-http'],
   mariadb: LOCATIONS.mariadb,
   neon: LOCATIONS.neon,
   d1: LOCATIONS.d1,

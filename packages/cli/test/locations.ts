@@ -9,6 +9,7 @@ import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { isUserTable, openLocalD1 } from '../../kysely-adapter/test/support/d1.js';
+import { startHranaServer } from '../../kysely-adapter/test/support/hrana-server.js';
 import { neonHttpEndpoint, neonHttpEnv, neonHttpUrl } from '../../kysely-adapter/test/support/neon-http-endpoint.js';
 import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
@@ -33,7 +34,16 @@ export interface Location {
   readonly env?: Record<string, string> | undefined;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon' | 'neon-http' | 'd1';
+export type EngineName =
+  | 'postgres'
+  | 'pglite'
+  | 'sqlite'
+  | 'libsql'
+  | 'libsql-http'
+  | 'mariadb'
+  | 'neon'
+  | 'neon-http'
+  | 'd1';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -91,6 +101,19 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
   sqlite: () => sqliteFile('sqlite'),
   // A local libSQL file is a SQLite file: read from outside mig with better-sqlite3.
   libsql: () => sqliteFile('libsql+file'),
+  // A libSQL server over HTTP: the adapter's Hrana test server on a SQLite file, read from outside mig.
+  async 'libsql-http'() {
+    const location = await sqliteFile('libsql+file');
+    const server = await startHranaServer({ file: location.url.slice('libsql+file:'.length) });
+    return {
+      ...location,
+      url: server.url,
+      async drop() {
+        await server.close();
+        await location.drop();
+      },
+    };
+  },
   async mariadb() {
     const name = `mig_cli_${randomBytes(5).toString('hex')}`;
     const admin = await createConnection(MYSQL_ADMIN);
