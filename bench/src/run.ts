@@ -1,7 +1,7 @@
 // `pnpm bench` (full) and `pnpm bench --quick`: runs the scenarios, prints a summary, writes results/*.json
 // and, after a full run, the chart and the README's results block. `--only 3,7` runs some scenarios (the
 // results then go to results/partial.tmp.json and the README is left alone).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migMigrator, migUp } from './compose.js';
@@ -55,10 +55,12 @@ const SCENARIOS: readonly { id: string; title: string; run: (ctx: BenchContext) 
 ];
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, rerun: { type: 'string' } },
 });
 const mode: Mode = values.quick ? 'quick' : 'full';
-const only = values.only?.split(',').map((s) => s.trim());
+// --rerun 9,11: those scenarios again, their results put in place of the last full run's (which says so).
+const rerun = values.rerun !== undefined;
+const only = (values.rerun ?? values.only)?.split(',').map((s) => s.trim());
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
 // Ctrl-C must not leave databases or generated folders behind.
@@ -82,6 +84,7 @@ setTimeout(() => {
 async function main(): Promise<number> {
   const started = performance.now();
   const date = new Date().toISOString();
+  if (rerun && mode !== 'full') throw new Error('--rerun replaces scenarios of the last full run: leave out --quick');
   log(`mig bench, ${mode} mode${only ? ` (scenarios ${only.join(', ')})` : ''}`);
   const folder = await writeMigrationFolder(APPLY_COUNT, 'table');
   const database = await createDatabase('ready');
@@ -114,18 +117,15 @@ async function main(): Promise<number> {
     await dropAllCreated();
   }
 
-  const report: BenchReport = {
-    mode,
-    date,
-    elapsedMs: performance.now() - started,
-    machine: await describeMachine(),
-    scenarios,
-  };
+  const machine = await describeMachine();
+  const report: BenchReport = rerun
+    ? await replaceInLastRun(scenarios, date, machine.loadAverage)
+    : { mode, date, elapsedMs: performance.now() - started, machine, scenarios };
   await mkdir(RESULTS_DIR, { recursive: true });
-  const name = only ? 'partial.tmp.json' : mode === 'quick' ? 'latest-quick.json' : 'latest.json';
+  const name = only && !rerun ? 'partial.tmp.json' : mode === 'quick' ? 'latest-quick.json' : 'latest.json';
   await writeFile(join(RESULTS_DIR, name), `${JSON.stringify(report, null, 2)}\n`);
   log(`\nwrote results/${name}`);
-  if (mode === 'full' && !only) {
+  if (mode === 'full' && (!only || rerun)) {
     const svg = statusCheckChart(report);
     const chartFile = svg ? 'results/status-check.svg' : undefined;
     if (svg) await writeFile(join(RESULTS_DIR, 'status-check.svg'), svg);
@@ -137,6 +137,24 @@ async function main(): Promise<number> {
   const failures = runFailures(report);
   for (const failure of failures) log(`FAILED ${failure}`);
   return failures.length > 0 ? 1 : 0;
+}
+
+/** The last full run with these scenarios' new results in place of theirs, and the rerun noted. */
+async function replaceInLastRun(
+  fresh: readonly ScenarioResult[],
+  date: string,
+  loadAverage: readonly number[],
+): Promise<BenchReport> {
+  const last = JSON.parse(await readFile(join(RESULTS_DIR, 'latest.json'), 'utf8')) as BenchReport;
+  const byId = new Map(fresh.map((s) => [s.id, s]));
+  return {
+    ...last,
+    scenarios: last.scenarios.map((s) => byId.get(s.id) ?? s),
+    reruns: [
+      ...(last.reruns ?? []).filter((r) => !byId.has(r.id)),
+      ...fresh.map((s) => ({ id: s.id, date, loadAverage })),
+    ],
+  };
 }
 
 function failedScenario(id: string, title: string, error: unknown, elapsedMs: number): ScenarioResult {

@@ -75,4 +75,9 @@ export interface BenchReport {
   readonly elapsedMs: number;
   readonly machine: MachineInfo;
   readonly scenarios: readonly ScenarioResult[];
+  /**
+   * Scenarios run again after the full run (`--rerun`), each replacing its earlier result: when, and the
+   * load average at its end.
+   */
+  readonly reruns?: readonly { readonly id: string; readonly date: string; readonly loadAverage: readonly number[] }[];
 }

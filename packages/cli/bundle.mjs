@@ -17,7 +17,20 @@ await build({
   minify: true,
   keepNames: true,
   legalComments: 'none',
-  external: ['jiti', 'typescript', 'pg-native', '@electric-sql/pglite', 'mysql2', 'better-sqlite3', 'libpg-query'],
+  external: [
+    'jiti',
+    'typescript',
+    'pg-native',
+    '@electric-sql/pglite',
+    'mysql2',
+    'better-sqlite3',
+    '@libsql/client',
+    '@neondatabase/serverless',
+    'ws',
+    'kysely-d1',
+    'miniflare',
+    'libpg-query',
+  ],
   // Bundled CommonJS (pg, commander) requires Node's built-ins; give the ES module a `require` for them.
   banner: {
     js: "import { createRequire as __migRequire } from 'node:module';\nconst require = __migRequire(import.meta.url);",

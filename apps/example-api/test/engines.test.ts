@@ -7,12 +7,15 @@ import { serve } from '@hono/node-server';
 import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { afterEach, describe, expect, it } from 'vitest';
+import { neonProxy, neonUrl } from '../../../packages/kysely-adapter/test/support/neon-proxy.js';
+import { createTestDatabase } from '../../../test/support/postgres.js';
 import { createApp } from '../src/app.js';
 import { createDatabase } from '../src/lib/database.js';
 import { createLogger } from '../src/lib/logger.js';
 
 // The app on the engines beside PostgreSQL and PGlite (api.test.ts covers those in depth): DATABASE_URL is
-// all that changes; the app takes the migrations written in that engine's SQL.
+// all that changes; the app takes the migrations written in that engine's SQL. Neon is the local PostgreSQL
+// through Neon's serverless driver over a WebSocket proxy of the test process, with PostgreSQL's migrations.
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
 const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
@@ -26,6 +29,16 @@ afterEach(async () => {
 
 /** A fresh database, and mig's records in it read from outside the app. */
 const FRESH: Record<string, () => Promise<{ url: string; recorded(): Promise<string[]> }>> = {
+  async neon() {
+    const [database, proxy] = await Promise.all([createTestDatabase('app_neon'), neonProxy()]);
+    cleanups.push(() => database.drop());
+    return {
+      url: neonUrl(database.url, proxy),
+      async recorded() {
+        return (await database.query('select name from mig_migrations order by id')).rows.map((r) => r.name);
+      },
+    };
+  },
   async mariadb() {
     const name = `mig_app_${randomBytes(5).toString('hex')}`;
     const admin = await createConnection(MYSQL_ADMIN);
@@ -92,7 +105,7 @@ describe.each(Object.keys(FRESH))('the example API on %s', (engine) => {
     expect((await call(base, 'PATCH', '/todos/999', '{"done":true}')).status).toBe(404);
     expect((await call(base, 'GET', '/todos')).json).toEqual([done.json]);
     expect((await call(base, 'GET', '/migrations')).json).toMatchObject({
-      engine: engine === 'mariadb' ? 'mysql' : 'sqlite',
+      engine: { mariadb: 'mysql', sqlite: 'sqlite', neon: 'neon' }[engine],
     });
     expect(await fresh.recorded()).toEqual(APPLIED);
   });

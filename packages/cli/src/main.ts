@@ -3,6 +3,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS, LOCK_STRATEGIES } from '@mig/core';
 import { DEFAULT_MIGRATIONS_DIR, describeThrown, redactCredentials } from '@mig/core/adapter';
 import { FOREIGN_TOOLS } from '@mig/kysely-adapter';
 import { Command, CommanderError, Option } from 'commander';
+import { bundle } from './commands/bundle.js';
 import { create } from './commands/create.js';
 import { type AdoptFlags, adopt, baseline, repair } from './commands/history.js';
 import { lint } from './commands/lint.js';
@@ -10,7 +11,7 @@ import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { statusTenants, type TenantFlags, upTenants } from './commands/tenants.js';
 import { unlock } from './commands/unlock.js';
-import { verify } from './commands/verify.js';
+import { verify, verifyBundle } from './commands/verify.js';
 import { type CommandContext, type GlobalFlags, type OpenOptions, openContext, resolveCliConfig } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { colors, createOutput, type Io, type Output } from './output.js';
@@ -47,6 +48,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   addUnlockCommand(program, invocation);
   addHistoryCommands(program, invocation);
   addLintCommand(program, invocation);
+  addBundleCommand(program, invocation);
 
   if (argv.length === 0) {
     io.stderr.write(program.helpInformation());
@@ -68,7 +70,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 function createProgram(io: Io): Command {
   return new Command('mig')
     .description(
-      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock, lint; adopt, baseline, repair.',
+      'Database migrations for services that migrate themselves: status, up, down, create, verify, unlock, lint, bundle; adopt, baseline, repair.',
     )
     .version(VERSION, '-v, --version')
     .option('--url <url>', `database URL (default: ${ENV.DATABASE_URL})`)
@@ -296,6 +298,32 @@ function addLintCommand(program: Command, invocation: Invocation): void {
     });
 }
 
+function addBundleCommand(program: Command, invocation: Invocation): void {
+  const { io } = invocation;
+  program
+    .command('bundle')
+    .description(
+      'write one module holding every migration (SQL inlined, code imported), for bundled and edge builds (no database needed)',
+    )
+    .requiredOption('--out <file>', 'the module to write: .js or .mjs for JavaScript, .ts or .mts for TypeScript')
+    .addHelpText(
+      'after',
+      '\nPass its default export as `createDatabase({ migrations })`. Write it again whenever a migration changes;\n' +
+        '`mig verify --bundle FILE` exits 4 when it is stale (run it in CI).\n' +
+        example([
+          'mig bundle --out src/migrations.bundle.ts',
+          'mig bundle --migrations db/migrations --out dist/migrations.bundle.js',
+        ]),
+    )
+    .action(async (opts: { out: string }, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const output = createOutput(io, flags.json === true);
+      const config = await resolveCliConfig(io, flags);
+      invocation.config = config;
+      invocation.exitCode = await bundle(io, config, output, opts.out);
+    });
+}
+
 function addVerifyCommand(program: Command, invocation: Invocation): void {
   program
     .command('verify')
@@ -303,9 +331,35 @@ function addVerifyCommand(program: Command, invocation: Invocation): void {
     .option(TENANTS_FLAG, TENANTS_HELP)
     .option(CONCURRENCY_FLAG, CONCURRENCY_HELP)
     .option('--verbose', 'with --tenants: name every tenant')
-    .addHelpText('after', example(['mig verify', 'mig verify --json', "mig verify --tenants 'tenant_%'"]))
-    .action((opts: Partial<TenantFlags> & { concurrency?: string }, command: Command) => {
+    .option(
+      '--bundle <file>',
+      'instead, check that this bundle (written by mig bundle) holds the migrations of the folder; no database needed',
+    )
+    .addHelpText(
+      'after',
+      example([
+        'mig verify',
+        'mig verify --json',
+        "mig verify --tenants 'tenant_%'",
+        'mig verify --bundle src/migrations.bundle.ts',
+      ]),
+    )
+    .action(async (opts: Partial<TenantFlags> & { concurrency?: string; bundle?: string }, command: Command) => {
       const { tenants } = opts;
+      if (opts.bundle !== undefined) {
+        if (tenants !== undefined) {
+          command.error('error: --bundle checks files, not databases; leave out --tenants', {
+            exitCode: ExitCode.Usage,
+            code: 'mig.usage',
+          });
+        }
+        const flags = command.optsWithGlobals<GlobalFlags>();
+        const output = createOutput(invocation.io, flags.json === true);
+        const config = await resolveCliConfig(invocation.io, flags);
+        invocation.config = config;
+        invocation.exitCode = await verifyBundle(invocation.io, config, output, opts.bundle);
+        return;
+      }
       return tenants === undefined
         ? withDatabase(invocation, command, {}, (ctx, output) => verify(ctx, output))
         : withDatabase(

@@ -13,7 +13,7 @@ import { CLI, mig, type Workspace, workspace } from './support.js';
 // Every command on the engines beside PostgreSQL (whose own suite is cli.test.ts), with the same portable
 // migrations: PGlite from the command line on a data directory an app would use, a SQLite file, a local libSQL
 // file, MariaDB, and PostgreSQL through Neon's serverless driver (a neon:// URL, over a WebSocket proxy of the
-// test process).
+// test process; a neon+https:// URL, through a local endpoint of the test process that speaks Neon's HTTP protocol).
 
 const MIGRATIONS = {
   '001_todos.sql':
@@ -26,9 +26,11 @@ const ENGINES: Record<string, () => Promise<Location>> = {
   pglite: LOCATIONS.pglite,
   sqlite: LOCATIONS.sqlite,
   libsql: LOCATIONS.libsql,
+  'libsql over HTTP': LOCATIONS['libsql-http'],
   mariadb: LOCATIONS.mariadb,
   neon: LOCATIONS.neon,
   d1: LOCATIONS.d1,
+  'neon-http': LOCATIONS['neon-http'],
 };
 
 const names = (list: Array<{ name: string }>) => list.map((m) => m.name);
@@ -37,7 +39,10 @@ describe.each(Object.keys(ENGINES))('the mig command on %s', (engine) => {
   let where: Location;
   let ws: Workspace;
   const run = (args: string[]) =>
-    mig(args, { cwd: where.cwd ?? ws.dir, env: { DATABASE_URL: where.url, MIGRATIONS_DIR: ws.migrations } });
+    mig(args, {
+      cwd: where.cwd ?? ws.dir,
+      env: { DATABASE_URL: where.url, MIGRATIONS_DIR: ws.migrations, ...where.env },
+    });
 
   beforeEach(async () => {
     where = await ENGINES[engine]!();

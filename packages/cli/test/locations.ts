@@ -9,6 +9,8 @@ import { createConnection } from 'mysql2/promise';
 import { PGLITE_TEMPLATE } from '../../../test/support/paths.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { isUserTable, openLocalD1 } from '../../kysely-adapter/test/support/d1.js';
+import { startHranaServer } from '../../kysely-adapter/test/support/hrana-server.js';
+import { neonHttpEndpoint, neonHttpEnv, neonHttpUrl } from '../../kysely-adapter/test/support/neon-http-endpoint.js';
 import { neonProxy, neonUrl } from '../../kysely-adapter/test/support/neon-proxy.js';
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
@@ -28,9 +30,20 @@ export interface Location {
    * miniflare (a Worker's project has it, or wrangler). Default: the workspace.
    */
   readonly cwd?: string | undefined;
+  /** What the `mig` process needs in its environment to reach it, beside the URL. */
+  readonly env?: Record<string, string> | undefined;
 }
 
-export type EngineName = 'postgres' | 'pglite' | 'sqlite' | 'libsql' | 'mariadb' | 'neon' | 'd1';
+export type EngineName =
+  | 'postgres'
+  | 'pglite'
+  | 'sqlite'
+  | 'libsql'
+  | 'libsql-http'
+  | 'mariadb'
+  | 'neon'
+  | 'neon-http'
+  | 'd1';
 
 /** How to make a fresh database of each engine the `mig` command reads. */
 export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = {
@@ -53,6 +66,14 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
   async neon() {
     const [postgres, proxy] = await Promise.all([LOCATIONS.postgres(), neonProxy()]);
     return { ...postgres, url: neonUrl(postgres.url, proxy) };
+  },
+  /**
+   * The local PostgreSQL through Neon's HTTP mode: a local endpoint of the test process that speaks Neon's
+   * SQL-over-HTTP protocol, which the `mig` process's driver reaches through a preloaded module.
+   */
+  async 'neon-http'() {
+    const [postgres, endpoint] = await Promise.all([LOCATIONS.postgres(), neonHttpEndpoint()]);
+    return { ...postgres, url: neonHttpUrl(postgres.url), env: neonHttpEnv(endpoint) };
   },
   async pglite() {
     const dir = await mkdtemp(join(tmpdir(), 'mig-cli-pglite-'));
@@ -80,6 +101,19 @@ export const LOCATIONS: Readonly<Record<EngineName, () => Promise<Location>>> = 
   sqlite: () => sqliteFile('sqlite'),
   // A local libSQL file is a SQLite file: read from outside mig with better-sqlite3.
   libsql: () => sqliteFile('libsql+file'),
+  // A libSQL server over HTTP: the adapter's Hrana test server on a SQLite file, read from outside mig.
+  async 'libsql-http'() {
+    const location = await sqliteFile('libsql+file');
+    const server = await startHranaServer({ file: location.url.slice('libsql+file:'.length) });
+    return {
+      ...location,
+      url: server.url,
+      async drop() {
+        await server.close();
+        await location.drop();
+      },
+    };
+  },
   async mariadb() {
     const name = `mig_cli_${randomBytes(5).toString('hex')}`;
     const admin = await createConnection(MYSQL_ADMIN);

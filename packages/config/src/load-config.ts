@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import type { CosmiconfigResult, PublicExplorer } from 'cosmiconfig';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { ConfigFileError, isLoadable, LOADERS, SEARCH_PLACES } from './internal/loaders.js';
 import { redactText } from './internal/redact.js';
@@ -70,20 +69,46 @@ class ExplicitFileProblem extends Error {
   }
 }
 
-/** cosmiconfig, loaded only when there is a file to read (most services configure mig from the environment). */
-async function explorer(): Promise<PublicExplorer> {
-  const { cosmiconfig } = await import('cosmiconfig');
-  return cosmiconfig('mig', {
-    searchPlaces: [...SEARCH_PLACES],
-    loaders: LOADERS,
-    // One folder per search() call: the walk upward is ours (below), because cosmiconfig's strategies either
-    // stay in one folder ('none') or stop only at a package.json ('project'), not at a repository root.
-    searchStrategy: 'none',
-    cache: false,
-  });
+/** A config file found and read: its path and what it exports (undefined for an empty file). */
+interface FoundConfig {
+  readonly filepath: string;
+  readonly config: unknown;
 }
 
-async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<CosmiconfigResult> {
+/**
+ * Reads one config file with the loader for its name: a package.json's `mig` key, JSON, or a module. An empty
+ * file sets nothing. A file that cannot be read, or whose loader fails, is an error carrying its path.
+ */
+async function readConfigFile(filepath: string): Promise<{ found: FoundConfig; empty: boolean }> {
+  try {
+    const content = await readFile(filepath, 'utf8');
+    if (content.trim() === '') return { found: { filepath, config: undefined }, empty: true };
+    if (basename(filepath) === 'package.json') {
+      const pkg = (await LOADERS['.json'](filepath, content)) as Record<string, unknown> | null;
+      const config = pkg !== null && typeof pkg === 'object' ? pkg.mig : undefined;
+      return { found: { filepath, config }, empty: config === undefined };
+    }
+    const extension = extname(filepath);
+    const load = LOADERS[(extension === '' ? 'noExt' : extension) as keyof typeof LOADERS];
+    return { found: { filepath, config: await load(filepath, content) }, empty: false };
+  } catch (error) {
+    if (error instanceof Error && !('filepath' in error)) Object.assign(error, { filepath });
+    throw error;
+  }
+}
+
+/** The first search place in `dir` that holds a config (a package.json without a `mig` key, or an empty file, does not). */
+async function searchFolder(dir: string): Promise<FoundConfig | null> {
+  const names = new Set(await readdir(dir).catch(() => [] as string[]));
+  for (const place of SEARCH_PLACES) {
+    if (!names.has(place) || !(await isFile(join(dir, place)))) continue;
+    const { found, empty } = await readConfigFile(join(dir, place));
+    if (!empty) return found;
+  }
+  return null;
+}
+
+async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<FoundConfig | null> {
   if (options.configFile !== undefined) {
     const path = resolve(cwd, options.configFile);
     const given = JSON.stringify(options.configFile);
@@ -103,43 +128,18 @@ async function findConfigFile(cwd: string, options: LoadConfigOptions): Promise<
         message: `${given} is not a supported config file; use .json, .js, .mjs, .cjs, .ts, .mts, .cts, or a JSON file without extension`,
       });
     }
-    try {
-      return await (await explorer()).load(path);
-    } catch (error) {
-      // cosmiconfig marks loader errors with the file; a failed read before any loader ran does not say.
-      if (error instanceof Error && !('filepath' in error)) Object.assign(error, { filepath: path });
-      throw error;
-    }
+    return (await readConfigFile(path)).found;
   }
   if (options.searchFile === false) return null;
   // From cwd upward, stopping after the first folder that is a package or repository root (package.json or
   // .git): a service picks up its own config, never one from a parent project or the home folder.
   for (let dir = cwd; ; ) {
-    const found = (await mayHoldConfig(dir)) ? await (await explorer()).search(dir) : null;
+    const found = await searchFolder(dir);
     if (found) return found;
     const parent = dirname(dir);
     if (parent === dir || (await isRoot(dir))) return null;
     dir = parent;
   }
-}
-
-/**
- * Whether the folder has a file cosmiconfig would read: one of the search places, a package.json only with a
- * `mig` key (or one that does not parse, which cosmiconfig then reports).
- */
-async function mayHoldConfig(dir: string): Promise<boolean> {
-  const names = new Set(await readdir(dir).catch(() => [] as string[]));
-  for (const place of SEARCH_PLACES) {
-    if (!names.has(place)) continue;
-    if (place !== 'package.json') return true;
-    try {
-      const pkg: unknown = JSON.parse(await readFile(join(dir, place), 'utf8'));
-      if (typeof pkg !== 'object' || pkg === null || 'mig' in pkg) return true;
-    } catch {
-      return true;
-    }
-  }
-  return false;
 }
 
 async function isFile(path: string): Promise<boolean> {

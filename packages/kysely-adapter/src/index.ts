@@ -34,6 +34,19 @@ export {
 } from './lint/index.js';
 export { describeDatabase, type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
 export {
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundledCodeMigration,
+  type BundledMigration,
+  type BundledSqlMigration,
+  type BundleSource,
+  type BundleSourceOptions,
+  createBundleSource,
+  isMigrationBundle,
+  type MigrationBundle,
+} from './sources/bundle.js';
+export { type BundleModuleOptions, type BundleModuleText, renderBundleModule } from './sources/bundle-module.js';
+export {
   createFolderSource,
   type FolderSource,
   type FolderSourceOptions,

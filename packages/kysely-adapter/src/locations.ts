@@ -45,13 +45,16 @@ export function filePath(rest: string, scheme: string): string {
 }
 
 /**
- * Imports an engine's driver package (an optional peer dependency), or says which package to install. The
- * import is the caller's own `import()` expression, so a bundler sees it where the engine is used.
+ * What an engine's `import()` of its driver package (an optional peer dependency) does when it fails:
+ * `await import('mysql2').catch(missingDriver('mysql2'))`. A missing package becomes an error that says which
+ * one to install; any other failure goes on as it was.
+ *
+ * Written as `.catch()` on the `import()` itself, so a bundler sees a handled import: esbuild bundles the
+ * driver when it is installed and leaves the import as it is when not (it fails then at run time, with this
+ * error, and only where the engine is used), instead of stopping the build.
  */
-export async function loadDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
+export function missingDriver(name: string): (error: unknown) => never {
+  return (error) => {
     const { code, message } = error as { code?: unknown; message?: unknown };
     const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
     if (missing && String(message).includes(`'${name}'`)) {
@@ -62,5 +65,14 @@ export async function loadDriver<T>(name: string, load: () => Promise<T>): Promi
       );
     }
     throw error;
-  }
+  };
+}
+
+/**
+ * Imports an engine's driver package, or says which package to install. A bundler does not see this import
+ * as handled (it sits in another function than the `catch`): prefer `import(name).catch(missingDriver(name))`,
+ * which a bundler builds without the package installed.
+ */
+export async function loadDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
+  return load().catch(missingDriver(name));
 }

@@ -21,7 +21,7 @@ import {
   type TenantServices,
 } from '@mig/core';
 import { IDLE_SERVICE_STATE } from '@mig/core/adapter';
-import { type Engine, isTransientConnectionError, type MigrationDb } from '@mig/kysely-adapter';
+import { type Engine, isTransientConnectionError, type MigrationBundle, type MigrationDb } from '@mig/kysely-adapter';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import { createConsoleLogger } from './console-logger.js';
@@ -45,8 +45,11 @@ export interface CreateDatabaseOptions {
   readonly applicationName?: string | undefined;
   /** Most connections in the pool. Default 10. */
   readonly maxConnections?: number | undefined;
-  /** Migrations from code (`createListSource`) instead of the migrations folder, e.g. in a bundle. */
-  readonly migrations?: MigrationSource<MigrationDb> | undefined;
+  /**
+   * The migrations, instead of the migrations folder: the default export of the module `mig bundle` wrote
+   * (for a bundled build, which has no folder at run time), or a source (`createListSource`, …).
+   */
+  readonly migrations?: MigrationSource<MigrationDb> | MigrationBundle | undefined;
   /**
    * The Kysely instance to migrate and hand out, made by the application, instead of one opened on
    * DATABASE_URL: for a database no URL reaches, such as a Worker's D1 binding

@@ -1,3 +1,4 @@
+export type { MigrationBundle } from '@mig/kysely-adapter';
 export { type ConsoleLike, createConsoleLogger } from './console-logger.js';
 export {
   type CreateDatabaseOptions,

@@ -10,6 +10,7 @@ import {
 } from '@mig/core';
 import { DEFAULT_IDLE_IN_TRANSACTION_MS, redactCredentials } from '@mig/core/adapter';
 import {
+  createBundleSource,
   createFolderSource,
   createKyselyAdapter,
   createMigrationLinter,
@@ -17,6 +18,7 @@ import {
   type Engine,
   type KyselyAdapter,
   type KyselyFence,
+  type MigrationBundle,
   type MigrationDb,
   type OpenedDatabase,
   openDatabase,
@@ -43,8 +45,11 @@ export interface OpenMigrationOptions {
   readonly applicationName?: string | undefined;
   /** Most connections in the pool. Default 10. */
   readonly maxConnections?: number | undefined;
-  /** Migrations from code (`createListSource`, a bundle) instead of the configured folder. */
-  readonly migrations?: MigrationSource<MigrationDb> | undefined;
+  /**
+   * Migrations instead of the configured folder: a bundle (the default export of the module `mig bundle`
+   * wrote), read with the engine's SQL splitter, or a source (`createListSource`, …).
+   */
+  readonly migrations?: MigrationSource<MigrationDb> | MigrationBundle | undefined;
   /**
    * A Kysely instance the application made, instead of one opened on the configured URL: a database no URL
    * reaches (a Worker's D1 binding). Its engine is read from it.
@@ -97,7 +102,7 @@ export async function openMigration<DB>(
     options.db === undefined
       ? await openConfigured<DB>(config, options)
       : { opened: describeDatabase(options.db) as OpenedDatabase<DB>, url: '' };
-  const source = options.migrations ?? createFolderSource(values.migrationsDir, { splitter: splitterOf(opened) });
+  const source = sourceOf(options.migrations, values.migrationsDir, opened);
   const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
   return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
 }
@@ -134,6 +139,21 @@ export type OpenedPlace = Pick<OpenedDatabase<unknown>, 'target'> & { readonly d
 export interface StorePlace {
   readonly schema?: string | undefined;
   readonly tenant?: boolean | undefined;
+}
+
+/**
+ * The migrations to run: a source as given; a bundle, or the folder, with SQL split as the engine reads it.
+ * Anything that is not a source is read as a bundle, which says at load what it is if it is not one.
+ */
+function sourceOf(
+  migrations: MigrationSource<MigrationDb> | MigrationBundle | undefined,
+  folder: string,
+  opened: OpenedPlace,
+): MigrationSource<MigrationDb> {
+  if (migrations === undefined) return createFolderSource(folder, { splitter: splitterOf(opened) });
+  if (typeof (migrations as Partial<MigrationSource>).load === 'function')
+    return migrations as MigrationSource<MigrationDb>;
+  return createBundleSource(migrations as MigrationBundle, { splitter: splitterOf(opened) });
 }
 
 /** The folder's SQL split as the opened engine reads it. */

@@ -20,7 +20,10 @@ export type Db = Kysely<Tables>;
 export type AppDatabase = MigDatabase<Tables>;
 
 export interface DatabaseOptions
-  extends Pick<CreateDatabaseOptions, 'env' | 'overrides' | 'applicationName' | 'tracerProvider' | 'meterProvider'> {
+  extends Pick<
+    CreateDatabaseOptions,
+    'env' | 'overrides' | 'applicationName' | 'tracerProvider' | 'meterProvider' | 'migrations'
+  > {
   readonly logger: Logger;
   /** Where PGlite keeps its data when DATABASE_URL is unset. Default `.data/pglite` in the app's folder. */
   readonly pgliteDir?: string | undefined;

@@ -1,5 +1,4 @@
 import { extname } from 'node:path';
-import type { Loader } from 'cosmiconfig';
 import type { Jiti } from 'jiti';
 import { DEFAULTS, ENV } from '../defaults.js';
 import { defineConfig } from '../define-config.js';
@@ -7,6 +6,9 @@ import { parseBoolean, parseDuration } from '../parse.js';
 import { redactUrl } from '../redact-url.js';
 import { parseJson } from './json.js';
 import { redactText } from './redact.js';
+
+/** Reads a config file's content (given, already read) into the value it exports. */
+type Loader = (filepath: string, content: string) => unknown;
 
 /**
  * Where a config file is looked for in each folder, in this order (cosmiconfig's order: package.json first,
@@ -54,7 +56,7 @@ let jiti: Jiti | undefined;
 
 /**
  * jiti transpiles TypeScript (and ESM for `require`) with its bundled Babel, so TypeScript config files load
- * without the TypeScript compiler API, which cosmiconfig's own loader needs and TypeScript 7 no longer has.
+ * without the TypeScript compiler API, which TypeScript 7 no longer has.
  * Loaded only when a JavaScript or TypeScript config file is found: a start-up without one never pays for it.
  */
 async function getJiti(): Promise<Jiti> {

@@ -35,7 +35,7 @@ export function resolveSources(input: ResolveInput): Resolution {
   const fromFlags =
     input.overrides === undefined ? NOTHING : validateInput(input.overrides, 'flag', undefined, context);
   const fromEnv = validateEnv(env, context);
-  // An empty config file (cosmiconfig reports `undefined`) sets nothing.
+  // An empty config file (read as `undefined`) sets nothing.
   const fromFile =
     input.file === undefined
       ? NOTHING

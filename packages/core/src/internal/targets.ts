@@ -17,7 +17,8 @@ export function upTargets<Db>(
   request: TargetRequest,
 ): readonly Migration<Db>[] {
   if (status.problems.length > 0) throw new MigrationDriftError(status.problems);
-  const pending = history.migrations.filter((m) => status.pending.includes(m.name));
+  const pendingNames = new Set(status.pending);
+  const pending = history.migrations.filter((m) => pendingNames.has(m.name));
   if (request.to === undefined) return pending;
   const index = pending.findIndex((m) => m.name === request.to);
   if (index >= 0) return pending.slice(0, index + 1);
@@ -54,7 +55,8 @@ export function downTargets<Db>(
       { context: { migrations: foreign } },
     );
   }
-  const foreignApi = applied.filter((r) => names.includes(r.name) && !r.runnable);
+  const reverting = new Set(names);
+  const foreignApi = applied.filter((r) => reverting.has(r.name) && !r.runnable);
   if (foreignApi.length > 0) {
     const tool = foreignApi[0]?.adoptedFrom ?? 'another tool';
     throw new InvalidTargetError(

@@ -219,7 +219,9 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
   const needed = last === undefined ? 0 : history.migrations.indexOf(last) + 1;
   const covered = (head: StoreHead) => {
     const pending = history.pendingAfter(head);
-    return pending !== undefined && targets.every((m) => !pending.includes(m));
+    if (pending === undefined) return false;
+    const left = new Set(pending);
+    return targets.every((m) => !left.has(m));
   };
   const look = (wait: LockWait) => {
     if (looking || done.signal.aborted) return;
@@ -232,7 +234,8 @@ function watchForDoneElsewhere<Db, F>(context: MigratorContext<Db, F>, work: UpW
     looking = true;
     readStatus(history, context.store)
       .then((status) => {
-        const left = targets.filter((m) => status.pending.includes(m.name));
+        const pending = new Set(status.pending);
+        const left = targets.filter((m) => pending.has(m.name));
         if (status.problems.length === 0 && left.length === 0) done.abort('applied by another instance');
       })
       .catch(() => {

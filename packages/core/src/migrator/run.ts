@@ -178,7 +178,8 @@ async function replanUnderLock<Db, F>(
   options: RunOptions,
 ): Promise<LockedWork<Db, F>> {
   const { targets, status } = await findTargets(run.direction, history, options, store);
-  if (run.direction === 'down' && targets.some((m) => !planned.targets.includes(m))) {
+  const shown = new Set(planned.targets);
+  if (run.direction === 'down' && targets.some((m) => !shown.has(m))) {
     // Never revert something the caller was not shown: the history moved while it waited.
     throw new MigError(
       MigErrorCode.Conflict,

@@ -3,6 +3,7 @@ import type { EngineDriver } from './driver.js';
 import { libsqlDriver } from './libsql/driver.js';
 import { mysqlDriver } from './mysql/driver.js';
 import { neonDriver } from './neon/driver.js';
+import { neonHttpDriver } from './neon-http/driver.js';
 import { pgliteDriver } from './pglite/driver.js';
 import { postgresDriver } from './postgres/driver.js';
 import { sqliteDriver } from './sqlite/driver.js';
@@ -19,6 +20,7 @@ export const DRIVERS = Object.freeze({
   libsql: libsqlDriver,
   d1: d1Driver,
   neon: neonDriver,
+  'neon-http': neonHttpDriver,
 } satisfies Record<string, EngineDriver>);
 
 /** The database engines mig runs on through Kysely. */

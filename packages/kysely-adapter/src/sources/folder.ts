@@ -5,10 +5,9 @@ import { type Migration, type MigrationSource, MigrationSourceError } from '@mig
 import { computeChecksum, describeThrown, validateMigrations } from '@mig/core/adapter';
 import type { MigrationDb } from '../db.js';
 import { type SqlSplitter, splitStandardSql } from '../sql/statement.js';
+import { codeMigration, type SqlContent, sqlMigration } from './entry.js';
 import { type LayoutEntry, type LayoutName, type LayoutReading, MIGRATION_EXTENSIONS, readLayout } from './layouts.js';
-import { importModule, once, sqlModule } from './modules.js';
-import { parseDbmate, parseGoose } from './sql-dialects.js';
-import { type ParsedSqlMigration, parseSqlMigration, withOwnTransaction } from './sql-file.js';
+import { importModule } from './modules.js';
 
 export { MIGRATION_EXTENSIONS } from './layouts.js';
 
@@ -54,64 +53,85 @@ export function createFolderSource(dir: string, options: FolderSourceOptions = {
       return read?.notices ?? [];
     },
     async load() {
-      const listing = await listFolder(folder);
-      const texts = new Map<string, string>();
-      const problems: string[] = [];
-      const text = (path: string): string => {
-        let content = texts.get(path);
-        if (content === undefined) {
-          // Synchronous on purpose: hundreds of small files read one by one cost far less than as many
-          // concurrent promises (measured in bench/), and this runs once, at the first check.
-          content = readFileSync(path, 'utf8');
-          texts.set(path, content);
-        }
-        return content;
-      };
-      // Reading the layout only peeks at the files; a file that cannot be read is reported below, by name.
-      const peek = (path: string): string => {
-        try {
-          return text(path);
-        } catch {
-          return '';
-        }
-      };
-      const layout = readLayout(folder, listing, peek);
-      problems.push(...layout.problems);
-      if (layout.layout === 'mig') problems.push(...sameStems(layout.entries));
-      if (layout.entries.length === 0 && problems.length === 0) {
-        const others = listing
-          .map((d) => d.name)
-          .filter((f) => !f.startsWith('.'))
-          .slice(0, 5);
-        throw new MigrationSourceError(
-          `No migrations in ${folder}: expected files ending in ${MIGRATION_EXTENSIONS.join(', ')}, or the folders ` +
-            `of Prisma, Drizzle, golang-migrate, goose, dbmate or Flyway${others.length > 0 ? ` (found ${others.join(', ')})` : ''}. ` +
-            'Add one, e.g. 20260101000000_create_users.sql.',
-          { context: { folder, reason: 'empty-folder' } },
-        );
-      }
-      const split = options.splitter ?? splitStandardSql;
-      const migrations: Migration<MigrationDb>[] = [];
-      for (const entry of layout.entries) {
-        try {
-          migrations.push(entryMigration(entry, text, split));
-        } catch (error) {
-          problems.push(
-            error instanceof MigrationSourceError ? error.message : `${entry.path}: ${describeThrown(error)}`,
-          );
-        }
-      }
-      if (problems.length > 0) {
-        throw new MigrationSourceError(
-          `The migrations folder ${folder}, read as ${layout.label}, has ${problems.length} problem(s); nothing was run:\n` +
-            problems.map((p) => `  - ${p}`).join('\n'),
-          { context: { folder, layout: layout.layout, problems: problems.length } },
-        );
-      }
-      read = layout;
-      return validateMigrations(migrations, description, { ordered: layout.ordered });
+      const { reading, items } = await readMigrationsFolder(folder, options.splitter ?? splitStandardSql);
+      read = reading;
+      return validateMigrations(
+        items.map((item) => item.migration),
+        description,
+        { ordered: reading.ordered },
+      );
     },
   };
+}
+
+/** One migration of a folder: where it is, what it holds, and the migration built from it. */
+export interface FolderMigration {
+  readonly entry: LayoutEntry;
+  /** A SQL migration's texts, or a code migration's checksum (of the module file's text). */
+  readonly content: SqlContent | { readonly name: string; readonly checksum: string };
+  readonly migration: Migration<MigrationDb>;
+}
+
+/**
+ * Reads a migrations folder as its layout says, each migration's content with it; every problem across the
+ * files is reported in one error. The folder source and `mig bundle` both read a folder through this.
+ */
+export async function readMigrationsFolder(
+  folder: string,
+  split: SqlSplitter = splitStandardSql,
+): Promise<{ readonly reading: LayoutReading; readonly items: readonly FolderMigration[] }> {
+  const listing = await listFolder(folder);
+  const texts = new Map<string, string>();
+  const problems: string[] = [];
+  const text = (path: string): string => {
+    let content = texts.get(path);
+    if (content === undefined) {
+      // Synchronous on purpose: hundreds of small files read one by one cost far less than as many
+      // concurrent promises (measured in bench/), and this runs once, at the first check.
+      content = readFileSync(path, 'utf8');
+      texts.set(path, content);
+    }
+    return content;
+  };
+  // Reading the layout only peeks at the files; a file that cannot be read is reported below, by name.
+  const peek = (path: string): string => {
+    try {
+      return text(path);
+    } catch {
+      return '';
+    }
+  };
+  const layout = readLayout(folder, listing, peek);
+  problems.push(...layout.problems);
+  if (layout.layout === 'mig') problems.push(...sameStems(layout.entries));
+  if (layout.entries.length === 0 && problems.length === 0) {
+    const others = listing
+      .map((d) => d.name)
+      .filter((f) => !f.startsWith('.'))
+      .slice(0, 5);
+    throw new MigrationSourceError(
+      `No migrations in ${folder}: expected files ending in ${MIGRATION_EXTENSIONS.join(', ')}, or the folders ` +
+        `of Prisma, Drizzle, golang-migrate, goose, dbmate or Flyway${others.length > 0 ? ` (found ${others.join(', ')})` : ''}. ` +
+        'Add one, e.g. 20260101000000_create_users.sql.',
+      { context: { folder, reason: 'empty-folder' } },
+    );
+  }
+  const items: FolderMigration[] = [];
+  for (const entry of layout.entries) {
+    try {
+      items.push(entryMigration(entry, text, split));
+    } catch (error) {
+      problems.push(error instanceof MigrationSourceError ? error.message : `${entry.path}: ${describeThrown(error)}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new MigrationSourceError(
+      `The migrations folder ${folder}, read as ${layout.label}, has ${problems.length} problem(s); nothing was run:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+      { context: { folder, layout: layout.layout, problems: problems.length } },
+    );
+  }
+  return { reading: layout, items };
 }
 
 async function listFolder(folder: string): Promise<Dirent[]> {
@@ -150,11 +170,7 @@ function sameStems(entries: readonly LayoutEntry[]): string[] {
     );
 }
 
-function entryMigration(
-  entry: LayoutEntry,
-  text: (path: string) => string,
-  split: SqlSplitter,
-): Migration<MigrationDb> {
+function entryMigration(entry: LayoutEntry, text: (path: string) => string, split: SqlSplitter): FolderMigration {
   const read = (path: string): string => {
     try {
       return text(path);
@@ -166,33 +182,15 @@ function entryMigration(
     }
   };
   const { name, path } = entry;
-  const content = read(path);
+  const sql = read(path);
   if (extname(path) !== '.sql') {
-    const checksum = computeChecksum(content);
-    return { name, checksum, origin: path, load: once(() => importModule(name, path, checksum)) };
+    // A code migration's checksum is of its module file's text.
+    const checksum = computeChecksum(sql);
+    const migration = codeMigration(name, path, checksum, () => importModule(name, path, checksum));
+    return { entry, content: { name, checksum }, migration };
   }
-  const downText = entry.downPath === undefined ? undefined : read(entry.downPath);
-  const parsed = parseEntry(entry, content, downText);
-  // A separate down file is part of the migration's content: the checksum covers both.
-  const checksum = computeChecksum(downText === undefined ? content : `${content}\n-- mig:down\n${downText}`);
-  return {
-    name,
-    checksum,
-    origin: path,
-    sql: parsed.up.trim(),
-    transaction: parsed.own ? 'own' : undefined,
-    load: once(async () => sqlModule(name, path, parsed, split)),
-  };
-}
-
-function parseEntry(entry: LayoutEntry, content: string, downText: string | undefined): ParsedSqlMigration {
-  if (entry.dialect === 'goose' || entry.dialect === 'dbmate') {
-    const parsed = entry.dialect === 'goose' ? parseGoose(content) : parseDbmate(content);
-    if (parsed.problem !== undefined) {
-      throw new MigrationSourceError(`${entry.path} ${parsed.problem}.`, { context: { file: entry.path } });
-    }
-    return withOwnTransaction(parsed);
-  }
-  const parsed = parseSqlMigration(content);
-  return downText === undefined ? parsed : { ...parsed, down: downText };
+  const down = entry.downPath === undefined ? undefined : read(entry.downPath);
+  const dialect = entry.dialect === 'mig' ? undefined : entry.dialect;
+  const content: SqlContent = { name, sql, ...(down === undefined ? {} : { down }), ...(dialect ? { dialect } : {}) };
+  return { entry, content, migration: sqlMigration(content, path, split) };
 }

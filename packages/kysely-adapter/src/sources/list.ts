@@ -2,8 +2,8 @@ import { type Migration, type MigrationSource, MigrationSourceError } from '@mig
 import { computeChecksum, validateMigrations } from '@mig/core/adapter';
 import type { MigrationDb } from '../db.js';
 import { type SqlSplitter, splitStandardSql } from '../sql/statement.js';
-import { once, sqlModule, toModule } from './modules.js';
-import { parseSqlMigration } from './sql-file.js';
+import { sqlMigration } from './entry.js';
+import { once, toModule } from './modules.js';
 
 /** A migration written in code, for bundled builds that have no migrations folder at run time. */
 export type InlineMigration =
@@ -60,14 +60,7 @@ export function createListSource(
           if (typeof entry.sql !== 'string') {
             throw new MigrationSourceError(`Migration "${entry.name}" (${origin}): "sql" must be a string.`);
           }
-          const parsed = parseSqlMigration(entry.sql);
-          return {
-            name: entry.name,
-            checksum: computeChecksum(entry.sql),
-            origin,
-            sql: parsed.up.trim(),
-            load: once(async () => sqlModule(entry.name, origin, parsed, split)),
-          };
+          return sqlMigration({ name: entry.name, sql: entry.sql }, origin, split);
         }
         const code = entry as Record<string, unknown>;
         const fnText = `${String(code.up)}\n${String(code.down ?? '')}`;

@@ -1,6 +1,7 @@
 import type { LockStrategy } from '@mig/core';
 import type { LockLease } from '@mig/core/adapter';
 import type { LockCapabilities } from '@mig/core/testing';
+import { neonConfig } from '@neondatabase/serverless';
 import { Kysely, type RawBuilder, sql } from 'kysely';
 import WebSocket from 'ws';
 import { createTestPGlite } from '../../../../test/support/pglite.js';
@@ -8,15 +9,17 @@ import { createTestDatabase } from '../../../../test/support/postgres.js';
 import type { ProcessResult, RunningProcess } from '../../../../test/support/processes.js';
 import { createMysqlDialect } from '../../src/engines/mysql/index.js';
 import { createNeonDialect } from '../../src/engines/neon/index.js';
+import { createNeonHttpDialect } from '../../src/engines/neon-http/index.js';
 import { PGliteDialect } from '../../src/engines/pglite/index.js';
 import { createPgDialect } from '../../src/engines/postgres/index.js';
 import type { Engine } from '../../src/engines/registry.js';
 import type { KyselyFence, MigrationDb } from '../../src/index.js';
 import { type ContractMigrations, ROW_PER_MIGRATION, TABLE_PER_MIGRATION } from './contract-migrations.js';
 import { createTestD1 } from './d1.js';
-import { createTestLibsql } from './libsql.js';
+import { createTestLibsql, createTestLibsqlServer } from './libsql.js';
 import { gatedMigration } from './migrations.js';
 import { createTestMysqlDatabase } from './mysql.js';
+import { neonHttpEndpoint, neonHttpUrl } from './neon-http-endpoint.js';
 import { neonProxy, neonUrl } from './neon-proxy.js';
 import { createTestSqlite } from './sqlite.js';
 
@@ -289,6 +292,44 @@ const neon: TestEngine = {
   },
 };
 
+// PostgreSQL through Neon's serverless driver in HTTP mode, against a local endpoint of this process that
+// speaks Neon's SQL-over-HTTP protocol over real pg connections (support/neon-http-endpoint.ts). No session:
+// the lease is the only lock, and instances are Kysely instances that share nothing but the endpoint (as
+// functions of a serverless platform do); real processes race in the engine's own folder.
+const neonHttp: TestEngine = {
+  name: 'neon-http',
+  label: 'Neon (HTTP)',
+  capabilities: {
+    ...postgres.capabilities,
+    sessionLocks: false,
+    processes: false,
+    isolates: true,
+  },
+  async open(label = 'adapter') {
+    const [database, endpoint] = await Promise.all([createTestDatabase(`neon_http_${label}`), neonHttpEndpoint()]);
+    // What a user with a local endpoint sets in their own code; this dialect only reads it.
+    neonConfig.fetchEndpoint = endpoint.url;
+    const url = neonHttpUrl(database.url);
+    const http = () => new Kysely<any>({ dialect: createNeonHttpDialect({ url }) });
+    const db = http();
+    const connections: MigrationDb[] = [db];
+    return {
+      db,
+      url,
+      connect() {
+        const other = http();
+        connections.push(other);
+        return other;
+      },
+      exists: () => true,
+      tables: () => publicTables(database.db),
+      close: closing(connections, () => database.drop()),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  locks: [{ strategy: 'lease', title: 'lease lock', capabilities: DATABASE_LOCK, loseLock: expiredLease(sql`now()`) }],
+};
+
 const pglite: TestEngine = {
   name: 'pglite',
   label: 'PGlite',
@@ -501,8 +542,43 @@ const d1: TestEngine = {
   ],
 };
 
+/**
+ * A libSQL server over HTTP: the Hrana test server (test/support/hrana-server.ts) on a file, reached through
+ * libSQL's HTTP client, each request a stream's, as with sqld or Turso.
+ */
+const libsqlServer: TestEngine = {
+  name: 'libsql',
+  label: 'libSQL over HTTP',
+  capabilities: { ...sqlite.capabilities },
+  async open() {
+    const server = await createTestLibsqlServer();
+    return {
+      db: server.db,
+      url: server.url,
+      connect: () => server.open(),
+      exists: () => true,
+      tables: () => server.tables(),
+      close: () => server.close(),
+    };
+  },
+  contract: TABLE_PER_MIGRATION,
+  locks: sqlite.locks,
+  // A killed holder's transaction ends when the server ends its idle stream (5 s here).
+  processes: { race: { instances: 6, steps: 6 }, currentApp: "'sql'", stall: IN_PROCESS_STALL },
+};
+
 /** Every engine, in the order the suites run them. */
-export const ENGINES: readonly TestEngine[] = [postgres, pglite, mysql, sqlite, libsql, d1, neon];
+export const ENGINES: readonly TestEngine[] = [
+  postgres,
+  pglite,
+  mysql,
+  sqlite,
+  libsql,
+  libsqlServer,
+  d1,
+  neon,
+  neonHttp,
+];
 
 /** The engine of the matrix by its registry name. */
 export function engine(name: Engine): TestEngine {

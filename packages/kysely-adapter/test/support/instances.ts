@@ -40,6 +40,8 @@ export interface InstanceOptions {
   readonly leaseTtlMs?: number;
   /** Connect, print "armed" and wait for SIGUSR2 (see `race`). */
   readonly armed?: boolean;
+  /** Added to the test process's environment. */
+  readonly env?: Record<string, string> | undefined;
 }
 
 /** Starts one application instance (a real node process) that migrates the database. */
@@ -54,7 +56,7 @@ export function startInstance(options: InstanceOptions): RunningProcess {
   if (options.strategy !== undefined) args.push(`--strategy=${options.strategy}`);
   if (options.leaseTtlMs !== undefined) args.push(`--lease-ttl=${options.leaseTtlMs}`);
   if (options.armed) args.push('--armed');
-  return startNode(MIGRATE_SCRIPT, args, { timeoutMs: 240_000 });
+  return startNode(MIGRATE_SCRIPT, args, { timeoutMs: 240_000, env: options.env });
 }
 
 export function outcome(result: ProcessResult): MigrateOutcome {

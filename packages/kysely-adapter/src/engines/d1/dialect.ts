@@ -1,6 +1,13 @@
-import type { DatabaseConnection, Dialect, Driver } from 'kysely';
-import { D1Dialect } from 'kysely-d1';
+import {
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 import { attachBinding, type D1DatabaseLike } from './binding.js';
 
 export interface D1DialectOptions {
@@ -16,13 +23,18 @@ export interface D1DialectOptions {
  * const db = new Kysely<DB>({ dialect: createD1Dialect(env.DB) });
  */
 export function createD1Dialect(database: D1DatabaseLike, options: D1DialectOptions = {}): Dialect {
-  // kysely-d1 types its option with @cloudflare/workers-types' D1Database; the slice is what it calls.
-  const inner = new D1Dialect({ database: database as never });
+  // kysely-d1's dialect is Kysely's SQLite adapter, compiler and introspector with a driver on the binding:
+  // the driver is loaded when Kysely starts it, never at import, so a bundle without kysely-d1 builds.
+  const driver = async (): Promise<Driver> => {
+    const { D1Dialect } = await import('kysely-d1').catch(missingDriver('kysely-d1'));
+    // kysely-d1 types its option with @cloudflare/workers-types' D1Database; the slice is what it calls.
+    return new D1Dialect({ database: database as never }).createDriver();
+  };
   return {
-    createAdapter: () => attachBinding(brandAdapter(inner.createAdapter(), 'd1'), database),
-    createDriver: () => wrapDriver(inner.createDriver(), options.onDestroy),
-    createQueryCompiler: () => inner.createQueryCompiler(),
-    createIntrospector: (db) => inner.createIntrospector(db),
+    createAdapter: () => attachBinding(brandAdapter(new SqliteAdapter(), 'd1'), database),
+    createDriver: () => wrapDriver(driver, options.onDestroy),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
   };
 }
 
@@ -30,11 +42,20 @@ export function createD1Dialect(database: D1DatabaseLike, options: D1DialectOpti
  * kysely-d1's driver, delegated to by hand (its classes keep private state a prototype copy cannot reach):
  * its results lose the field Kysely warns about as outdated, and `onDestroy` runs after it is destroyed.
  */
-function wrapDriver(driver: Driver, onDestroy: (() => Promise<void>) | undefined): Driver {
+function wrapDriver(make: () => Promise<Driver>, onDestroy: (() => Promise<void>) | undefined): Driver {
+  let started: Driver | undefined;
+  // Kysely starts a driver (init) before anything else is asked of it.
+  const inner = (): Driver => {
+    if (started === undefined) throw new Error('The D1 driver was used before Kysely started it');
+    return started;
+  };
   return {
-    init: () => driver.init(),
+    async init() {
+      started = await make();
+      await started.init();
+    },
     async acquireConnection(): Promise<DatabaseConnection> {
-      const conn = await driver.acquireConnection();
+      const conn = await inner().acquireConnection();
       return {
         async executeQuery(query) {
           const { numUpdatedOrDeletedRows: _, ...result } = (await conn.executeQuery(query)) as Awaited<
@@ -53,9 +74,9 @@ function wrapDriver(driver: Driver, onDestroy: (() => Promise<void>) | undefined
     },
     commitTransaction: async () => {},
     rollbackTransaction: async () => {},
-    releaseConnection: (conn) => driver.releaseConnection(conn),
+    releaseConnection: (conn) => inner().releaseConnection(conn),
     async destroy() {
-      await driver.destroy();
+      await started?.destroy();
       await onDestroy?.();
     },
   };

@@ -1,4 +1,4 @@
-import { loadDriver } from '../../locations.js';
+import { missingDriver } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findSqliteTables } from '../sqlite/catalog.js';
 import { splitSqliteStatements } from '../sqlite/split.js';
@@ -35,7 +35,7 @@ export const d1Driver: EngineDriver = {
   where: (target) =>
     target.server === 'unknown' ? `Cloudflare D1 ${target.namespace}` : `Cloudflare D1 ${target.namespace} (${target.server})`,
   async openDialect(location) {
-    await loadDriver('kysely-d1', () => import('kysely-d1'));
+    await import('kysely-d1').catch(missingDriver('kysely-d1'));
     const { openLocalD1 } = await import('./local.js');
     return openLocalD1(parseLocalD1(location.url.replace(/^d1:/i, '')));
   },

@@ -11,6 +11,7 @@ import {
   type StoreHead,
 } from '@mig/core/adapter';
 import { type CompiledQuery, sql } from 'kysely';
+import { captureQueries } from '../../capture-queries.js';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
 import {
@@ -40,7 +41,6 @@ import {
   runOne,
 } from './batch.js';
 import { bindingOf } from './binding.js';
-import { captureQueries } from './capture.js';
 
 /**
  * mig's store SQL on Cloudflare D1, which has no interactive transaction. A transactional migration goes to

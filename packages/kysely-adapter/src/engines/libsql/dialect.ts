@@ -1,10 +1,19 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Client, Config, InArgs, ResultSet, Transaction, TransactionMode } from '@libsql/client';
-import { LibsqlDialect } from '@libsql/kysely-libsql';
 import { InvalidOptionError } from '@mig/core';
-import type { CompiledQuery, DatabaseConnection, Driver, QueryResult } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from '../sqlite/dialect.js';
 import { memoryRefused } from './errors.js';
 
@@ -35,7 +44,8 @@ export interface LibsqlDialectOptions {
 }
 
 /**
- * Kysely's dialect for libSQL (that of `@libsql/kysely-libsql`, on a `@libsql/client` client), set up for
+ * Kysely's dialect for libSQL on a `@libsql/client` client (what `@libsql/kysely-libsql` is, with a driver of
+ * its own: kysely-libsql's has no session), set up for
  * several processes sharing a database:
  *
  * - One connection, used by one caller at a time, as Kysely's SqliteDialect does: a statement waits while
@@ -53,7 +63,7 @@ export interface LibsqlDialectOptions {
  * const db = new Kysely<DB>({ dialect: createLibsqlDialect({ url: 'file:./data/app.db' }) });
  * const db = new Kysely<DB>({ dialect: createLibsqlDialect({ url: 'libsql://shop-acme.turso.io', authToken }) });
  */
-export function createLibsqlDialect(options: LibsqlDialectOptions): LibsqlDialect {
+export function createLibsqlDialect(options: LibsqlDialectOptions): Dialect {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
   if (!(busyTimeoutMs >= 0)) {
     throw new InvalidOptionError(
@@ -80,26 +90,31 @@ export function createLibsqlDialect(options: LibsqlDialectOptions): LibsqlDialec
 }
 
 /**
- * kysely-libsql's dialect (its adapter, introspector and query compiler are Kysely's SQLite ones), with mig's
- * brand on its adapter and a driver whose connection is a session. The client it is given is the one this
- * dialect opens: kysely-libsql never creates a client of its own (of its own `@libsql/client` version).
+ * libSQL as kysely-libsql's dialect has it (Kysely's SQLite adapter, introspector and query compiler), with
+ * mig's brand on its adapter and a driver whose connection is a session. Nothing of the package is needed at
+ * run time, so nothing of it is imported: a bundle without it builds.
  */
-class SessionDialect extends LibsqlDialect {
+class SessionDialect implements Dialect {
   readonly #source: ClientSource;
 
   constructor(source: ClientSource) {
-    // kysely-libsql's config names a client (of its own client version's type); its driver, the only reader
-    // of that config, is replaced below.
-    super({ client: source as never });
     this.#source = source;
   }
 
-  override createAdapter() {
-    return brandAdapter(super.createAdapter(), 'libsql');
+  createAdapter() {
+    return brandAdapter(new SqliteAdapter(), 'libsql');
   }
 
-  override createDriver(): Driver {
+  createDriver(): Driver {
     return new SessionDriver(this.#source);
+  }
+
+  createIntrospector(db: Parameters<Dialect['createIntrospector']>[0]) {
+    return new SqliteIntrospector(db);
+  }
+
+  createQueryCompiler() {
+    return new SqliteQueryCompiler();
   }
 }
 
@@ -207,7 +222,7 @@ class LazyClient implements ClientSource {
 }
 
 async function createLibsqlClient(config: Config): Promise<Client> {
-  const { createClient } = await import('@libsql/client');
+  const { createClient } = await import('@libsql/client').catch(missingDriver('@libsql/client'));
   return createClient(config);
 }
 
@@ -351,7 +366,18 @@ class SessionConnection implements DatabaseConnection {
   async begin(mode: TransactionMode): Promise<void> {
     if (this.#transaction) throw sqliteError('cannot start a transaction within a transaction');
     const client = await this.#source.open();
-    this.#transaction = await client.transaction(mode);
+    const transaction = await client.transaction(mode);
+    if (this.#source.remote) {
+      // Over HTTP the client sends the BEGIN with the transaction's first statement: sent now, a BEGIN that
+      // finds the database locked fails here, where it can be tried again, and not in the migration.
+      try {
+        await transaction.execute('select 1');
+      } catch (error) {
+        transaction.close();
+        throw error;
+      }
+    }
+    this.#transaction = transaction;
   }
 
   async commit(): Promise<void> {

@@ -1,6 +1,7 @@
 import { MysqlDialect, type MysqlPool, type MysqlPoolConnection } from 'kysely';
 import type { Pool, PoolConnection } from 'mysql2';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 import { expectMysqlGreeting, GREETING_TIMEOUT_MS } from './greeting.js';
 
 export interface MysqlDialectOptions {
@@ -34,7 +35,7 @@ export function createMysqlDialect(options: MysqlDialectOptions): MysqlDialect {
   // this module starts without mysql2 installed (`openDatabase` loads it up front, to name it when missing).
   const open = async (): Promise<MysqlPool> => {
     await expectMysqlGreeting(options.url, Math.min(GREETING_TIMEOUT_MS, connectTimeoutMs));
-    const { createPool } = await import('mysql2');
+    const { createPool } = await import('mysql2').catch(missingDriver('mysql2'));
     const pool = createPool({
       // mysql2 reads the URL's parts whatever its scheme; the scheme is made mysql: for clarity.
       uri: options.url.replace(/^mariadb:/i, 'mysql:'),

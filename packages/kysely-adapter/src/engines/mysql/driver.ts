@@ -1,7 +1,7 @@
 import { MysqlAdapter, MysqlQueryCompiler, sql } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
 import { compilerOnly } from '../../lint/compiler.js';
-import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
+import { missingDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findMysqlTables } from './catalog.js';
 import { isMysqlSessionEnded, isMysqlTransientConnectionError } from './errors.js';
@@ -31,7 +31,7 @@ export const mysqlDriver: EngineDriver = {
   where: serverWhere,
   async openDialect(location, options) {
     // The driver first, to name it when it is missing; the dialect loads it again (cached) on first query.
-    await loadDriver('mysql2', () => import('mysql2'));
+    await import('mysql2').catch(missingDriver('mysql2'));
     const { createMysqlDialect } = await import('./dialect.js');
     return createMysqlDialect({
       url: location.url,

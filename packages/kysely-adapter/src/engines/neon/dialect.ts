@@ -1,6 +1,7 @@
-import { Client, Pool } from '@neondatabase/serverless';
+import { InvalidOptionError } from '@mig/core';
 import type { PostgresDialect } from 'kysely';
-import { createPoolDialect } from '../postgres/pool-dialect.js';
+import { missingDriver } from '../../locations.js';
+import { createPoolDialect, type TappablePool } from '../postgres/pool-dialect.js';
 import { type NeonSocketOptions, readNeonUrl } from './url.js';
 
 export interface NeonDialectOptions extends NeonSocketOptions {
@@ -38,23 +39,37 @@ export interface NeonDialectOptions extends NeonSocketOptions {
  */
 export function createNeonDialect(given: NeonDialectOptions): PostgresDialect {
   const options = /^neon:/i.test(given.url) ? withNeonUrl(given) : given;
-  const pool = new Pool({
-    connectionString: options.url,
-    max: options.max ?? 10,
-    application_name: options.applicationName,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
-  });
-  const socket = socketSettings(options);
-  if (Object.keys(socket).length > 0) {
-    // Each connection's own neonConfig: set on the client the pool makes, before it connects.
-    pool.Client = class extends Client {
-      constructor(config?: ConstructorParameters<typeof Client>[0]) {
-        super(config);
-        Object.assign(this.neonConfig, socket);
-      }
-    };
-  }
+  // The driver and the pool on the first query, never at import: a bundle without the driver builds.
+  const pool = async (): Promise<TappablePool> => {
+    const { Client, neonConfig, Pool } = await import('@neondatabase/serverless').catch(
+      missingDriver('@neondatabase/serverless'),
+    );
+    const global = (globalThis as { WebSocket?: unknown }).WebSocket;
+    if (options.webSocketConstructor === undefined && neonConfig.webSocketConstructor === undefined && !global) {
+      throw new InvalidOptionError(
+        'webSocketConstructor',
+        "This runtime has no WebSocket (Node 20): pass the ws package, as in createNeonDialect({ url, webSocketConstructor: ws }) with import ws from 'ws' (npm install ws).",
+      );
+    }
+    const created = new Pool({
+      connectionString: options.url,
+      max: options.max ?? 10,
+      application_name: options.applicationName,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    });
+    const socket = socketSettings(options);
+    if (Object.keys(socket).length > 0) {
+      // Each connection's own neonConfig: set on the client the pool makes, before it connects.
+      created.Client = class extends Client {
+        constructor(config?: ConstructorParameters<typeof Client>[0]) {
+          super(config);
+          Object.assign(this.neonConfig, socket);
+        }
+      };
+    }
+    return created;
+  };
   return createPoolDialect(pool, 'neon', options.onConnectionError);
 }
 

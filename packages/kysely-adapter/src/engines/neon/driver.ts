@@ -1,4 +1,4 @@
-import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
+import { missingDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { postgresDriver } from '../postgres/driver.js';
 import { readNeonUrl } from './url.js';
@@ -21,7 +21,7 @@ export const neonDriver: EngineDriver = {
   describe: (location) => serverTarget(readNeonUrl(location.url).connectionString, 'postgresql', '5432', 'neondb'),
   where: (target) => `${serverWhere(target)} (Neon, WebSocket)`,
   async openDialect(location, options) {
-    const { createNeonDialect } = await loadDriver('@neondatabase/serverless', () => import('./dialect.js'));
+    const { createNeonDialect } = await import('./dialect.js').catch(missingDriver('@neondatabase/serverless'));
     return createNeonDialect({
       url: location.url,
       webSocketConstructor: await webSocketClass(),
@@ -45,6 +45,6 @@ export const neonDriver: EngineDriver = {
 /** The global WebSocket where there is one (Node 22, edge runtimes); else the `ws` package (Node 20). */
 async function webSocketClass(): Promise<unknown> {
   if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function') return undefined;
-  const ws = await loadDriver('ws', () => import('ws'));
+  const ws = await import('ws').catch(missingDriver('ws'));
   return ws.default;
 }

@@ -1,4 +1,4 @@
-import { loadDriver } from '../../locations.js';
+import { missingDriver } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findPostgresTables } from '../postgres/catalog.js';
 import { postgresLint } from '../postgres/driver.js';
@@ -30,7 +30,7 @@ export const pgliteDriver: EngineDriver = {
   where: (target) => `PGlite ${target.namespace}`,
   async openDialect(location) {
     const [{ PGlite }, { PGliteDialect }, { mkdir }] = await Promise.all([
-      loadDriver('@electric-sql/pglite', () => import('@electric-sql/pglite')),
+      import('@electric-sql/pglite').catch(missingDriver('@electric-sql/pglite')),
       import('./dialect.js'),
       import('node:fs/promises'),
     ]);

@@ -1,5 +1,5 @@
 import type { PostgresDialect } from 'kysely';
-import pg from 'pg';
+import { missingDriver } from '../../locations.js';
 import { createPoolDialect } from './pool-dialect.js';
 
 export interface PgDialectOptions {
@@ -28,15 +28,20 @@ export interface PgDialectOptions {
  * const db = new Kysely<DB>({ dialect: createPgDialect({ url: process.env.DATABASE_URL!, applicationName: 'api' }) });
  */
 export function createPgDialect(options: PgDialectOptions): PostgresDialect {
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.max ?? 10,
-    application_name: options.applicationName,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
-    // A server that vanished (a failover) is noticed by TCP keepalive instead of after hours.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
+  // pg, and the pool, when the first query runs: never at import, so a bundle that includes this module
+  // builds and starts without pg installed (`openDatabase` loads it up front, to name it when missing).
+  const pool = async () => {
+    const { default: pg } = await import('pg').catch(missingDriver('pg'));
+    return new pg.Pool({
+      connectionString: options.url,
+      max: options.max ?? 10,
+      application_name: options.applicationName,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+      // A server that vanished (a failover) is noticed by TCP keepalive instead of after hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+  };
   return createPoolDialect(pool, 'postgres', options.onConnectionError);
 }

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '@mig/core';
 import { PostgresAdapter, PostgresQueryCompiler, sql } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
 import { compilerOnly } from '../../lint/compiler.js';
-import { loadDriver, serverTarget, serverWhere } from '../../locations.js';
+import { missingDriver, serverTarget, serverWhere } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { createAdvisoryPrimitive, readAdvisoryHolder } from './advisory.js';
 import { findPostgresTables } from './catalog.js';
@@ -38,7 +38,11 @@ export const postgresDriver: EngineDriver = {
   describe: (location) => serverTarget(location.url, 'postgresql', '5432', 'postgres'),
   where: serverWhere,
   async openDialect(location, options) {
-    const { createPgDialect } = await loadDriver('pg', () => import('./dialect.js'));
+    // The driver first, to name it when it is missing; the dialect loads it again (cached) on first query.
+    const [, { createPgDialect }] = await Promise.all([
+      import('pg').catch(missingDriver('pg')),
+      import('./dialect.js'),
+    ]);
     return createPgDialect({
       url: location.url,
       applicationName: options.applicationName,

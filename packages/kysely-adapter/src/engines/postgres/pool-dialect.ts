@@ -18,12 +18,12 @@ interface TappableClient {
 }
 
 /**
- * A Kysely PostgresDialect on a pg-compatible pool, branded with its engine (a registry name) so that mig reads
+ * A Kysely PostgresDialect on a pg-compatible pool (or a function making it on the first query), branded with its engine (a registry name) so that mig reads
  * the engine from the Kysely instance with no query, with every connection's errors going to `onError`
  * instead of crashing the process, and its notifications to a hub the lock waiters find on the adapter.
  */
 export function createPoolDialect(
-  pool: TappablePool,
+  pool: TappablePool | (() => Promise<TappablePool>),
   engine: string,
   onError: (error: Error) => void = () => {},
 ): PostgresDialect {
@@ -32,12 +32,17 @@ export function createPoolDialect(
   // Notifications too: a waiter for the migration lock LISTENs on its own connection and sleeps until the
   // holder says something changed, instead of polling.
   const hub = new NotificationHub();
-  pool.on('error', onError);
-  pool.on('connect', (client: TappableClient) => {
-    client.on('error', onError);
-    client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
-  });
-  return new BrandedPostgresDialect({ pool }, engine, hub);
+  const tap = (created: TappablePool): TappablePool => {
+    created.on('error', onError);
+    created.on('connect', (client: TappableClient) => {
+      client.on('error', onError);
+      client.on('notification', (message) => hub.dispatch(message.channel, message.payload));
+    });
+    return created;
+  };
+  // A pool made on the first query (the driver imported then) is tapped when it is made.
+  const config = typeof pool === 'function' ? { pool: async () => tap(await pool()) } : { pool: tap(pool) };
+  return new BrandedPostgresDialect(config, engine, hub);
 }
 
 /** PostgreSQL as mig reads it from the Kysely instance, with no query to tell it from PGlite, and the pool's notifications. */

@@ -4,6 +4,7 @@ import { InvalidOptionError } from '@mig/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SqliteDialect } from 'kysely';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 
 /** Default wait of a statement for another process's write lock on the file, ms. */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -73,7 +74,9 @@ type Database = BetterSqlite3.Database;
  * start without better-sqlite3 installed). `openDatabase` loads it up front, to say which package is missing.
  */
 async function loadBetterSqlite3(): Promise<DatabaseClass> {
-  const loaded = (await import('better-sqlite3')) as unknown as { default?: DatabaseClass };
+  const loaded = (await import('better-sqlite3').catch(missingDriver('better-sqlite3'))) as unknown as {
+    default?: DatabaseClass;
+  };
   return loaded.default ?? (loaded as unknown as DatabaseClass);
 }
 

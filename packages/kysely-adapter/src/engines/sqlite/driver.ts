@@ -1,6 +1,6 @@
 import { SqliteAdapter } from 'kysely';
 import { isAdapterOf } from '../../brand.js';
-import { filePath, loadDriver } from '../../locations.js';
+import { filePath, missingDriver } from '../../locations.js';
 import type { EngineDriver } from '../driver.js';
 import { findSqliteTables } from './catalog.js';
 import { createSqliteLeasePrimitive } from './lease.js';
@@ -29,7 +29,7 @@ export const sqliteDriver: EngineDriver = {
   where: (target) => `SQLite ${target.namespace}`,
   async openDialect(location) {
     // The driver first, to name it when it is missing; the dialect loads it again (cached) on first query.
-    await loadDriver('better-sqlite3', () => import('better-sqlite3'));
+    await import('better-sqlite3').catch(missingDriver('better-sqlite3'));
     const { createSqliteDialect } = await import('./dialect.js');
     return createSqliteDialect({ path: location.path ?? ':memory:' });
   },

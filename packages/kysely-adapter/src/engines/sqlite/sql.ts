@@ -21,10 +21,14 @@ export function isSqliteBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-/** The statement names a table that does not exist (libSQL's client puts the code before the message). */
+/**
+ * The statement names a table that does not exist. SQLite's message starts so; libSQL's client puts the code
+ * before it, and a server its own words ("SQLITE_ERROR: SQLite function returned error code 1 (SQL logic
+ * error): no such table: …").
+ */
 export function isNoSuchTable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'SQLITE_ERROR' && typeof message === 'string' && /^(?:SQLITE_ERROR: )?no such table\b/i.test(message);
+  return code === 'SQLITE_ERROR' && typeof message === 'string' && /\bno such table\b/i.test(message);
 }
 
 /** How a write transaction waits for the file's write lock. */

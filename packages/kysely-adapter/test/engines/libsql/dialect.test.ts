@@ -7,6 +7,7 @@ import { Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { detectEngine } from '../../../src/detect.js';
 import { createLibsqlDialect } from '../../../src/engines/libsql/index.js';
+import { isNoSuchTable } from '../../../src/engines/sqlite/sql.js';
 import {
   createKyselyAdapter,
   createKyselyStore,
@@ -44,6 +45,22 @@ describe('libSQL URLs', () => {
     expect(() => parseDatabaseUrl('libsql+file::memory:')).toThrow(/libsql\+file:\.\/data\/app\.db.*sqlite::memory:/);
     expect(() => parseDatabaseUrl('libsql:./app.db')).toThrow(/libsql:\/\/HOST.*libsql\+file:PATH/);
     expect(() => createLibsqlDialect({ url: ':memory:' })).toThrow(/does not outlive a transaction/);
+  });
+});
+
+describe("libSQL's errors", () => {
+  it('reads a missing table as SQLite, a local client and a server word it', () => {
+    const error = (message: string) => Object.assign(new Error(message), { code: 'SQLITE_ERROR' });
+    expect(isNoSuchTable(error('no such table: mig_migrations_head'))).toBe(true);
+    expect(isNoSuchTable(error('SQLITE_ERROR: no such table: mig_migrations_head'))).toBe(true);
+    expect(
+      isNoSuchTable(
+        error(
+          'SQLITE_ERROR: SQLite function returned error code 1 (SQL logic error): no such table: mig_migrations_head',
+        ),
+      ),
+    ).toBe(true);
+    expect(isNoSuchTable(error('SQLITE_ERROR: near "selec": syntax error'))).toBe(false);
   });
 });
 

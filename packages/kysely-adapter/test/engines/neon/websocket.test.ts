@@ -8,6 +8,7 @@ import { createNeonDialect, readNeonUrl } from '../../../src/engines/neon/index.
 import { createFolderSource, createKyselyAdapter, type MigrationDb, openDatabase } from '../../../src/index.js';
 import { type MigrationFolder, migrationFolder } from '../../support/migrations.js';
 import { type NeonProxy, neonUrl, startNeonProxy } from '../../support/neon-proxy.js';
+import { expectReleaseNotice } from '../../support/release-notice.js';
 
 // Neon's serverless driver in WebSocket mode, through WebSocket-to-TCP proxies of this process to the local
 // PostgreSQL: a user's own Kysely on Neon's Pool, and what a dropped WebSocket does to the lock and to the
@@ -174,7 +175,43 @@ describe('a dropped WebSocket', () => {
   });
 });
 
+describe('the release notice over a WebSocket', () => {
+  it("tells a waiting instance the head the holder left: LISTEN/NOTIFY through Neon's pool", async () => {
+    const [database, proxy] = await Promise.all([createTestDatabase('neon_notice'), startNeonProxy()]);
+    try {
+      await expectReleaseNotice(
+        (name) =>
+          new Kysely<unknown>({
+            dialect: createNeonDialect({
+              url: neonUrl(database.url, proxy),
+              max: 2,
+              applicationName: name,
+              webSocketConstructor: WebSocket,
+            }),
+          }),
+      );
+    } finally {
+      await proxy.close();
+      await database.drop();
+    }
+  });
+});
+
 describe('createNeonDialect', () => {
+  it('says to pass ws where the runtime has no WebSocket and none is configured, on the first query', async () => {
+    expect(typeof (globalThis as { WebSocket?: unknown }).WebSocket).toBe('undefined'); // Node 20
+    const configured = neonConfig.webSocketConstructor;
+    neonConfig.webSocketConstructor = undefined;
+    // The driver is loaded when the first query runs (so that a bundle without it builds): the error comes then.
+    const db = new Kysely<any>({ dialect: createNeonDialect({ url: 'postgres://app@ep-x.aws.neon.tech/shop' }) });
+    try {
+      await expect(sql`select 1`.execute(db)).rejects.toThrow(/no WebSocket \(Node 20\): pass the ws package/);
+    } finally {
+      neonConfig.webSocketConstructor = configured;
+      await db.destroy();
+    }
+  });
+
   it("sets each connection's socket options, never Neon's global ones", async () => {
     const [database, proxy] = await Promise.all([createTestDatabase('neon_dialect'), startNeonProxy()]);
     const before = { wsProxy: neonConfig.wsProxy, useSecureWebSocket: neonConfig.useSecureWebSocket };

@@ -1,5 +1,4 @@
-import { AbortedError, LockTimeoutError } from '@mig/core';
-import type { LockWait } from '@mig/core/adapter';
+import { LockTimeoutError } from '@mig/core';
 import { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../../../../test/suppo
 import { runNode } from '../../../../../test/support/processes.js';
 import { ADVISORY_CLASS_ID, advisoryObjectId, createPgDialect } from '../../../src/engines/postgres/index.js';
 import { createKyselyAdapter } from '../../../src/index.js';
+import { expectReleaseNotice } from '../../support/release-notice.js';
 
 // Advisory lock keys are per database. Two services on one server, both with mig's default table, each have
 // their own lock: neither may ever be told that the other's session holds its lock.
@@ -83,49 +83,8 @@ describe('the release notice', () => {
 
   it('tells a waiting instance the head the holder left, before it tries the lock again', async () => {
     // Two instances: two pools through mig's own dialect (which hears NOTIFY), no shared in-process mutex.
-    const [holderDb, waiterDb] = ['holder', 'waiter'].map(
+    await expectReleaseNotice(
       (name) => new Kysely<unknown>({ dialect: createPgDialect({ url: database.url, max: 2, applicationName: name }) }),
-    ) as [Kysely<unknown>, Kysely<unknown>];
-    try {
-      const lease = await createKyselyAdapter({ db: holderDb }).createLock().acquire({ timeoutMs: 5_000 });
-      const waits: LockWait[] = [];
-      const done = new AbortController();
-      const waiting = createKyselyAdapter({ db: waiterDb })
-        .createLock()
-        .acquire({
-          timeoutMs: 30_000,
-          signal: done.signal,
-          onWait: (wait) => {
-            waits.push(wait);
-            // What mig's migrator does when the head covers its work: it stops waiting, lock-free.
-            if (wait.head?.count === 7) done.abort('applied by another instance');
-          },
-        })
-        .catch((e: unknown) => e);
-      // Released only once the waiter listens (a release before its LISTEN is met by the attempt it makes
-      // right after, which would take the lock instead).
-      const listening = async () => {
-        const { rows } = await database.query(
-          "select count(*)::int as n from pg_stat_activity where application_name = 'waiter' and query ilike 'LISTEN%'",
-        );
-        return rows[0]?.n > 0;
-      };
-      for (let i = 0; i < 1_000 && (waits.length === 0 || !(await listening())); i++) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      expect(waits.length).toBeGreaterThan(0);
-      await lease.release({ count: 7, digest: 'a'.repeat(64) });
-      const outcome = await waiting;
-      // Had it taken the lock, its session would keep the pool from closing: let it go before failing.
-      if (outcome && typeof (outcome as { release?: unknown }).release === 'function') {
-        await (outcome as { release(): Promise<void> }).release();
-      }
-      expect(outcome).toBeInstanceOf(AbortedError);
-      expect(waits.at(-1)?.head).toEqual({ count: 7, digest: 'a'.repeat(64) });
-      // It never took the lock: nobody holds it now.
-      expect(await createKyselyAdapter({ db: waiterDb }).advisoryHolder()).toBeNull();
-    } finally {
-      await Promise.all([holderDb.destroy(), waiterDb.destroy()]);
-    }
+    );
   });
 });

@@ -1,0 +1,2 @@
+export { createNeonHttpDialect, type NeonHttpDialectOptions } from './dialect.js';
+export { readNeonHttpUrl } from './url.js';
