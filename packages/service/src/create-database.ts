@@ -236,6 +236,13 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
 
   async #assemble(): Promise<Built<DB>> {
     const o = this.#options;
+    if (o.db !== undefined && o.tenants !== undefined) {
+      throw new InvalidOptionError(
+        'db',
+        'A schema per tenant needs the database URL (each tenant gets connections of its own): pass DATABASE_URL ' +
+          'instead of db, or leave tenants out.',
+      );
+    }
     const config = await loadMigConfig({ cwd: o.cwd, env: o.env, configFile: o.configFile, overrides: o.overrides });
     this.#config = config;
     logConfig(config, this.#logger);
