@@ -33,7 +33,9 @@ export const d1Driver: EngineDriver = {
     return { system: 'sqlite', namespace: local.binding, server: `local ${local.persist}` };
   },
   where: (target) =>
-    target.server === 'unknown' ? `Cloudflare D1 ${target.namespace}` : `Cloudflare D1 ${target.namespace} (${target.server})`,
+    target.server === 'unknown'
+      ? `Cloudflare D1 ${target.namespace}`
+      : `Cloudflare D1 ${target.namespace} (${target.server})`,
   async openDialect(location) {
     await import('kysely-d1').catch(missingDriver('kysely-d1'));
     const { openLocalD1 } = await import('./local.js');
