@@ -32,7 +32,7 @@ export {
   type MigrationLinter,
   unaccepted,
 } from './lint/index.js';
-export { type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
+export { describeDatabase, type OpenDatabaseOptions, type OpenedDatabase, openDatabase } from './open-database.js';
 export {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,

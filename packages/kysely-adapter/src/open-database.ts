@@ -1,6 +1,7 @@
 import type { StoreTarget } from '@mig/core/adapter';
 import { Kysely } from 'kysely';
 import { describeConnection, describeWhere, parseDatabaseUrl } from './connection.js';
+import { detectEngine } from './detect.js';
 import { DRIVERS, type Engine } from './engines/registry.js';
 
 export interface OpenDatabaseOptions {
@@ -38,4 +39,25 @@ export async function openDatabase<DB>(url: string, options: OpenDatabaseOptions
   const location = parseDatabaseUrl(url);
   const db = new Kysely<DB>({ dialect: await DRIVERS[location.engine].openDialect(location, options) });
   return { db, engine: location.engine, target: describeConnection(url), where: describeWhere(url) };
+}
+
+/**
+ * A Kysely instance the application made itself, described as `openDatabase` describes one it opens: its
+ * engine read from the instance, and where it goes as far as the instance tells (its engine's default
+ * namespace, `server` when given). For a database no URL reaches, such as a Worker's D1 binding.
+ *
+ * @example
+ * const opened = describeDatabase(new Kysely<DB>({ dialect: createD1Dialect(env.DB) }), { server: 'cloudflare' });
+ */
+export function describeDatabase<DB>(
+  db: Kysely<DB>,
+  target: Partial<Omit<StoreTarget, 'table'>> = {},
+): OpenedDatabase<DB> {
+  const { engine, driver, capabilities } = detectEngine(db);
+  const described = {
+    system: target.system ?? capabilities.system,
+    namespace: target.namespace ?? driver.defaultNamespace,
+    server: target.server ?? 'unknown',
+  };
+  return { db, engine, target: described, where: driver.where(described) };
 }

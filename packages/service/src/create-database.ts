@@ -27,7 +27,7 @@ import type { Kysely } from 'kysely';
 import { createConsoleLogger } from './console-logger.js';
 import type { LintAction } from './lint-guard.js';
 import { loadMigConfig, openMigration } from './open-migration.js';
-import { processStops } from './process-stops.js';
+import { hasSignals, processStops } from './process-stops.js';
 import { createTenantServices, reportTenants, type TenantOptions, type TenantsReport } from './tenants.js';
 
 export interface CreateDatabaseOptions {
@@ -50,6 +50,12 @@ export interface CreateDatabaseOptions {
    * (for a bundled build, which has no folder at run time), or a source (`createListSource`, …).
    */
   readonly migrations?: MigrationSource<MigrationDb> | MigrationBundle | undefined;
+  /**
+   * The Kysely instance to migrate and hand out, made by the application, instead of one opened on
+   * DATABASE_URL: for a database no URL reaches, such as a Worker's D1 binding
+   * (`new Kysely({ dialect: createD1Dialect(env.DB) })`). Its engine is read from it; `close()` destroys it.
+   */
+  readonly db?: MigrationDb | undefined;
   /** Default: one `[mig] …` line per event on the console. Pass pino or any logger of its shape. */
   readonly logger?: Logger | undefined;
   /**
@@ -61,7 +67,8 @@ export interface CreateDatabaseOptions {
    * While a migration run holds the lock, SIGTERM and SIGINT stop it first (the running migration gets a
    * grace period, then is rolled back where the engine can), the lock is let go, and the signal is raised
    * again so the process ends as it would have. Default true; false leaves signals entirely to the
-   * application (call `close()` on shutdown: it does the same).
+   * application (call `close()` on shutdown: it does the same). Where there are no signals (a Cloudflare
+   * Worker), nothing listens.
    */
   readonly handleSignals?: boolean | undefined;
   readonly tracerProvider?: TracerProvider | undefined;
@@ -239,6 +246,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       applicationName: o.applicationName,
       maxConnections: o.maxConnections,
       migrations: o.migrations,
+      db: o.db,
       logger: this.#logger,
       lint: lintAction(config),
       ...telemetry,
@@ -257,7 +265,7 @@ class OneCallDatabase<DB> implements MigDatabase<DB> {
       target: where,
       logger: this.#logger,
       // While a run holds the lock, SIGTERM and SIGINT let it go first (then end the process as they would).
-      stops: o.handleSignals === false ? undefined : processStops(this.#logger),
+      stops: o.handleSignals === false || !hasSignals() ? undefined : processStops(this.#logger),
       ...telemetry,
     };
     const service = createDatabaseService<Kysely<DB>>({

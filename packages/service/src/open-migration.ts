@@ -14,6 +14,7 @@ import {
   createFolderSource,
   createKyselyAdapter,
   createMigrationLinter,
+  describeDatabase,
   type Engine,
   type KyselyAdapter,
   type KyselyFence,
@@ -49,6 +50,11 @@ export interface OpenMigrationOptions {
    * wrote), read with the engine's SQL splitter, or a source (`createListSource`, …).
    */
   readonly migrations?: MigrationSource<MigrationDb> | MigrationBundle | undefined;
+  /**
+   * A Kysely instance the application made, instead of one opened on the configured URL: a database no URL
+   * reaches (a Worker's D1 binding). Its engine is read from it.
+   */
+  readonly db?: MigrationDb | undefined;
   readonly logger: Logger;
   /**
    * Lint each migration as it is about to be applied (on an engine with lint rules): `refuse` a migration with
@@ -91,6 +97,22 @@ export async function openMigration<DB>(
   options: OpenMigrationOptions,
 ): Promise<OpenedMigration<DB>> {
   const { values } = config;
+  // A Kysely instance the application made has no URL: where it goes is the instance's.
+  const { opened, url } =
+    options.db === undefined
+      ? await openConfigured<DB>(config, options)
+      : { opened: describeDatabase(options.db) as OpenedDatabase<DB>, url: '' };
+  const source = sourceOf(options.migrations, values.migrationsDir, opened);
+  const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
+  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
+}
+
+/** The configured URL (or the default) opened with its engine's driver; an error when none is named. */
+async function openConfigured<DB>(
+  config: ResolvedConfig,
+  options: OpenMigrationOptions,
+): Promise<{ opened: OpenedDatabase<DB>; url: string }> {
+  const { values } = config;
   const url = values.databaseUrl ?? options.defaultUrl;
   if (url === undefined) {
     const flag = options.urlFlag === undefined ? '' : `pass ${options.urlFlag}, `;
@@ -107,9 +129,7 @@ export async function openMigration<DB>(
     onConnectionError: (error) =>
       options.logger.warn({ err: error.message }, `database connection error: ${redactCredentials(error.message)}`),
   });
-  const source = sourceOf(options.migrations, values.migrationsDir, opened);
-  const { adapter, lock, migrator } = migrationOn(config, opened, source, options);
-  return { db: opened.db, engine: opened.engine, where: opened.where, adapter, lock, migrator, opened, source, url };
+  return { opened, url };
 }
 
 /** A database already opened: the Kysely instance and where it goes. */
@@ -121,10 +141,7 @@ export interface StorePlace {
   readonly tenant?: boolean | undefined;
 }
 
-/**
- * The migrations to run: a source as given; a bundle, or the folder, with SQL split as the engine reads it.
- * Anything that is not a source is read as a bundle, which says at load what it is if it is not one.
- */
+/** The migrations: the folder, a source as given, or a bundle; SQL split as the opened engine reads it. */
 function sourceOf(
   migrations: MigrationSource<MigrationDb> | MigrationBundle | undefined,
   folder: string,

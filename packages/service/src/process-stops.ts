@@ -4,6 +4,15 @@ import { DEFAULT_STOP_GRACE_MS } from '@mig/core/adapter';
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /**
+ * Whether this runs in a process that gets signals: not in a Cloudflare Worker, whose `process` (nodejs_compat)
+ * has listeners but no signal ever reaches an isolate.
+ */
+export function hasSignals(): boolean {
+  const worker = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent === 'Cloudflare-Workers';
+  return !worker && typeof globalThis.process?.on === 'function';
+}
+
+/**
  * SIGTERM and SIGINT while a migration run holds the lock, and only then: a signal stops the run (no new
  * migration starts; the running one gets `graceMs`, then it is stopped and rolled back where the engine can)
  * and the lock is let go. The service does not take the process over: once the run let the lock go, the

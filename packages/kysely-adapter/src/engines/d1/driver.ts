@@ -32,7 +32,8 @@ export const d1Driver: EngineDriver = {
     const local = parseLocalD1(location.url.replace(/^d1:/i, ''));
     return { system: 'sqlite', namespace: local.binding, server: `local ${local.persist}` };
   },
-  where: (target) => `Cloudflare D1 ${target.namespace} (${target.server})`,
+  where: (target) =>
+    target.server === 'unknown' ? `Cloudflare D1 ${target.namespace}` : `Cloudflare D1 ${target.namespace} (${target.server})`,
   async openDialect(location) {
     await import('kysely-d1').catch(missingDriver('kysely-d1'));
     const { openLocalD1 } = await import('./local.js');

@@ -5,17 +5,10 @@ import type { MigrationDb } from '../../db.js';
 import type { AdminLeasePrimitive, LeaseFence } from '../../fence.js';
 import { LeaseRow } from '../../lease-row.js';
 import type { StoreTables } from '../../tables.js';
+import { holderOf, type LockRow, readLeaseRow } from '../sqlite/lease.js';
 import { SQLITE_NOW, sqliteNowPlus } from '../sqlite/sql.js';
 import { runBatch } from './batch.js';
 import { bindingOf } from './binding.js';
-
-interface LockRow {
-  owner: string | null;
-  token: number | string;
-  acquired_at: string | null;
-  expires_at: string;
-  now: string;
-}
 
 /**
  * The lease lock row on D1, in the store's `_lock` table. Every operation is one conditional statement (D1
@@ -51,11 +44,8 @@ class D1Lease extends LeaseRow {
     };
   }
 
-  async #read(db: MigrationDb): Promise<LockRow | undefined> {
-    const { rows } = await sql<LockRow>`
-      select owner, token, acquired_at, expires_at, ${SQLITE_NOW} as now
-      from ${this.tables.lock} where key = ${this.tables.qualified}`.execute(db);
-    return rows[0];
+  #read(db: MigrationDb): Promise<LockRow | undefined> {
+    return readLeaseRow(db, this.tables);
   }
 
   async renew(owner: string, token: string, ttlMs: number): Promise<Date | null> {
@@ -89,13 +79,4 @@ class D1Lease extends LeaseRow {
     const row = seen?.results?.[0] as { owner: string; acquired_at: string | null } | undefined;
     return row ? { owner: row.owner, since: row.acquired_at ? new Date(row.acquired_at) : undefined } : null;
   }
-}
-
-function holderOf(row: LockRow | undefined): LockHolder | null {
-  if (!row?.owner) return null;
-  return {
-    owner: row.owner,
-    since: row.acquired_at ? new Date(row.acquired_at) : undefined,
-    expiresAt: new Date(row.expires_at),
-  };
 }

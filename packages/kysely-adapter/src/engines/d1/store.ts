@@ -19,7 +19,6 @@ import {
   type EngineSettings,
   notLatest,
   parseRepairs,
-  STORE_SCHEMA_VERSION,
   type Step,
   type StoreEngine,
   throwIfStopped,
@@ -29,6 +28,7 @@ import { StoreReads } from '../../store-reads.js';
 import type { StoreTables } from '../../tables.js';
 import { splitSqliteStatements } from '../sqlite/split.js';
 import { SQLITE_NOW } from '../sqlite/sql.js';
+import { sqliteTableStatements } from '../sqlite/tables.js';
 import {
   createGuardTable,
   type D1Query,
@@ -63,44 +63,8 @@ class D1StoreEngine extends StoreReads implements StoreEngine {
   async createTables(db: MigrationDb, _fromVersion: number | null): Promise<void> {
     // No mig before this one wrote to D1: there are no version 1 tables to bring up to date.
     const t = this.tables;
-    await runBatch(bindingOf(db), db, [
-      sql`
-        create table if not exists ${t.records} (
-          id integer primary key autoincrement,
-          name text not null unique,
-          checksum text not null,
-          digest text not null,
-          transactional integer not null default 1,
-          applied_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-          duration_ms integer,
-          origin text not null default 'applied',
-          adopted_from text,
-          runnable integer not null default 1,
-          repairs text not null default '[]'
-        )`,
-      sql`
-        create table if not exists ${t.head} (
-          id integer primary key check (id = 1),
-          applied_count integer not null,
-          digest text not null,
-          schema_version integer not null,
-          updated_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        )`,
-      sql`
-        create table if not exists ${t.lock} (
-          key text primary key,
-          owner text,
-          token integer not null,
-          acquired_at text,
-          expires_at text not null
-        )`,
-      createGuardTable(t),
-      sql`
-        insert into ${t.head} (id, applied_count, digest, schema_version)
-        values (1, 0, ${EMPTY_DIGEST}, ${STORE_SCHEMA_VERSION})
-        on conflict (id) do update set schema_version = excluded.schema_version
-        where ${t.head}.schema_version < excluded.schema_version`,
-    ]);
+    const create = sqliteTableStatements(t);
+    await runBatch(bindingOf(db), db, [create.records, create.head, create.lock, createGuardTable(t), create.headRow]);
   }
 
   isRetryableCreate(): boolean {

@@ -26,7 +26,8 @@ const FILE_WRITER: LockHolder = Object.freeze({
 /** Longest wait for the write lock to renew, release or end a lease by force, ms. */
 const WRITE_WAIT_MS = 10_000;
 
-interface LockRow {
+/** The lease row as read, with SQLite's now (an engine speaking SQLite's SQL reads it the same way). */
+export interface LockRow {
   owner: string | null;
   token: number | string;
   acquired_at: string | null;
@@ -93,11 +94,8 @@ class SqliteLease extends LeaseRow {
     }
   }
 
-  async #read(conn: MigrationDb): Promise<LockRow | undefined> {
-    const { rows } = await sql<LockRow>`
-      select owner, token, acquired_at, expires_at, ${SQLITE_NOW} as now
-      from ${this.tables.lock} where key = ${this.tables.qualified}`.execute(conn);
-    return rows[0];
+  #read(conn: MigrationDb): Promise<LockRow | undefined> {
+    return readLeaseRow(conn, this.tables);
   }
 
   /** Writes the grant: a new row, or the old one with its token one larger (fencing survives a release). */
@@ -166,7 +164,16 @@ function judge(row: LockRow | undefined, owner: string | undefined): 'free' | 'h
   return deadOwnerPid(row.owner) ?? 'held';
 }
 
-function holderOf(row: LockRow | undefined): LockHolder | null {
+/** The store's lease row and SQLite's now, in one read. */
+export async function readLeaseRow(db: MigrationDb, tables: StoreTables): Promise<LockRow | undefined> {
+  const { rows } = await sql<LockRow>`
+    select owner, token, acquired_at, expires_at, ${SQLITE_NOW} as now
+    from ${tables.lock} where key = ${tables.qualified}`.execute(db);
+  return rows[0];
+}
+
+/** Who a lease row names, if anyone (it may have expired: see `judge`). */
+export function holderOf(row: LockRow | undefined): LockHolder | null {
   if (!row?.owner) return null;
   return {
     owner: row.owner,

@@ -17,7 +17,6 @@ import {
   type AllHooks,
   type EngineSettings,
   notLatest,
-  STORE_SCHEMA_VERSION,
   type Step,
   type StoreEngine,
   throwIfStopped,
@@ -28,6 +27,7 @@ import type { StoreTables } from '../../tables.js';
 import { checkSqliteFence } from './lease.js';
 import { splitSqliteStatements } from './split.js';
 import { beginImmediate, explainBusy, immediate, isNoSuchTable, isSqliteBusy, rollback, SQLITE_NOW } from './sql.js';
+import { sqliteTableStatements } from './tables.js';
 
 /**
  * mig's store SQL on a SQLite file that several processes may share. Every write is a BEGIN IMMEDIATE
@@ -57,43 +57,13 @@ class SqliteStoreEngine extends StoreReads implements StoreEngine {
 
   async createTables(db: MigrationDb, fromVersion: number | null): Promise<void> {
     const t = this.tables;
+    const create = sqliteTableStatements(t);
     await immediate(db, { waitMs: this.#waitMs }, async (conn) => {
-      await sql`
-        create table if not exists ${t.records} (
-          id integer primary key autoincrement,
-          name text not null unique,
-          checksum text not null,
-          digest text not null,
-          transactional integer not null default 1,
-          applied_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-          duration_ms integer,
-          origin text not null default 'applied',
-          adopted_from text,
-          runnable integer not null default 1,
-          repairs text not null default '[]'
-        )`.execute(conn);
+      await create.records.execute(conn);
       if (fromVersion === 1) await this.#addVersion2Columns(conn);
-      await sql`
-        create table if not exists ${t.head} (
-          id integer primary key check (id = 1),
-          applied_count integer not null,
-          digest text not null,
-          schema_version integer not null,
-          updated_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        )`.execute(conn);
-      await sql`
-        create table if not exists ${t.lock} (
-          key text primary key,
-          owner text,
-          token integer not null,
-          acquired_at text,
-          expires_at text not null
-        )`.execute(conn);
-      await sql`
-        insert into ${t.head} (id, applied_count, digest, schema_version)
-        values (1, 0, ${EMPTY_DIGEST}, ${STORE_SCHEMA_VERSION})
-        on conflict (id) do update set schema_version = excluded.schema_version
-        where ${t.head}.schema_version < excluded.schema_version`.execute(conn);
+      await create.head.execute(conn);
+      await create.lock.execute(conn);
+      await create.headRow.execute(conn);
     });
   }
 

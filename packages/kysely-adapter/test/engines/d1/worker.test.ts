@@ -1,14 +1,18 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { builtinModules } from 'node:module';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runNode } from '../../../../../test/support/processes.js';
-import type { D1DatabaseLike } from '../../../src/engines/d1/index.js';
 import { isUserTable } from '../../support/d1.js';
+import {
+  bundleWorker,
+  DATABASE_ID,
+  requestWorker as request,
+  readD1 as rows,
+  startWorkers as workers,
+} from '../../support/d1-worker.js';
 
 // A real Worker (test/fixtures/d1-worker/worker.ts, bundled by esbuild for workerd as wrangler would) that
 // calls ensureInitialized() in its fetch handler, on a D1 binding, run by miniflare: the Worker four times over
@@ -19,88 +23,6 @@ const WORKER = fileURLToPath(new URL('../../fixtures/d1-worker/worker.ts', impor
 const CLI = fileURLToPath(new URL('../../../../cli/dist/bin.js', import.meta.url));
 /** A project that has miniflare installed, as a Worker's project would: the command finds it there. */
 const PROJECT = fileURLToPath(new URL('../../..', import.meta.url));
-
-/** The Worker bundled with `migrations` (an ES module's source whose default export is the list), for workerd. */
-async function bundleWorker(dir: string, migrations: string): Promise<string> {
-  const list = join(dir, `migrations-${Date.now()}.mjs`);
-  await writeFile(list, migrations);
-  const outfile = join(dir, `worker-${Date.now()}.mjs`);
-  await build({
-    entryPoints: [WORKER],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@mig/source', 'workerd', 'worker', 'browser'],
-    // workerd provides Node's modules (nodejs_compat), with or without `node:`, as wrangler marks them.
-    external: ['node:*', ...builtinModules],
-    logLevel: 'error',
-    plugins: [
-      {
-        name: 'test-migrations',
-        setup(b) {
-          b.onResolve({ filter: /^\.\/migrations\.js$/ }, (args) =>
-            args.importer === WORKER ? { path: list } : undefined,
-          );
-        },
-      },
-    ],
-  });
-  return outfile;
-}
-
-/** The D1 database's id: the same for every Worker, the `mig` command and the reads below. */
-const DATABASE_ID = 'mig-test';
-
-/**
- * A workerd running the bundled Worker `isolates` times over (each Worker is an isolate of its own) on one D1
- * database `DB`, kept in `persist`. The bundle is given as one module, as wrangler hands its bundle over:
- * what it imports only on a path a Worker never takes (miniflare, for a `d1:` URL from Node) stays unresolved.
- */
-async function workers(scriptPath: string, persist: string, isolates = 1): Promise<Miniflare> {
-  const contents = await readFile(scriptPath, 'utf8');
-  return new Miniflare({
-    workers: Array.from({ length: isolates }, (_, i) => ({
-      name: `isolate-${i}`,
-      modules: [{ type: 'ESModule' as const, path: 'worker.mjs', contents }],
-      compatibilityDate: '2026-01-01',
-      compatibilityFlags: ['nodejs_compat'],
-      d1Databases: { DB: DATABASE_ID },
-    })),
-    d1Persist: persist,
-  });
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: { ok: boolean; applied?: number; code?: string; message?: string };
-}
-
-async function request(mf: Miniflare, path = '/', isolate = 0): Promise<Answer> {
-  // miniflare types the Worker with @cloudflare/workers-types' Fetcher, which this package does not install.
-  const worker = (await mf.getWorker(`isolate-${isolate}`)) as unknown as {
-    fetch(url: string): Promise<{ status: number; json(): Promise<unknown> }>;
-  };
-  const response = await worker.fetch(`http://worker.test${path}`);
-  return { status: response.status, body: (await response.json()) as Answer['body'] };
-}
-
-/** Rows of one query on the local D1, read through a workerd of its own. */
-async function rows<R>(persist: string, text: string): Promise<R[]> {
-  const mf = new Miniflare({
-    modules: true,
-    script: 'export default { fetch() { return new Response(null); } }',
-    d1Databases: { DB: DATABASE_ID },
-    d1Persist: persist,
-  });
-  try {
-    const db = (await mf.getD1Database('DB')) as unknown as D1DatabaseLike;
-    return ((await db.prepare(text).all()).results ?? []) as R[];
-  } finally {
-    await mf.dispose();
-  }
-}
 
 const RACED = `export default [
   { name: '001_notes', sql: "create table notes (id integer primary key, body text not null);\\ncreate table audit (migration text not null);\\ninsert into audit (migration) values ('001_notes');" },
@@ -148,7 +70,7 @@ describe('a Worker that migrates its D1 database in its fetch handler', () => {
   it('applies each migration exactly once under concurrent requests across isolates', {
     timeout: 180_000,
   }, async () => {
-    const mf = await workers(await bundleWorker(dir, RACED), persist, 4);
+    const mf = await workers(await bundleWorker(WORKER, dir, RACED), persist, 4);
     running.push(mf);
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) => request(mf, i % 2 === 0 ? '/?isolate' : '/', i % 4)),
@@ -175,7 +97,7 @@ describe('a Worker that migrates its D1 database in its fetch handler', () => {
   it('reports a failing migration on every request and leaves nothing of it; `mig status` reads the same D1', {
     timeout: 180_000,
   }, async () => {
-    const broken = await workers(await bundleWorker(dir, listOf(BROKEN)), persist);
+    const broken = await workers(await bundleWorker(WORKER, dir, listOf(BROKEN)), persist);
     running.push(broken);
     const answers = await Promise.all(Array.from({ length: 8 }, () => request(broken)));
     for (const answer of answers) {
@@ -212,7 +134,7 @@ describe('a Worker that migrates its D1 database in its fetch handler', () => {
 
     // Mended and deployed again: the next request applies it, once.
     for (const [file, text] of Object.entries(GOOD)) await writeFile(join(folder, file), text);
-    const mended = await workers(await bundleWorker(dir, listOf(GOOD)), persist);
+    const mended = await workers(await bundleWorker(WORKER, dir, listOf(GOOD)), persist);
     running.push(mended);
     expect(await request(mended)).toMatchObject({ status: 200, body: { ok: true, applied: 2 } });
     await mended.dispose();
