@@ -1,10 +1,23 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Client, Config, InArgs, ResultSet, Transaction, TransactionMode } from '@libsql/client';
-import { LibsqlDialect } from '@libsql/kysely-libsql';
 import { InvalidOptionError } from '@mig/core';
-import type { CompiledQuery, DatabaseConnection, Driver, QueryResult } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 import { brandAdapter } from '../../brand.js';
+import { missingDriver } from '../../locations.js';
 import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from '../sqlite/dialect.js';
 import { memoryRefused } from './errors.js';
 
@@ -35,17 +48,16 @@ export interface LibsqlDialectOptions {
 }
 
 /**
- * Kysely's dialect for libSQL (that of `@libsql/kysely-libsql`, on a `@libsql/client` client), set up for
- * several processes sharing a database:
+ * A Kysely dialect for libSQL on a `@libsql/client` client, set up for several processes sharing a database:
  *
  * - One connection, used by one caller at a time, as Kysely's SqliteDialect does: a statement waits while
  *   another caller of this instance is inside a transaction.
  * - That connection is a session: a BEGIN it sends opens an interactive transaction of the client
  *   (`client.transaction()`: BEGIN IMMEDIATE takes the write lock up front, as `'write'` mode), every statement
- *   up to its COMMIT or ROLLBACK runs in it, and those end it. kysely-libsql's own connection sends every
- *   statement outside Kysely's transaction API to the client on its own: a BEGIN sent as SQL would not hold
- *   over HTTP (each request is its own stream), and on a local file it would hold on the client's shared
- *   connection. Kysely's `db.transaction()` takes the same road.
+ *   up to its COMMIT or ROLLBACK runs in it, and those end it. The connection of `@libsql/kysely-libsql`
+ *   sends every statement outside Kysely's transaction API to the client on its own: a BEGIN sent as SQL
+ *   would not hold over HTTP (each request is its own stream), and on a local file it would hold on the
+ *   client's shared connection. Kysely's `db.transaction()` takes the same road.
  * - A local file has a busy timeout and write-ahead logging, and is not created until something writes to
  *   it: until then, statements that only read see an empty database.
  *
@@ -53,7 +65,7 @@ export interface LibsqlDialectOptions {
  * const db = new Kysely<DB>({ dialect: createLibsqlDialect({ url: 'file:./data/app.db' }) });
  * const db = new Kysely<DB>({ dialect: createLibsqlDialect({ url: 'libsql://shop-acme.turso.io', authToken }) });
  */
-export function createLibsqlDialect(options: LibsqlDialectOptions): LibsqlDialect {
+export function createLibsqlDialect(options: LibsqlDialectOptions): Dialect {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
   if (!(busyTimeoutMs >= 0)) {
     throw new InvalidOptionError(
@@ -80,26 +92,31 @@ export function createLibsqlDialect(options: LibsqlDialectOptions): LibsqlDialec
 }
 
 /**
- * kysely-libsql's dialect (its adapter, introspector and query compiler are Kysely's SQLite ones), with mig's
- * brand on its adapter and a driver whose connection is a session. The client it is given is the one this
- * dialect opens: kysely-libsql never creates a client of its own (of its own `@libsql/client` version).
+ * Kysely's SQLite parts (adapter, introspector, query compiler: those kysely-libsql's dialect hands out too),
+ * with mig's brand on the adapter, and a driver whose connection is a session. Nothing here imports a libSQL
+ * package until the first query: a bundle that holds this module builds and starts without them.
  */
-class SessionDialect extends LibsqlDialect {
+class SessionDialect implements Dialect {
   readonly #source: ClientSource;
 
   constructor(source: ClientSource) {
-    // kysely-libsql's config names a client (of its own client version's type); its driver, the only reader
-    // of that config, is replaced below.
-    super({ client: source as never });
     this.#source = source;
   }
 
-  override createAdapter() {
-    return brandAdapter(super.createAdapter(), 'libsql');
+  createAdapter(): DialectAdapter {
+    return brandAdapter(new SqliteAdapter(), 'libsql');
   }
 
-  override createDriver(): Driver {
+  createDriver(): Driver {
     return new SessionDriver(this.#source);
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new SqliteIntrospector(db);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new SqliteQueryCompiler();
   }
 }
 
@@ -207,7 +224,7 @@ class LazyClient implements ClientSource {
 }
 
 async function createLibsqlClient(config: Config): Promise<Client> {
-  const { createClient } = await import('@libsql/client');
+  const { createClient } = await import('@libsql/client').catch(missingDriver('@libsql/client'));
   return createClient(config);
 }
 

@@ -12,7 +12,7 @@ import { isTransientLibsqlError, memoryRefused } from './errors.js';
 const FILE_SCHEME = 'libsql+file';
 
 /**
- * libSQL through `@libsql/client` and `@libsql/kysely-libsql`: a local file several processes share, or a
+ * libSQL through `@libsql/client`: a local file several processes share, or a
  * server (sqld, Turso) over HTTP. SQLite's SQL, store, lease and splitter, run over a connection whose BEGIN
  * opens one of the client's interactive transactions (see `createLibsqlDialect`): the lease row is the only
  * lock, and each migration, its record and the head check commit in one transaction.
@@ -26,7 +26,7 @@ export const libsqlDriver: EngineDriver = {
     sessionLocks: false,
     schemas: false,
   }),
-  label: "libSQL (createLibsqlDialect of @mig/kysely-adapter/libsql, on @libsql/kysely-libsql's LibsqlDialect)",
+  label: 'libSQL (createLibsqlDialect of @mig/kysely-adapter/libsql, on @libsql/client)',
   urls: {
     schemes: [FILE_SCHEME, 'libsql', 'https', 'http'],
     forms: [`${FILE_SCHEME}:PATH`, 'libsql://HOST', 'https://HOST', 'http://HOST:PORT'],
@@ -56,9 +56,8 @@ export const libsqlDriver: EngineDriver = {
   },
   where: (target) => `libSQL ${target.server === 'file' ? target.namespace : target.server}`,
   async openDialect(location, options) {
-    // The packages first, to name the one that is missing; the dialect loads the client again (cached).
+    // The client first, to name it when it is missing; the dialect loads it again (cached) on first query.
     await import('@libsql/client').catch(missingDriver('@libsql/client'));
-    await import('@libsql/kysely-libsql').catch(missingDriver('@libsql/kysely-libsql'));
     const { createLibsqlDialect } = await import('./dialect.js');
     return createLibsqlDialect({ url: clientUrl(location), authToken: options.authToken });
   },
