@@ -25,7 +25,6 @@ await build({
     'mysql2',
     'better-sqlite3',
     '@libsql/client',
-    '@libsql/kysely-libsql',
     'libpg-query',
   ],
   // Bundled CommonJS (pg, commander) requires Node's built-ins; give the ES module a `require` for them.
