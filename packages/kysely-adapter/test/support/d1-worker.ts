@@ -14,7 +14,7 @@ export type { Miniflare } from 'miniflare';
 export const DATABASE_ID = 'mig-test';
 
 /**
- * `entry` bundled with `migrations` (an ES module's source whose default export is the list) in place of the
+ * `entry` bundled with `migrations` (an ES module's source: a list, or what `mig bundle` wrote) in place of the
  * entry's `./migrations.js`, for workerd, into `dir`; returns the bundle's path.
  */
 export async function bundleWorker(entry: string, dir: string, migrations: string): Promise<string> {

@@ -47,7 +47,7 @@ const BROKEN = {
   '002_doomed.sql': 'create table doomed (id integer);\ninsert into nowhere (id) values (1);\n',
 };
 
-/** The list a folder of SQL files is, as `mig bundle` writes it. */
+/** A folder of SQL files as an in-code list. */
 const listOf = (files: Record<string, string>) =>
   `export default ${JSON.stringify(
     Object.entries(files).map(([file, sql]) => ({ name: file.replace(/\.sql$/, ''), sql })),
