@@ -47,9 +47,11 @@ interface Fresh {
 let freshCount = 0;
 async function freshDatabase(): Promise<Fresh> {
   freshCount++;
-  const scheme = /^([a-z]+):/i.exec(baseUrl ?? '')?.[1]?.toLowerCase();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(baseUrl ?? '')?.[1]?.toLowerCase();
   if (baseUrl && (scheme === 'mysql' || scheme === 'mariadb')) return freshMysql(baseUrl);
-  if (baseUrl && (scheme === 'sqlite' || scheme === 'file')) return freshSqlite();
+  if (baseUrl && (scheme === 'sqlite' || scheme === 'file')) return freshSqlite('sqlite');
+  // A local libSQL file is a SQLite file, read by the same means; the app reaches it through libSQL's client.
+  if (baseUrl && scheme === 'libsql+file') return freshSqlite('libsql+file');
   if (baseUrl) return freshPostgres(baseUrl);
   return freshPglite();
 }
@@ -122,8 +124,8 @@ async function freshMysql(base: string): Promise<Fresh> {
   };
 }
 
-/** A new SQLite file in the app's .data folder. */
-async function freshSqlite(): Promise<Fresh> {
+/** A new SQLite file in the app's .data folder, reached as SQLite or as a local libSQL file. */
+async function freshSqlite(scheme: 'sqlite' | 'libsql+file'): Promise<Fresh> {
   const file = join(DATA, `demo-${process.pid}-${freshCount}.db`);
   await mkdir(DATA, { recursive: true });
   const read = <T>(work: (db: Database.Database) => T): T => {
@@ -136,8 +138,8 @@ async function freshSqlite(): Promise<Fresh> {
     }
   };
   return {
-    url: `sqlite:${file}`,
-    label: `SQLite ${file.replace(`${APP_DIR}/`, '')}`,
+    url: `${scheme}:${file}`,
+    label: `${scheme === 'sqlite' ? 'SQLite' : 'libSQL'} ${file.replace(`${APP_DIR}/`, '')}`,
     tables: async () =>
       read((db) =>
         (db.prepare("select name from sqlite_master where type = 'table' order by 1").all() as { name: string }[])
@@ -249,7 +251,7 @@ async function main(): Promise<void> {
   out(
     baseUrl
       ? `Database: DATABASE_URL (${baseUrl.replace(/:[^:@/]*@/, ':***@')}), a fresh database for each part.`
-      : 'Database: embedded PostgreSQL (PGlite); set DATABASE_URL to use a server (or sqlite:FILE).',
+      : 'Database: embedded PostgreSQL (PGlite); set DATABASE_URL to use a server (or sqlite:FILE, libsql+file:FILE).',
   );
 
   // 1. Configuration, as the app resolves it at startup (lib/database.ts is mig's one call).

@@ -15,7 +15,8 @@ import { createLogger } from '../src/lib/logger.js';
 
 // The app on the engines beside PostgreSQL and PGlite (api.test.ts covers those in depth): DATABASE_URL is
 // all that changes; the app takes the migrations written in that engine's SQL. Neon is the local PostgreSQL
-// through Neon's serverless driver over a WebSocket proxy of the test process, with PostgreSQL's migrations.
+// through Neon's serverless driver over a WebSocket proxy of the test process, with PostgreSQL's migrations;
+// libSQL a local file through libSQL's client, with SQLite's.
 
 /** The test MariaDB/MySQL server (root, no password); MIG_TEST_MYSQL_URL to use another. */
 const MYSQL_ADMIN = { uri: process.env.MIG_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' };
@@ -59,21 +60,25 @@ const FRESH: Record<string, () => Promise<{ url: string; recorded(): Promise<str
       },
     };
   },
-  async sqlite() {
-    const dir = await mkdtemp(join(tmpdir(), 'mig-app-sqlite-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const file = join(dir, 'app.db');
-    return {
-      url: `sqlite:${file}`,
-      async recorded() {
-        const db = new Database(file, { readonly: true });
-        const rows = db.prepare('select name from mig_migrations order by id').all() as { name: string }[];
-        db.close();
-        return rows.map((r) => r.name);
-      },
-    };
-  },
+  sqlite: () => freshFile('sqlite'),
+  // A local libSQL file, through libSQL's client, with SQLite's migrations; read from outside as SQLite.
+  libsql: () => freshFile('libsql+file'),
 };
+
+async function freshFile(scheme: 'sqlite' | 'libsql+file') {
+  const dir = await mkdtemp(join(tmpdir(), 'mig-app-sqlite-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'app.db');
+  return {
+    url: `${scheme}:${file}`,
+    async recorded() {
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare('select name from mig_migrations order by id').all() as { name: string }[];
+      db.close();
+      return rows.map((r) => r.name);
+    },
+  };
+}
 
 async function call(base: string, method: string, path: string, body?: string) {
   const response = await fetch(base + path, { method, body, headers: { 'content-type': 'application/json' } });
@@ -105,7 +110,7 @@ describe.each(Object.keys(FRESH))('the example API on %s', (engine) => {
     expect((await call(base, 'PATCH', '/todos/999', '{"done":true}')).status).toBe(404);
     expect((await call(base, 'GET', '/todos')).json).toEqual([done.json]);
     expect((await call(base, 'GET', '/migrations')).json).toMatchObject({
-      engine: { mariadb: 'mysql', sqlite: 'sqlite', neon: 'neon' }[engine],
+      engine: { mariadb: 'mysql', sqlite: 'sqlite', libsql: 'libsql', neon: 'neon' }[engine],
     });
     expect(await fresh.recorded()).toEqual(APPLIED);
   });

@@ -141,10 +141,7 @@ export interface StorePlace {
   readonly tenant?: boolean | undefined;
 }
 
-/**
- * The migrations to run: a source as given; a bundle, or the folder, with SQL split as the engine reads it.
- * Anything that is not a source is read as a bundle, which says at load what it is if it is not one.
- */
+/** The migrations: the folder, a source as given, or a bundle; SQL split as the opened engine reads it. */
 function sourceOf(
   migrations: MigrationSource<MigrationDb> | MigrationBundle | undefined,
   folder: string,

@@ -48,11 +48,11 @@ export function createDatabase(options: DatabaseOptions): AppDatabase {
 
 /**
  * The app's migrations in each engine's SQL: `migrations` (PostgreSQL and PGlite), `migrations.mysql`
- * (MySQL, MariaDB), `migrations.sqlite`. A real service runs on one engine and keeps one folder.
+ * (MySQL, MariaDB), `migrations.sqlite` (SQLite, libSQL). A real service runs on one engine and keeps one folder.
  */
 function migrationsFor(url: string | undefined): string | undefined {
-  const scheme = /^([a-z]+):/i.exec(url ?? '')?.[1]?.toLowerCase();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url ?? '')?.[1]?.toLowerCase();
   if (scheme === 'mysql' || scheme === 'mariadb') return './migrations.mysql';
-  if (scheme === 'sqlite' || scheme === 'file') return './migrations.sqlite';
+  if (scheme === 'sqlite' || scheme === 'file' || scheme?.startsWith('libsql')) return './migrations.sqlite';
   return undefined;
 }

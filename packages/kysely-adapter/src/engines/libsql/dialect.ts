@@ -5,8 +5,12 @@ import { InvalidOptionError } from '@mig/core';
 import {
   type CompiledQuery,
   type DatabaseConnection,
+  type DatabaseIntrospector,
   type Dialect,
+  type DialectAdapter,
   type Driver,
+  type Kysely,
+  type QueryCompiler,
   type QueryResult,
   SqliteAdapter,
   SqliteIntrospector,
@@ -44,18 +48,16 @@ export interface LibsqlDialectOptions {
 }
 
 /**
- * Kysely's dialect for libSQL on a `@libsql/client` client (what `@libsql/kysely-libsql` is, with a driver of
- * its own: kysely-libsql's has no session), set up for
- * several processes sharing a database:
+ * A Kysely dialect for libSQL on a `@libsql/client` client, set up for several processes sharing a database:
  *
  * - One connection, used by one caller at a time, as Kysely's SqliteDialect does: a statement waits while
  *   another caller of this instance is inside a transaction.
  * - That connection is a session: a BEGIN it sends opens an interactive transaction of the client
  *   (`client.transaction()`: BEGIN IMMEDIATE takes the write lock up front, as `'write'` mode), every statement
- *   up to its COMMIT or ROLLBACK runs in it, and those end it. kysely-libsql's own connection sends every
- *   statement outside Kysely's transaction API to the client on its own: a BEGIN sent as SQL would not hold
- *   over HTTP (each request is its own stream), and on a local file it would hold on the client's shared
- *   connection. Kysely's `db.transaction()` takes the same road.
+ *   up to its COMMIT or ROLLBACK runs in it, and those end it. The connection of `@libsql/kysely-libsql`
+ *   sends every statement outside Kysely's transaction API to the client on its own: a BEGIN sent as SQL
+ *   would not hold over HTTP (each request is its own stream), and on a local file it would hold on the
+ *   client's shared connection. Kysely's `db.transaction()` takes the same road.
  * - A local file has a busy timeout and write-ahead logging, and is not created until something writes to
  *   it: until then, statements that only read see an empty database.
  *
@@ -90,9 +92,9 @@ export function createLibsqlDialect(options: LibsqlDialectOptions): Dialect {
 }
 
 /**
- * libSQL as kysely-libsql's dialect has it (Kysely's SQLite adapter, introspector and query compiler), with
- * mig's brand on its adapter and a driver whose connection is a session. Nothing of the package is needed at
- * run time, so nothing of it is imported: a bundle without it builds.
+ * Kysely's SQLite parts (adapter, introspector, query compiler: those kysely-libsql's dialect hands out too),
+ * with mig's brand on the adapter, and a driver whose connection is a session. Nothing here imports a libSQL
+ * package until the first query: a bundle that holds this module builds and starts without them.
  */
 class SessionDialect implements Dialect {
   readonly #source: ClientSource;
@@ -101,7 +103,7 @@ class SessionDialect implements Dialect {
     this.#source = source;
   }
 
-  createAdapter() {
+  createAdapter(): DialectAdapter {
     return brandAdapter(new SqliteAdapter(), 'libsql');
   }
 
@@ -109,11 +111,11 @@ class SessionDialect implements Dialect {
     return new SessionDriver(this.#source);
   }
 
-  createIntrospector(db: Parameters<Dialect['createIntrospector']>[0]) {
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new SqliteIntrospector(db);
   }
 
-  createQueryCompiler() {
+  createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();
   }
 }

@@ -56,7 +56,7 @@ export const libsqlDriver: EngineDriver = {
   },
   where: (target) => `libSQL ${target.server === 'file' ? target.namespace : target.server}`,
   async openDialect(location, options) {
-    // The client first, to name it when it is missing; the dialect loads it again (cached).
+    // The client first, to name it when it is missing; the dialect loads it again (cached) on first query.
     await import('@libsql/client').catch(missingDriver('@libsql/client'));
     const { createLibsqlDialect } = await import('./dialect.js');
     return createLibsqlDialect({ url: clientUrl(location), authToken: options.authToken });

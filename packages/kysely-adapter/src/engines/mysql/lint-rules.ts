@@ -1,3 +1,4 @@
+import { OLD_CODE_RULES } from '../../lint/rules.js';
 import type { LintRule } from '../../lint/types.js';
 import { Tokens, tokenize } from './lint-tokens.js';
 
@@ -29,21 +30,7 @@ export const MYSQL_RULES = {
     reason: 'ADD FOREIGN KEY copies the whole table, blocking writes, while foreign_key_checks is on',
     fix: 'check the existing rows yourself, then SET foreign_key_checks = 0 before the ALTER TABLE … ADD FOREIGN KEY …, ALGORITHM=INPLACE, LOCK=NONE (and = 1 after)',
   },
-  renameColumn: {
-    id: 'rename-column',
-    reason: 'renaming a column breaks the instances still running the old code, which use the old name',
-    fix: 'add the new column, write both, backfill, move reads, and drop the old column once no running code uses it',
-  },
-  renameTable: {
-    id: 'rename-table',
-    reason: 'renaming a table breaks the instances still running the old code, which use the old name',
-    fix: 'create the new table (or a view under the old name), move the code to it, then drop the old one in a later release',
-  },
-  dropColumn: {
-    id: 'drop-column',
-    reason: 'dropping a column breaks the instances still running the old code, which read or write it',
-    fix: 'stop using the column in a release first, then drop it in a later one',
-  },
+  ...OLD_CODE_RULES,
   lockTable: {
     id: 'lock-table',
     reason: 'LOCK TABLES makes every query on the tables wait until the migration unlocks them',

@@ -1,3 +1,4 @@
+import { OLD_CODE_RULES } from '../../lint/rules.js';
 import type { LintRule } from '../../lint/types.js';
 
 // The rules, over the parse tree of the real PostgreSQL parser (libpg-query's JSON). Each says what a
@@ -44,21 +45,7 @@ export const POSTGRES_RULES = {
     reason: 'ADD UNIQUE or PRIMARY KEY builds its index under a lock that blocks every write to the table',
     fix: 'CREATE UNIQUE INDEX CONCURRENTLY first (a -- mig:no-transaction migration), then ADD CONSTRAINT … USING INDEX',
   },
-  renameColumn: {
-    id: 'rename-column',
-    reason: 'renaming a column breaks the instances still running the old code, which use the old name',
-    fix: 'add the new column, write both, backfill, move reads, and drop the old column once no running code uses it',
-  },
-  renameTable: {
-    id: 'rename-table',
-    reason: 'renaming a table breaks the instances still running the old code, which use the old name',
-    fix: 'create the new table (or a view under the old name), move the code to it, then drop the old one in a later release',
-  },
-  dropColumn: {
-    id: 'drop-column',
-    reason: 'dropping a column breaks the instances still running the old code, which read or write it',
-    fix: 'stop using the column in a release first, then drop it in a later one',
-  },
+  ...OLD_CODE_RULES,
   vacuumFull: {
     id: 'vacuum-full',
     reason: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock',
