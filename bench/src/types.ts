@@ -42,6 +42,11 @@ export interface TargetCheck {
   readonly detail: string;
   /** Default `timing`. */
   readonly kind?: TargetKind | undefined;
+  /**
+   * Why a timing target is missed, when it is: what this run measured that explains it (where the time
+   * goes), shown beside the figures. Only figures of the run go into it.
+   */
+  readonly why?: string | undefined;
 }
 
 export interface ScenarioResult {

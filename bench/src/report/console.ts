@@ -50,7 +50,7 @@ function scenarioText(s: ScenarioResult): string {
     lines.push(`   ratio ${c.group ? `${c.group}, ` : ''}${c.label}: ${formatRatio(c.ratio)}`);
   for (const t of s.targets) {
     const verdict = isFailedCheck(t) ? 'FAILED' : t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED';
-    lines.push(`   [${verdict}] ${t.target}: ${t.detail}`);
+    lines.push(`   [${verdict}] ${t.target}: ${t.detail}${t.met === false && t.why ? `. Why: ${t.why}` : ''}`);
   }
   return lines.join('\n');
 }

@@ -35,7 +35,7 @@ export function markdownResults(report: BenchReport, chartFile: string | undefin
           s.id,
           t.target,
           isFailedCheck(t) ? '**FAILED**' : t.met === null ? 'n/a' : t.met ? 'met' : '**missed**',
-          t.detail,
+          t.met === false && t.why ? `${t.detail}. Why: ${t.why}` : t.detail,
         ]),
       ),
     ),

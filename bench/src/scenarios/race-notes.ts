@@ -15,6 +15,25 @@ function applierRelease(run: RaceRun): { appliers: Ready[]; releasedAt: number |
 }
 
 /**
+ * How long the applier held the lock in the median race against one process alone, from the lock timings the
+ * processes recorded; undefined where they recorded none (Kysely).
+ */
+export function holderTimes(
+  runs: readonly RaceRun[],
+  single: readonly RaceRun[],
+): { readonly held: number; readonly alone: number } | undefined {
+  const heldIn = (run: RaceRun | undefined) => {
+    if (!run) return undefined;
+    const { appliers, releasedAt } = applierRelease(run);
+    const acquiredAt = appliers[0]?.lock.acquiredAt;
+    return acquiredAt === undefined || releasedAt === undefined ? undefined : releasedAt - acquiredAt;
+  };
+  const held = heldIn(medianRun(runs));
+  const alone = heldIn(medianRun(single));
+  return held === undefined || alone === undefined ? undefined : { held, alone };
+}
+
+/**
  * How long after the holder's release the waiting processes were done: per run the last of them; over the
  * runs the median of those, the worst, and the median of every waiter. Undefined when no run recorded a
  * release (Kysely, or a run without lock timings).

@@ -1,11 +1,12 @@
 import { LOCK_STRATEGIES, type LockStrategy } from '@mig/core';
+import { DEFAULT_BACKOFF } from '@mig/core/adapter';
 import { APPLY_COUNT } from '../config.js';
 import { formatDuration, formatRatio } from '../format.js';
 import { writeMigrationFolder } from '../migrations.js';
 import { ratio, type Summary, summarize } from '../stats.js';
 import type { Comparison, Row, ScenarioResult, TargetCheck } from '../types.js';
 import type { BenchContext } from './context.js';
-import { raceNote, waiterLatencies } from './race-notes.js';
+import { holderTimes, raceNote, waiterLatencies } from './race-notes.js';
 import { RACE_TOOLS, type RaceRun, type Racer, type RaceSet, racerName, toolName } from './race-result.js';
 import { type RaceFolders, type Runs, runAll, runKey } from './race-runs.js';
 
@@ -122,7 +123,9 @@ function floorTarget(
   set: RaceSet,
   n: number,
   wall: (r: Racer, s: RaceSet, n: number) => Summary,
+  runs: Runs,
 ): TargetCheck {
+  const holder = holderTimes(runs.get(runKey(strategy, set, n)) ?? [], runs.get(runKey(strategy, set, 1)) ?? []);
   const all = wall(strategy, set, n);
   const floor = wall('floor', set, n);
   const r = ratio(all, floor);
@@ -132,6 +135,9 @@ function floorTarget(
     target: `${strategy}: ${n} processes racing (${APPLY_COUNT} .${set} migrations) all done within ${FLOOR_GOAL}x of the floor of ${n}`,
     met: r <= FLOOR_GOAL,
     detail: `${formatDuration(all.median)} vs the floor's ${formatDuration(floor.median)} (${formatRatio(r)}); one process alone ${formatDuration(wall(strategy, set, 1).median)}${kysely}`,
+    why: holder
+      ? `in the median race the applier held the lock ${formatDuration(holder.held)}, against ${formatDuration(holder.alone)} alone (${formatRatio(holder.held / holder.alone)}): its migrations share the two cores with the other ${n - 1} processes' starts and status reads, which the floor's applier shares too`
+      : undefined,
   };
 }
 
@@ -143,6 +149,12 @@ function waiterTarget(strategy: LockStrategy, set: RaceSet, n: number, runs: Run
     detail: latency
       ? `the last waiter was done ${formatDuration(latency.medianOfLast)} after the release (median over runs; worst ${formatDuration(latency.worst)}), the median waiter ${formatDuration(latency.medianWaiter)}; measured to done, so it includes the status read after waking`
       : 'no run recorded the holder release',
+    why:
+      latency === undefined
+        ? undefined
+        : strategy === 'lease'
+          ? `the lease's waiters poll the lock row, up to ${formatDuration(DEFAULT_BACKOFF.maxDelayMs)} apart (the lease is the lock for poolers in transaction mode, where a waiter cannot LISTEN for the release); the median waiter was done ${formatDuration(latency.medianWaiter)} after it`
+          : `the waiters are woken by the holder's release notice, then each reads the status on its own connection; ${n - 1} wake-ups and reads on two cores put the median waiter ${formatDuration(latency.medianWaiter)} after the release, and the last one later`,
   };
 }
 
@@ -156,8 +168,8 @@ function raceTargets(
   const everyRun = [...runs].filter(([k]) => k.startsWith(`${strategy}:`)).flatMap(([, list]) => list);
   const bad = everyRun.find((run) => !run.exactlyOnce.ok);
   return [
-    ...sizes.map((n) => floorTarget(strategy, 'js', n, wall)),
-    floorTarget(strategy, 'sql', largest, wall),
+    ...sizes.map((n) => floorTarget(strategy, 'js', n, wall, runs)),
+    floorTarget(strategy, 'sql', largest, wall, runs),
     waiterTarget(strategy, 'js', largest, runs),
     waiterTarget(strategy, 'sql', largest, runs),
     {

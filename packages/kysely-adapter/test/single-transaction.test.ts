@@ -72,6 +72,17 @@ describe.each(ENGINES)('one transaction for every pending migration, on $name', 
     expect((await migrator('all').up()).results).toEqual([]);
   });
 
+  if (engine.capabilities.system === 'postgresql') {
+    it("records each migration's own duration, not the transaction's", async () => {
+      await folder.write('002_fill.sql', 'select pg_sleep(0.2);\n');
+      expect((await migrator('all').up()).error).toBeUndefined();
+      const durations = new Map((await migrator().inspect()).applied.map((m) => [m.name, m.durationMs]));
+      expect(durations.get('002_fill')).toBeGreaterThanOrEqual(190);
+      expect(durations.get('003_b')).toBeLessThan(190);
+      expect(durations.get('001_a')).toBeLessThan(190);
+    });
+  }
+
   it('leaves nothing when one migration fails: not its changes, not the ones before it, not a record', async () => {
     await folder.write('004_broken.sql', 'insert into mig_all_missing (id) values (1);\n');
     const result = await migrator().up(ALL);

@@ -135,7 +135,13 @@ export class NeonHttpStoreEngine extends StoreReads implements StoreEngine {
       throwIfStopped(step);
       try {
         const statements = await this.#migrationStatements(db, step, (trx) => run(step, trx));
-        parts.push([...statements, ...recordApplied(this.tables, step.migration, step.transactional, step.next)]);
+        // Each record's duration from its own migration's start, not the transaction's.
+        const restart = `SELECT set_config('mig.started', clock_timestamp()::text, true)`;
+        parts.push([
+          restart,
+          ...statements,
+          ...recordApplied(this.tables, step.migration, step.transactional, step.next),
+        ]);
       } catch (error) {
         hooks.onStart(step);
         throw error;

@@ -40,16 +40,15 @@ export async function changeAllInOne(
         throwIfStopped(step);
         hooks.onStart(step);
         const started = performance.now();
-        // The record's duration from this migration's own start, not the transaction's.
-        const [record] = recordApplied(tables, step.migration, true, step.next);
-        const restart = batch([
-          `SELECT set_config('mig.started', clock_timestamp()::text, true)`,
-          limits ? statementLimit(step.statementTimeoutMs) : undefined,
-        ]);
+        const limit = limits ? statementLimit(step.statementTimeoutMs) : undefined;
         if (step.script !== undefined) {
-          await sql.raw(batch([restart, step.script, record])).execute(trx);
+          // One round trip: the record's duration runs from when the server received it (no start to keep).
+          const [record] = recordApplied(tables, step.migration, true, step.next, 'batch');
+          await sql.raw(batch([limit, step.script, record])).execute(trx);
         } else {
-          await sql.raw(restart).execute(trx);
+          // The record's duration from this migration's own start, not the transaction's.
+          const [record] = recordApplied(tables, step.migration, true, step.next);
+          await sql.raw(batch([`SELECT set_config('mig.started', clock_timestamp()::text, true)`, limit])).execute(trx);
           await run(step, trx);
           throwIfStopped(step);
           await sql.raw(batch([record])).execute(trx);

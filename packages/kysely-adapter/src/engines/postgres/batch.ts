@@ -110,17 +110,21 @@ export function fenceCheck(tables: StoreTables, fence: KyselyFence): string | un
   ]);
 }
 
-/** The record and the head after it; the duration measured in the database since the prologue. */
+/**
+ * The record and the head after it; the duration measured in the database since the prologue, or (`'batch'`)
+ * since the round trip that holds the record began (statement_timestamp() is when the server received it).
+ */
 export function recordApplied(
   tables: StoreTables,
   migration: { readonly name: string; readonly checksum: string },
   transactional: boolean,
   next: StoreHead,
-  durationMs?: number,
+  durationMs?: number | 'batch',
 ): string[] {
+  const since = durationMs === 'batch' ? 'statement_timestamp()' : `current_setting('mig.started')::timestamptz`;
   const duration =
-    durationMs === undefined
-      ? `round(extract(epoch from clock_timestamp() - current_setting('mig.started')::timestamptz) * 1000)::int`
+    durationMs === undefined || durationMs === 'batch'
+      ? `round(extract(epoch from clock_timestamp() - ${since}) * 1000)::int`
       : String(Math.round(durationMs));
   return [
     `INSERT INTO ${tableName(tables, 'records')} (name, checksum, digest, transactional, duration_ms)` +
