@@ -82,6 +82,7 @@ export async function warmInit(ctx: BenchContext): Promise<ScenarioResult> {
           target: 'first ensureInitialized() on a warm connection within 1.5x of one SELECT 1 round trip',
           met: r <= 1.5,
           detail: `${formatDuration(loaded.median)} vs ${formatDuration(select1.median)} (${formatRatio(r)}); reading the folder too: ${formatDuration(reading.median)}`,
+          why: "a new service's first call sends the head-row read of scenario 3 (one statement, where SELECT 1 reads nothing) and builds the service's state and status cache entry around it; scenario 3 measures that statement alone, bare, against SELECT 1",
         },
       ],
       notes: [
