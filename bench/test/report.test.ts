@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatRatio, textTable } from '../src/format.js';
 import { seededRandom } from '../src/measure.js';
+import { consoleSummary } from '../src/report/console.js';
+import { markdownResults } from '../src/report/markdown.js';
 import { BEGIN, END, spliceResults } from '../src/report/readme.js';
 import { decades, logLogChart } from '../src/report/svg.js';
 import { ratio, summarize } from '../src/stats.js';
+import type { BenchReport } from '../src/types.js';
 
 describe('summarize', () => {
   it('gives the median of odd and even sample counts, and min, max, mean', () => {
@@ -102,5 +105,52 @@ describe('seededRandom', () => {
     const values = Array.from({ length: 1_000 }, () => a());
     expect(values).toEqual(Array.from({ length: 1_000 }, () => b()));
     expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
+  });
+});
+
+describe('targets in the report', () => {
+  const report: BenchReport = {
+    mode: 'full',
+    date: '2026-12-08T00:00:00.000Z',
+    elapsedMs: 1000,
+    machine: {
+      cpuModel: 'cpu',
+      cores: 2,
+      memoryGiB: 24,
+      loadAverage: [1, 1, 1],
+      os: 'linux',
+      node: 'v20',
+      postgres: '15',
+      versions: { kysely: '0.28' },
+    },
+    scenarios: [
+      {
+        id: '5',
+        title: 'full apply',
+        unit: 'time per run',
+        rows: [{ label: 'mig', tool: 'mig', summary: summarize([2]), statements: 8 }],
+        comparisons: [],
+        targets: [
+          { target: 'missed one', met: false, detail: '2 ms vs 1 ms', why: 'four statements more' },
+          { target: 'met one', met: true, detail: '1 ms', why: 'never shown' },
+        ],
+        notes: [],
+        elapsedMs: 1,
+      },
+    ],
+    reruns: [{ id: '5', date: '2026-12-08T01:00:00.000Z', loadAverage: [0.5, 0.4, 0.3] }],
+  };
+
+  it('says why a missed goal is missed, beside its figures, and nothing of the kind for a met one', () => {
+    for (const text of [markdownResults(report, undefined), consoleSummary(report)]) {
+      expect(text).toContain('2 ms vs 1 ms. Why: four statements more');
+      expect(text).not.toContain('never shown');
+    }
+  });
+
+  it('says which scenarios were run again, and when', () => {
+    expect(markdownResults(report, undefined)).toContain(
+      'Scenario 5 was run again on its own (`--rerun 5`) at **2026-12-08T01:00:00.000Z**',
+    );
   });
 });
