@@ -95,17 +95,25 @@ export function latestIs(tables: StoreTables, name: string): string {
  */
 export function fenceCheck(tables: StoreTables, fence: KyselyFence): string | undefined {
   if (fence === undefined) return undefined;
-  const held =
-    fence.kind === 'advisory'
-      ? `PERFORM 1 FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND classid = ${ADVISORY_CLASS_ID}::oid` +
-        ` AND objid = ${advisoryObjectId(tables.qualified)}::oid AND objsubid = 2 AND pid = pg_backend_pid() AND granted` +
-        ' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database());'
-      : `PERFORM 1 FROM ${tableName(tables, 'lock')} WHERE key = ${literal(fence.key)}` +
-        // clock_timestamp(): now() is when the transaction began, before the migration ran.
-        ` AND token = ${BigInt(fence.token)} AND expires_at > clock_timestamp() FOR SHARE;`;
+  const lost = `RAISE EXCEPTION USING ERRCODE = '${FENCE_LOST}', MESSAGE = 'mig: the migration lock was lost';`;
+  if (fence.kind === 'advisory') {
+    // Three calls instead of a scan of pg_locks (which copies the server's whole lock table). A shared lock on
+    // the same key until this transaction ends: no other session can take the lock before the commit (and it
+    // fails at once when another session holds it). Then this session gives its own lock back, which says
+    // whether it held it, and takes it again at once: nobody can come between, and a session never waits
+    // for its own locks.
+    const key = `${ADVISORY_CLASS_ID}::int, ${advisoryObjectId(tables.qualified)}::int`;
+    return doBlock([
+      `IF NOT pg_try_advisory_xact_lock_shared(${key}) THEN ${lost} END IF;`,
+      `IF NOT pg_advisory_unlock(${key}) THEN ${lost} END IF;`,
+      `PERFORM pg_advisory_lock(${key});`,
+    ]);
+  }
   return doBlock([
-    held,
-    `IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '${FENCE_LOST}', MESSAGE = 'mig: the migration lock was lost';`,
+    `PERFORM 1 FROM ${tableName(tables, 'lock')} WHERE key = ${literal(fence.key)}` +
+      // clock_timestamp(): now() is when the transaction began, before the migration ran.
+      ` AND token = ${BigInt(fence.token)} AND expires_at > clock_timestamp() FOR SHARE;`,
+    `IF NOT FOUND THEN ${lost}`,
     'END IF;',
   ]);
 }
