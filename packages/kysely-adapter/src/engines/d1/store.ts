@@ -14,6 +14,7 @@ import { type CompiledQuery, sql } from 'kysely';
 import { captureQueries } from '../../capture-queries.js';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import { applyAllInOneRequest } from '../../one-request.js';
 import {
   type AllHooks,
   type EngineSettings,
@@ -102,45 +103,21 @@ class D1StoreEngine extends StoreReads implements StoreEngine {
   ): Promise<void> {
     const first = steps[0];
     if (first === undefined) return;
-    const parts: (readonly D1Query[])[] = [];
-    for (const step of steps) {
-      throwIfStopped(step);
-      try {
-        const statements = await this.#migrationStatements(db, step, (trx) => run(step, trx));
-        parts.push([...statements, ...this.#recordWrite(step, undefined)]);
-      } catch (error) {
-        hooks.onStart(step);
-        throw error;
-      }
-    }
-    const proof = this.#proof(first);
-    const started = performance.now();
-    try {
-      await this.#guarded(db, first.migration.name, first, [...proof, ...parts.flat()]);
-    } catch (error) {
+    await applyAllInOneRequest(steps, hooks, {
+      proof: this.#proof(first),
+      part: async (step) => [
+        ...(await this.#migrationStatements(db, step, (trx) => run(step, trx))),
+        ...this.#recordWrite(step, undefined),
+      ],
+      send: (queries) => this.#guarded(db, first.migration.name, first, queries),
       // mig's own checks come first and are translated already; anything else is one migration's failure.
-      const failed = isMigError(error) ? 0 : await this.#rehearse(db, proof, parts);
-      hooks.onStart(steps[failed] ?? first);
-      throw error;
-    }
-    const durationMs = performance.now() - started;
-    for (const step of steps) {
-      hooks.onStart(step);
-      hooks.onRan(step, durationMs);
-    }
-  }
-
-  /** The index of the first part whose statements fail, sent in batches that never commit. */
-  async #rehearse(db: MigrationDb, proof: readonly D1Query[], parts: readonly (readonly D1Query[])[]): Promise<number> {
-    const database = bindingOf(db);
-    for (let i = 0; i < parts.length; i++) {
-      try {
-        await runBatch(database, db, [...proof, ...parts.slice(0, i + 1).flat(), rehearsalEnd(this.tables)]);
-      } catch (error) {
-        if (failedGuard(error) !== 'rehearsal') return i;
-      }
-    }
-    return parts.length - 1;
+      isCheck: isMigError,
+      rehearse: (queries) =>
+        runBatch(bindingOf(db), db, [...queries, rehearsalEnd(this.tables)]).then(
+          () => false,
+          (error: unknown) => failedGuard(error) !== 'rehearsal',
+        ),
+    });
   }
 
   /** The migration's statements: a SQL file split as SQLite reads it, or a code migration's queries. */

@@ -14,6 +14,7 @@ import { type CompiledQuery, sql } from 'kysely';
 import { type CaptureTarget, captureQueries } from '../../capture-queries.js';
 import type { MigrationDb } from '../../db.js';
 import type { KyselyFence } from '../../fence.js';
+import { applyAllInOneRequest } from '../../one-request.js';
 import { runStatements, withNote } from '../../sql/run-statements.js';
 import {
   type AllHooks,
@@ -130,50 +131,24 @@ export class NeonHttpStoreEngine extends StoreReads implements StoreEngine {
     const first = steps[0];
     const last = steps.at(-1);
     if (first === undefined || last === undefined) return;
-    const parts: HttpQuery[][] = [];
-    for (const step of steps) {
-      throwIfStopped(step);
-      try {
-        const statements = await this.#migrationStatements(db, step, (trx) => run(step, trx));
-        // Each record's duration from its own migration's start, not the transaction's.
-        const restart = `SELECT set_config('mig.started', clock_timestamp()::text, true)`;
-        parts.push([
-          restart,
-          ...statements,
-          ...recordApplied(this.tables, step.migration, step.transactional, step.next),
-        ]);
-      } catch (error) {
-        hooks.onStart(step);
-        throw error;
-      }
-    }
-    const proof = this.#proof(first, { lockWaitMs: this.#settings.lockWaitTimeoutMs, clientCheckMs: 0 });
-    const started = performance.now();
-    try {
-      await sendTransaction(db, [...proof, ...parts.flat(), fenceCheck(this.tables, last.fence)]);
-    } catch (error) {
-      const failed = isMigCheck(error) ? 0 : await this.#rehearse(db, proof, parts);
-      hooks.onStart(steps[failed] ?? first);
-      throw error;
-    }
-    const durationMs = performance.now() - started;
-    for (const step of steps) {
-      hooks.onStart(step);
-      hooks.onRan(step, durationMs);
-    }
-  }
-
-  /** The index of the first part whose statements fail, sent in transactions that never commit. */
-  async #rehearse(db: MigrationDb, proof: readonly HttpQuery[], parts: readonly HttpQuery[][]): Promise<number> {
+    // Each record's duration from its own migration's start, not the transaction's.
+    const restart = `SELECT set_config('mig.started', clock_timestamp()::text, true)`;
     const end = `DO $mig$ BEGIN RAISE EXCEPTION USING ERRCODE = '${REHEARSAL_END}', MESSAGE = 'mig: rehearsal'; END $mig$`;
-    for (let i = 0; i < parts.length; i++) {
-      const failed = await sendTransaction(db, [...proof, ...parts.slice(0, i + 1).flat(), end]).then(
-        () => false,
-        (error: unknown) => sqlState(error) !== REHEARSAL_END,
-      );
-      if (failed) return i;
-    }
-    return parts.length - 1;
+    await applyAllInOneRequest<HttpQuery>(steps, hooks, {
+      proof: this.#proof(first, { lockWaitMs: this.#settings.lockWaitTimeoutMs, clientCheckMs: 0 }),
+      part: async (step) => [
+        restart,
+        ...(await this.#migrationStatements(db, step, (trx) => run(step, trx))),
+        ...recordApplied(this.tables, step.migration, step.transactional, step.next),
+      ],
+      send: (queries) => sendTransaction(db, [...queries, fenceCheck(this.tables, last.fence)]),
+      isCheck: isMigCheck,
+      rehearse: (queries) =>
+        sendTransaction(db, [...queries, end]).then(
+          () => false,
+          (error: unknown) => sqlState(error) !== REHEARSAL_END,
+        ),
+    });
   }
 
   async changeOutside(db: MigrationDb, step: Step, run: (db: MigrationDb) => Promise<void>): Promise<void> {
