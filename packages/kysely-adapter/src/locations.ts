@@ -67,12 +67,3 @@ export function missingDriver(name: string): (error: unknown) => never {
     throw error;
   };
 }
-
-/**
- * Imports an engine's driver package, or says which package to install. A bundler does not see this import
- * as handled (it sits in another function than the `catch`): prefer `import(name).catch(missingDriver(name))`,
- * which a bundler builds without the package installed.
- */
-export async function loadDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
-  return load().catch(missingDriver(name));
-}

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 // A service that bundles mig (esbuild, as serverless platforms do) must build without the drivers it does not
 // use, and with the one it uses inside. esbuild leaves an import of a missing package alone only where the code
 // handles its failure in place: `import('pkg').catch(…)`, or `await import('pkg')` directly in a `try`. A static
-// import of an optional peer, or an `import()` whose failure is handled elsewhere (`loadDriver(name, () =>
-// import(name))`), stops the bundler when the package is not installed. This reads the adapter's source for
+// import of an optional peer, or an `import()` whose failure is handled elsewhere (in a helper given
+// `() => import(name)`), stops the bundler when the package is not installed. This reads the adapter's source for
 // both, so a new engine hears of it here, by file and line, before a bundle fails (service/test/bundler.test.ts
 // builds one for real).
 

@@ -1,5 +1,5 @@
 import type { Dialect } from 'kysely';
-import { loadDriver } from '../../locations.js';
+import { missingDriver } from '../../locations.js';
 import type { D1DatabaseLike } from './binding.js';
 import { createD1Dialect } from './dialect.js';
 import type { LocalD1 } from './url.js';
@@ -34,7 +34,7 @@ async function importMiniflare(): Promise<MiniflareModule> {
  * simulator on the persist folder, as `wrangler dev` does); closing the Kysely instance disposes it.
  */
 export async function openLocalD1(local: LocalD1): Promise<Dialect> {
-  const { Miniflare } = await loadDriver(MINIFLARE, importMiniflare);
+  const { Miniflare } = await importMiniflare().catch(missingDriver(MINIFLARE));
   const mf = new Miniflare({
     modules: true,
     script: 'export default { fetch() { return new Response(null, { status: 204 }); } }',
